@@ -1,0 +1,420 @@
+// Package cpu is the RV64GC hart: registers, CSRs, privilege modes, traps
+// and interrupts, the Sv39/Sv48 MMU with a software TLB, a decoded
+// instruction cache, and the interpreter loop.
+//
+// The hart sees memory only through the bus (and, for speed, the bus's RAM
+// slice). It knows nothing of devices, files or record/replay: interrupt
+// lines come in through SetPending, the time CSR through a function.
+//
+// Instruction counting (the machine's notion of time) is defined once,
+// here: every instruction the hart attempts counts one, whether it retires
+// or raises an exception. Taking an interrupt counts nothing. WFI counts
+// one when executed; the idle time after it counts nothing (the machine
+// warps virtual time instead).
+package cpu
+
+import (
+	"encoding/binary"
+
+	"github.com/rewindvm/rewind/internal/bus"
+)
+
+// StopReason says why Run returned.
+type StopReason int
+
+const (
+	// StopBudget: the instruction budget is used up exactly.
+	StopBudget StopReason = iota
+	// StopIdle: the hart executed WFI with no interrupt pending; it stays
+	// asleep until an enabled interrupt becomes pending.
+	StopIdle
+	// StopRequested: RequestExit was called during the slice.
+	StopRequested
+)
+
+const pageInsts = 4096 / 2
+
+type codePage struct {
+	insts [pageInsts]inst
+}
+
+// CPU is one RV64GC hart.
+type CPU struct {
+	x    [256]uint64 // x0..x31; index 32 is the write sink for rd=x0; the rest pads for bounds-check-free uint8 indexing
+	f    [32]uint64
+	pc   uint64
+	priv uint8
+
+	icount uint64
+	limit  uint64 // inner loop bound (≤ stop)
+	stop   uint64 // end of the current slice
+	exit   bool
+
+	waiting bool // asleep in WFI
+
+	// CSR state.
+	mstatus    uint64
+	fflags     uint8
+	frm        uint8
+	medeleg    uint64
+	mideleg    uint64
+	mie        uint64
+	mipSW      uint64 // software-written bits of mip (SSIP, STIP, SEIP)
+	mipHW      uint64 // device-driven bits (MSIP, MTIP, MEIP, SEIP)
+	mtvec      uint64
+	stvec      uint64
+	mscratch   uint64
+	sscratch   uint64
+	mepc       uint64
+	sepc       uint64
+	mcause     uint64
+	scause     uint64
+	mtval      uint64
+	stval      uint64
+	satp       uint64
+	mcounteren uint64
+	scounteren uint64
+	menvcfg    uint64
+	senvcfg    uint64
+	mcountinh  uint64
+	cycleOff   uint64 // mcycle = icount + cycleOff
+	instretOff uint64
+	pmpcfg     [16]uint64 // only even indices used on RV64
+	pmpaddr    [64]uint64
+
+	resValid bool
+	resAddr  uint64
+
+	// Memory.
+	bus       *bus.Bus
+	ram       []byte
+	ramBase   uint64
+	tlbR      [tlbSize]tlbEntry
+	tlbW      [tlbSize]tlbEntry
+	tlbX      [tlbSize]tlbEntry
+	dctx      uint64
+	xctx      uint64
+	dpriv     uint8
+	codePages []*codePage
+	freePages []*codePage
+	curVPN    uint64
+	curPage   *codePage
+	curOff    uint64 // RAM index of the current fetch page
+	scratch   inst
+	dirty     []uint64 // RAM pages written since ClearDirty (nil = not tracked)
+
+	watchPA uint64
+	// OnWatch is called after a store to the watched physical address
+	// (the HTIF tohost word); it may call RequestExit.
+	OnWatch func(pa uint64)
+
+	// Time returns the value of the time CSR (the CLINT's mtime).
+	Time func() uint64
+
+	// Sv48 offers Sv48 in satp in addition to Sv39.
+	Sv48 bool
+}
+
+// New returns a hart attached to b, in M-mode, with pc = 0.
+func New(b *bus.Bus) *CPU {
+	c := &CPU{
+		bus:     b,
+		ram:     b.RAM,
+		ramBase: b.RAMBase,
+		priv:    PrivM,
+		Time:    func() uint64 { return 0 },
+	}
+	c.codePages = make([]*codePage, (len(b.RAM)+4095)/4096)
+	c.mstatus = 2<<32 | 2<<34 // UXL = SXL = 64
+	c.flushTLB()
+	c.updateCtx()
+	b.Observe(c.noteRAMWrite)
+	return c
+}
+
+// PC returns the program counter.
+func (c *CPU) PC() uint64 { return c.pc }
+
+// SetPC sets the program counter.
+func (c *CPU) SetPC(pc uint64) { c.pc = pc }
+
+// Reg returns integer register i (0..31).
+func (c *CPU) Reg(i int) uint64 {
+	if i == 0 {
+		return 0
+	}
+	return c.x[i&31]
+}
+
+// SetReg sets integer register i; writes to x0 are ignored.
+func (c *CPU) SetReg(i int, v uint64) {
+	if i != 0 {
+		c.x[i&31] = v
+	}
+}
+
+// FReg returns floating-point register i as raw bits.
+func (c *CPU) FReg(i int) uint64 { return c.f[i&31] }
+
+// SetFReg sets floating-point register i.
+func (c *CPU) SetFReg(i int, v uint64) { c.f[i&31] = v }
+
+// Priv returns the current privilege level.
+func (c *CPU) Priv() uint8 { return c.priv }
+
+// ICount returns the number of instructions executed so far.
+func (c *CPU) ICount() uint64 { return c.icount }
+
+// SetICount sets the instruction counter (snapshot restore).
+func (c *CPU) SetICount(n uint64) { c.icount = n }
+
+// Waiting reports whether the hart is asleep in WFI.
+func (c *CPU) Waiting() bool { return c.waiting }
+
+// WatchStore makes stores to the 8-byte word at physical address pa call
+// OnWatch. Zero disables.
+func (c *CPU) WatchStore(pa uint64) {
+	c.watchPA = pa
+	c.flushWriteTLB()
+}
+
+// TrackDirty enables dirty-page tracking of RAM.
+func (c *CPU) TrackDirty() {
+	if c.dirty == nil {
+		c.dirty = make([]uint64, (len(c.codePages)+63)/64)
+	}
+	c.flushWriteTLB()
+}
+
+// SetPending sets (level true) or clears the device-driven interrupt
+// pending bits in mask (MipMSIP, MipMTIP, MipSEIP, MipMEIP).
+func (c *CPU) SetPending(mask uint64, level bool) {
+	old := c.mipHW
+	if level {
+		c.mipHW |= mask
+	} else {
+		c.mipHW &^= mask
+	}
+	if c.mipHW != old {
+		c.limit = c.icount // re-check interrupts at the next boundary
+	}
+}
+
+// RequestExit ends the current Run slice after the current instruction.
+func (c *CPU) RequestExit() {
+	c.exit = true
+	c.limit = c.icount
+	c.stop = c.icount
+}
+
+func (c *CPU) mip() uint64 { return c.mipSW | c.mipHW }
+
+// noteRAMWrite is the bus observer: writes that do not come from the
+// hart's store path (DMA, loaders, debugger) invalidate decoded code.
+func (c *CPU) noteRAMWrite(pa, n uint64) {
+	if n == 0 || pa < c.ramBase {
+		return
+	}
+	first := (pa - c.ramBase) >> 12
+	last := (pa + n - 1 - c.ramBase) >> 12
+	for p := first; p <= last && p < uint64(len(c.codePages)); p++ {
+		if c.codePages[p] != nil {
+			c.dropCodePage(p)
+		}
+		if c.dirty != nil {
+			c.dirty[p>>6] |= 1 << (p & 63)
+		}
+	}
+}
+
+func (c *CPU) dropCodePage(page uint64) {
+	cp := c.codePages[page]
+	c.codePages[page] = nil
+	c.freePages = append(c.freePages, cp)
+	c.curVPN = tlbNone
+}
+
+// fetchPage makes the page of c.pc the current fetch page. It returns
+// false after raising a fetch exception.
+func (c *CPU) fetchPage() bool {
+	vpn := c.pc >> 12
+	e := &c.tlbX[vpn&tlbMask]
+	var off uint64
+	if e.key == vpn|c.xctx {
+		off = c.pc + e.add - c.pc&0xfff
+	} else {
+		pa, ok := c.translate(c.pc, accExec)
+		if !ok {
+			return false
+		}
+		o, ok := c.ramIndex(pa)
+		if !ok {
+			c.exception(CauseFetchAccess, c.pc)
+			return false
+		}
+		off = o &^ 0xfff
+		e.key = vpn | c.xctx
+		e.add = off - (c.pc &^ 0xfff)
+	}
+	page := off >> 12
+	cp := c.codePages[page]
+	if cp == nil {
+		if n := len(c.freePages); n > 0 {
+			cp = c.freePages[n-1]
+			c.freePages = c.freePages[:n-1]
+			*cp = codePage{}
+		} else {
+			cp = new(codePage)
+		}
+		c.codePages[page] = cp
+		// Stores to this page must now take the slow path.
+		c.flushWriteTLB()
+	}
+	c.curVPN = vpn
+	c.curPage = cp
+	c.curOff = off
+	return true
+}
+
+// decodeSlot decodes the instruction at c.pc into its cache slot. An
+// instruction that straddles a page boundary is decoded into a scratch
+// slot on every execution (it depends on two translations).
+func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
+	po := c.pc & 0xfff
+	lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:])
+	if lo&3 != 3 {
+		*slot = decode16(lo)
+		return slot, true
+	}
+	if po <= 0xffc {
+		*slot = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:]))
+		return slot, true
+	}
+	pa, ok := c.translate(c.pc+2, accExec)
+	if !ok {
+		return nil, false
+	}
+	o, ok := c.ramIndex(pa)
+	if !ok {
+		c.exception(CauseFetchAccess, c.pc+2)
+		return nil, false
+	}
+	hi := binary.LittleEndian.Uint16(c.ram[o:])
+	c.scratch = decode32(uint32(lo) | uint32(hi)<<16)
+	return &c.scratch, true
+}
+
+// exception takes a synchronous trap (Privileged spec §3.1.6.1, §4.1.1).
+func (c *CPU) exception(cause, tval uint64) {
+	c.trap(cause, tval, false)
+}
+
+func (c *CPU) illegal(in *inst) { c.exception(CauseIllegalInstruction, uint64(in.raw)) }
+
+func (c *CPU) trap(cause, tval uint64, intr bool) {
+	deleg := c.medeleg
+	if intr {
+		deleg = c.mideleg
+	}
+	c.waiting = false
+	if c.priv <= PrivS && (deleg>>cause)&1 != 0 {
+		c.scause = cause
+		if intr {
+			c.scause |= 1 << 63
+		}
+		c.sepc = c.pc
+		c.stval = tval
+		s := c.mstatus &^ (msSPIE | msSPP | msSIE)
+		if c.mstatus&msSIE != 0 {
+			s |= msSPIE
+		}
+		if c.priv == PrivS {
+			s |= msSPP
+		}
+		c.mstatus = s
+		c.priv = PrivS
+		c.pc = c.stvec &^ 3
+		if intr && c.stvec&1 != 0 {
+			c.pc += 4 * cause
+		}
+	} else {
+		c.mcause = cause
+		if intr {
+			c.mcause |= 1 << 63
+		}
+		c.mepc = c.pc
+		c.mtval = tval
+		s := c.mstatus &^ (msMPIE | msMPP | msMIE)
+		if c.mstatus&msMIE != 0 {
+			s |= msMPIE
+		}
+		s |= uint64(c.priv) << 11
+		c.mstatus = s
+		c.priv = PrivM
+		c.pc = c.mtvec &^ 3
+		if intr && c.mtvec&1 != 0 {
+			c.pc += 4 * cause
+		}
+	}
+	c.updateCtx()
+	c.limit = c.icount // re-evaluate interrupts
+}
+
+// pendingInterrupt returns the interrupt to take now, if any
+// (Privileged spec §3.1.9: priority MEI, MSI, MTI, SEI, SSI, STI).
+func (c *CPU) pendingInterrupt() (uint64, bool) {
+	p := c.mip() & c.mie
+	if p == 0 {
+		return 0, false
+	}
+	m := p &^ c.mideleg
+	if m != 0 && (c.priv < PrivM || c.mstatus&msMIE != 0) {
+		return pickInterrupt(m), true
+	}
+	s := p & c.mideleg
+	if s != 0 && (c.priv < PrivS || c.priv == PrivS && c.mstatus&msSIE != 0) {
+		return pickInterrupt(s), true
+	}
+	return 0, false
+}
+
+func pickInterrupt(p uint64) uint64 {
+	for _, i := range [...]uint64{IntMEI, IntMSI, IntMTI, IntSEI, IntSSI, IntSTI} {
+		if p&(1<<i) != 0 {
+			return i
+		}
+	}
+	for i := uint64(0); i < 64; i++ {
+		if p&(1<<i) != 0 {
+			return i
+		}
+	}
+	return 0
+}
+
+// Run executes instructions until budget instructions have been counted,
+// the hart goes idle, or RequestExit is called. It returns why it stopped.
+func (c *CPU) Run(budget uint64) StopReason {
+	c.stop = c.icount + budget
+	c.exit = false
+	for {
+		if c.exit {
+			c.exit = false
+			return StopRequested
+		}
+		if c.waiting {
+			if c.mip()&c.mie == 0 {
+				return StopIdle
+			}
+			c.waiting = false
+		}
+		if cause, ok := c.pendingInterrupt(); ok {
+			c.trap(cause, 0, true)
+		}
+		if c.icount >= c.stop {
+			return StopBudget
+		}
+		c.limit = c.stop
+		c.step()
+	}
+}

@@ -1,0 +1,343 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rewindvm/rewind/internal/bus"
+)
+
+const ramBase = 0x80000000
+
+func newTestCPU(t testing.TB, code []uint32) *CPU {
+	t.Helper()
+	b := bus.New(ramBase, 4<<20)
+	for i, w := range code {
+		binary.LittleEndian.PutUint32(b.RAM[4*i:], w)
+	}
+	c := New(b)
+	c.SetPC(ramBase)
+	return c
+}
+
+// halt is an instruction that jumps to itself.
+var halt = jal(zero, 0)
+
+func TestALU(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b uint64
+		insn uint32
+		want uint64
+	}{
+		{"add", 5, 7, add(a2, a0, a1), 12},
+		{"sub wrap", 0, 1, sub(a2, a0, a1), ^uint64(0)},
+		{"xor", 0xf0f0, 0x0ff0, xor(a2, a0, a1), 0xff00},
+		{"mul", 1 << 40, 3, mul(a2, a0, a1), 3 << 40},
+		{"mulh neg", ^uint64(0), ^uint64(0), encR(0x33, 1, 1, a2, a0, a1), 0},
+		{"mulhu", ^uint64(0), ^uint64(0), encR(0x33, 3, 1, a2, a0, a1), ^uint64(1)},
+		{"mulhsu", ^uint64(0), 2, encR(0x33, 2, 1, a2, a0, a1), ^uint64(0)},
+		{"div by zero", 7, 0, encR(0x33, 4, 1, a2, a0, a1), ^uint64(0)},
+		{"div overflow", 1 << 63, ^uint64(0), encR(0x33, 4, 1, a2, a0, a1), 1 << 63},
+		{"rem overflow", 1 << 63, ^uint64(0), encR(0x33, 6, 1, a2, a0, a1), 0},
+		{"remu by zero", 9, 0, encR(0x33, 7, 1, a2, a0, a1), 9},
+		{"divw", 0xffffffff80000000, 0xffffffffffffffff, encR(0x3b, 4, 1, a2, a0, a1), 0xffffffff80000000},
+		{"divuw by zero", 5, 0, encR(0x3b, 5, 1, a2, a0, a1), ^uint64(0)},
+		{"remw neg", uint64(0xfffffffffffffff9), 2, encR(0x3b, 6, 1, a2, a0, a1), ^uint64(0)},
+		{"addw wrap", 0x7fffffff, 1, encR(0x3b, 0, 0, a2, a0, a1), 0xffffffff80000000},
+		{"sllw", 1, 31, encR(0x3b, 1, 0, a2, a0, a1), 0xffffffff80000000},
+		{"srlw", 0xffffffff80000000, 31, encR(0x3b, 5, 0, a2, a0, a1), 1},
+		{"sraw", 0x80000000, 31, encR(0x3b, 5, 0x20, a2, a0, a1), ^uint64(0)},
+		{"sra 64", 1 << 63, 63, encR(0x33, 5, 0x20, a2, a0, a1), ^uint64(0)},
+		{"slt", ^uint64(0), 0, encR(0x33, 2, 0, a2, a0, a1), 1},
+		{"sltu", ^uint64(0), 0, encR(0x33, 3, 0, a2, a0, a1), 0},
+		{"x0 stays zero", 1, 2, add(zero, a0, a1), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCPU(t, prog(li(a0, tc.a), li(a1, tc.b), tc.insn, halt))
+			c.Run(100)
+			rd := int((tc.insn >> 7) & 31)
+			if got := c.Reg(rd); got != tc.want {
+				t.Errorf("x%d = %#x, want %#x", rd, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLi(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0x7ff, 0x800, 0x12345678, 0xffffffff80000000, 0xdeadbeefcafef00d, 1 << 63, ^uint64(0)} {
+		c := newTestCPU(t, prog(li(a0, v), halt))
+		c.Run(50)
+		if got := c.Reg(int(a0)); got != v {
+			t.Errorf("li %#x gave %#x", v, got)
+		}
+	}
+}
+
+// A budget split in any way gives the same state as one run.
+func TestRunBudgetExact(t *testing.T) {
+	code := prog(
+		li(a0, 0),
+		li(a1, 1000),
+		addi(a0, a0, 3), // loop:
+		addi(a1, a1, -1),
+		bne(a1, zero, -8),
+		halt,
+	)
+	whole := newTestCPU(t, code)
+	if r := whole.Run(1234); r != StopBudget {
+		t.Fatalf("stop reason %v", r)
+	}
+	if whole.ICount() != 1234 {
+		t.Fatalf("icount %d, want 1234", whole.ICount())
+	}
+	split := newTestCPU(t, code)
+	for _, n := range []uint64{1, 0, 7, 100, 1, 1125} {
+		split.Run(n)
+	}
+	if split.ICount() != 1234 || split.PC() != whole.PC() || split.x != whole.x {
+		t.Fatalf("split run differs: icount %d pc %#x vs %#x", split.ICount(), split.PC(), whole.PC())
+	}
+}
+
+func TestIllegalInstructionTrap(t *testing.T) {
+	handler := uint64(ramBase + 0x100)
+	code := prog(li(t0, handler), csrrw(zero, csrMtvec, t0), 0xffffffff, halt)
+	c := newTestCPU(t, code)
+	binary.LittleEndian.PutUint32(c.ram[0x100:], halt)
+	c.Run(20)
+	if c.PC() != handler || c.mcause != CauseIllegalInstruction || c.mtval != 0xffffffff {
+		t.Fatalf("pc %#x mcause %d mtval %#x", c.PC(), c.mcause, c.mtval)
+	}
+	want := uint64(ramBase + 4*uint64(len(li(t0, handler))+1))
+	if c.mepc != want {
+		t.Fatalf("mepc %#x, want %#x", c.mepc, want)
+	}
+}
+
+// Overwriting an instruction that has already run must take effect.
+func TestSelfModifyingCode(t *testing.T) {
+	// loop: a0 += 1 at "target"; then patch target to a0 += 100 and run it again.
+	patched := addi(a0, a0, 100)
+	code := prog(
+		li(a0, 0),               // 0
+		jal(ra, 24),             // 4: call target (at 28)
+		li(t1, uint64(patched)), // 8..: 2 insns (lui+addi)
+		auipc(t2, 0),            // 16
+		sw(t1, t2, 12),          // 20: store at 28
+		jal(ra, 4),              // 24: call target again
+		addi(a0, a0, 1),         // 28: target
+		jalr(zero, ra, 0),       // 32: return
+	)
+	c := newTestCPU(t, code)
+	// Execute: li, jal, target, ret, li(2), auipc, sw, jal, target', ret.
+	c.Run(10)
+	if got := c.Reg(int(a0)); got != 101 {
+		t.Fatalf("a0 = %d, want 101 (1 from the original, 100 from the patched instruction)", got)
+	}
+}
+
+func TestWFIIdleAndWake(t *testing.T) {
+	code := prog(li(t0, MipMTIP), csrrw(zero, csrMie, t0), wfi, addi(a0, zero, 42), halt)
+	c := newTestCPU(t, code)
+	if r := c.Run(100); r != StopIdle {
+		t.Fatalf("Run = %v, want StopIdle", r)
+	}
+	n := c.ICount()
+	if r := c.Run(100); r != StopIdle || c.ICount() != n {
+		t.Fatalf("idle hart ran: %v icount %d->%d", r, n, c.ICount())
+	}
+	// Interrupt pending but globally disabled (MIE=0): WFI still wakes.
+	c.SetPending(MipMTIP, true)
+	c.Run(2)
+	if c.Reg(int(a0)) != 42 {
+		t.Fatalf("hart did not resume after WFI")
+	}
+}
+
+// Sv39: map a virtual page to physical memory, run in S-mode, check A/D
+// bits and a store page fault on a read-only page.
+func TestSv39(t *testing.T) {
+	const (
+		root  = ramBase + 0x100000
+		l1    = ramBase + 0x101000
+		l0    = ramBase + 0x102000
+		data  = ramBase + 0x200000
+		vcode = 0x40000000 // S-mode code virtual address
+		vdata = 0x40001000
+		vro   = 0x40002000
+	)
+	sprog := prog(
+		li(t0, vdata),
+		li(t1, 0x1234),
+		sd(t1, t0, 8),
+		ld(a0, t0, 8),
+		li(t0, vro),
+		sd(t1, t0, 0), // store page fault
+		halt,
+	)
+	mhandler := uint64(ramBase + 0x3000)
+	sentry := uint64(ramBase + 0x4000)
+	boot := prog(
+		li(t0, mhandler), csrrw(zero, csrMtvec, t0),
+		li(t0, 8<<60|root>>12), csrrw(zero, csrSatp, t0),
+		li(t0, 1<<11), csrrw(zero, csrMstatus, t0), // MPP = S
+		li(t0, vcode), csrrw(zero, csrMepc, t0),
+		mret,
+	)
+	c := newTestCPU(t, boot)
+	for i, w := range sprog {
+		binary.LittleEndian.PutUint32(c.ram[sentry-ramBase+uint64(4*i):], w)
+	}
+	binary.LittleEndian.PutUint32(c.ram[mhandler-ramBase:], halt)
+	pte := func(pa, flags uint64) uint64 { return (pa>>12)<<10 | flags }
+	put := func(pa, v uint64) { binary.LittleEndian.PutUint64(c.ram[pa-ramBase:], v) }
+	const V, R, W, X = 1, 2, 4, 8
+	put(root+8*1, pte(l1, V))               // VPN[2] = 1 (0x40000000)
+	put(l1+8*0, pte(l0, V))                 // VPN[1] = 0
+	put(l0+8*0, pte(sentry, V|R|X))         // code
+	put(l0+8*1, pte(data, V|R|W))           // data, A/D clear
+	put(l0+8*2, pte(data+0x1000, V|R|0x40)) // read-only, A set
+	c.Run(200)
+	if c.PC() != mhandler || c.mcause != CauseStorePageFault || c.mtval != vro {
+		t.Fatalf("pc %#x mcause %d mtval %#x; want store page fault at %#x", c.PC(), c.mcause, c.mtval, vro)
+	}
+	if got := c.Reg(int(a0)); got != 0x1234 {
+		t.Fatalf("a0 = %#x", got)
+	}
+	gotPTE := binary.LittleEndian.Uint64(c.ram[l0+8-ramBase:])
+	if gotPTE&0xc0 != 0xc0 {
+		t.Fatalf("data PTE %#x: A and D not set", gotPTE)
+	}
+	if code := binary.LittleEndian.Uint64(c.ram[l0-ramBase:]); code&0x40 == 0 || code&0x80 != 0 {
+		t.Fatalf("code PTE %#x: want A set, D clear", code)
+	}
+	if c.mepc != vcode+uint64(4*(len(li(t0, vdata))+len(li(t1, 0x1234))+2+len(li(t0, vro)))) {
+		t.Fatalf("mepc %#x", c.mepc)
+	}
+}
+
+// Every compressed instruction must decode to what its documented 32-bit
+// expansion decodes to.
+func FuzzDecodeCompressed(f *testing.F) {
+	for _, h := range []uint16{0x4501, 0x8082, 0x1141, 0xe406, 0x6108, 0x0001, 0x9002, 0x4000} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h uint16) {
+		if h&3 == 3 {
+			return
+		}
+		in := decode16(h)
+		if in.length != 2 {
+			t.Fatalf("%#04x: length %d", h, in.length)
+		}
+		if in.op == opIllegal || in.op == opFP {
+			return
+		}
+		w, ok := reencode(in)
+		if !ok {
+			return
+		}
+		out := decode32(w)
+		type view struct {
+			Op           op
+			Rd, Rs1, Rs2 uint8
+			Imm          int64
+		}
+		norm := func(i inst) view {
+			v := view{i.op, i.rd, i.rs1, i.rs2, i.imm}
+			switch i.op {
+			case opADD, opSUB, opXOR, opOR, opAND, opADDW, opSUBW, opSW, opSD, opBEQ, opBNE:
+			default:
+				v.Rs2 = 0
+			}
+			switch i.op {
+			case opSW, opSD, opBEQ, opBNE:
+				v.Rd = 0
+			}
+			if i.op == opEBREAK {
+				v.Rd, v.Imm = 0, 0
+			}
+			return v
+		}
+		if diff := cmp.Diff(norm(in), norm(out)); diff != "" {
+			t.Fatalf("%#04x expands differently from its 32-bit form %#08x:\n%s", h, w, diff)
+		}
+	})
+}
+
+func FuzzDecode32(f *testing.F) {
+	for _, w := range []uint32{0x00000013, 0xffffffff, 0x30200073, 0x0005b503, 0x02b50533} {
+		f.Add(w)
+	}
+	f.Fuzz(func(t *testing.T, w uint32) {
+		in := decode32(w | 3)
+		if in.op == opNone || in.op >= opCount {
+			t.Fatalf("%#08x decoded to op %d", w, in.op)
+		}
+		if in.op != opIllegal && in.op != opFP && in.op != opFLW && in.op != opFLD && in.rd == 0 {
+			t.Fatalf("%#08x: integer destination x0 not mapped to the sink", w)
+		}
+	})
+}
+
+// reencode turns an integer-register decoded instruction back into a
+// 32-bit word (test helper for the compressed-expansion property).
+func reencode(in inst) (uint32, bool) {
+	rd := uint32(in.rd)
+	if rd == regSink {
+		rd = 0
+	}
+	rs1, rs2 := uint32(in.rs1), uint32(in.rs2)
+	switch in.op {
+	case opADDI:
+		return addi(rd, rs1, in.imm), true
+	case opADDIW:
+		return encI(0x1b, 0, rd, rs1, in.imm), true
+	case opANDI:
+		return andi(rd, rs1, in.imm), true
+	case opSLLI:
+		return slli(rd, rs1, in.imm), true
+	case opSRLI:
+		return srli(rd, rs1, in.imm), true
+	case opSRAI:
+		return encI(0x13, 5, rd, rs1, in.imm|0x400), true
+	case opLUI:
+		return lui(rd, in.imm), true
+	case opADD:
+		return add(rd, rs1, rs2), true
+	case opSUB:
+		return sub(rd, rs1, rs2), true
+	case opXOR:
+		return xor(rd, rs1, rs2), true
+	case opOR:
+		return encR(0x33, 6, 0, rd, rs1, rs2), true
+	case opAND:
+		return encR(0x33, 7, 0, rd, rs1, rs2), true
+	case opADDW:
+		return encR(0x3b, 0, 0, rd, rs1, rs2), true
+	case opSUBW:
+		return encR(0x3b, 0, 0x20, rd, rs1, rs2), true
+	case opLW:
+		return lw(rd, rs1, in.imm), true
+	case opLD:
+		return ld(rd, rs1, in.imm), true
+	case opSW:
+		return sw(rs2, rs1, in.imm), true
+	case opSD:
+		return sd(rs2, rs1, in.imm), true
+	case opJAL:
+		return jal(rd, in.imm), true
+	case opJALR:
+		return jalr(rd, rs1, in.imm), true
+	case opBEQ:
+		return beq(rs1, rs2, in.imm), true
+	case opBNE:
+		return bne(rs1, rs2, in.imm), true
+	case opEBREAK:
+		return 0x00100073, true
+	}
+	return 0, false
+}

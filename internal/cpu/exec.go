@@ -1,0 +1,507 @@
+package cpu
+
+import "math/bits"
+
+// step runs the inner interpreter loop until c.icount reaches c.limit.
+// Anything that may change which interrupt is deliverable (CSR writes,
+// traps, xRET, device lines) lowers c.limit so Run re-checks.
+func (c *CPU) step() {
+	x := &c.x
+	for c.icount < c.limit {
+		c.icount++
+		if c.pc>>12 != c.curVPN {
+			if !c.fetchPage() {
+				continue
+			}
+		}
+		in := &c.curPage.insts[(c.pc&0xfff)>>1]
+		if in.op == opNone {
+			var ok bool
+			if in, ok = c.decodeSlot(in); !ok {
+				continue
+			}
+		}
+		pc := c.pc
+		next := pc + uint64(in.length)
+		switch in.op {
+		case opADDI:
+			x[in.rd] = x[in.rs1] + uint64(in.imm)
+		case opADD:
+			x[in.rd] = x[in.rs1] + x[in.rs2]
+		case opLD:
+			v, ok := c.load64(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = v
+		case opSD:
+			if !c.store64(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
+				continue
+			}
+		case opBEQ:
+			if x[in.rs1] == x[in.rs2] {
+				next = pc + uint64(in.imm)
+			}
+		case opBNE:
+			if x[in.rs1] != x[in.rs2] {
+				next = pc + uint64(in.imm)
+			}
+		case opJAL:
+			x[in.rd] = next
+			next = pc + uint64(in.imm)
+		case opJALR:
+			t := (x[in.rs1] + uint64(in.imm)) &^ 1
+			x[in.rd] = next
+			next = t
+		case opLW:
+			v, ok := c.load32(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = uint64(int64(int32(v)))
+		case opSW:
+			if !c.store32(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
+				continue
+			}
+		case opLBU:
+			v, ok := c.load8(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = v
+		case opLB:
+			v, ok := c.load8(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = uint64(int64(int8(v)))
+		case opLH:
+			v, ok := c.load16(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = uint64(int64(int16(v)))
+		case opLHU:
+			v, ok := c.load16(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = v
+		case opLWU:
+			v, ok := c.load32(x[in.rs1] + uint64(in.imm))
+			if !ok {
+				continue
+			}
+			x[in.rd] = v
+		case opSB:
+			if !c.store8(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
+				continue
+			}
+		case opSH:
+			if !c.store16(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
+				continue
+			}
+		case opLUI:
+			x[in.rd] = uint64(in.imm)
+		case opAUIPC:
+			x[in.rd] = pc + uint64(in.imm)
+		case opBLT:
+			if int64(x[in.rs1]) < int64(x[in.rs2]) {
+				next = pc + uint64(in.imm)
+			}
+		case opBGE:
+			if int64(x[in.rs1]) >= int64(x[in.rs2]) {
+				next = pc + uint64(in.imm)
+			}
+		case opBLTU:
+			if x[in.rs1] < x[in.rs2] {
+				next = pc + uint64(in.imm)
+			}
+		case opBGEU:
+			if x[in.rs1] >= x[in.rs2] {
+				next = pc + uint64(in.imm)
+			}
+		case opSLTI:
+			x[in.rd] = b2u(int64(x[in.rs1]) < in.imm)
+		case opSLTIU:
+			x[in.rd] = b2u(x[in.rs1] < uint64(in.imm))
+		case opXORI:
+			x[in.rd] = x[in.rs1] ^ uint64(in.imm)
+		case opORI:
+			x[in.rd] = x[in.rs1] | uint64(in.imm)
+		case opANDI:
+			x[in.rd] = x[in.rs1] & uint64(in.imm)
+		case opSLLI:
+			x[in.rd] = x[in.rs1] << uint(in.imm)
+		case opSRLI:
+			x[in.rd] = x[in.rs1] >> uint(in.imm)
+		case opSRAI:
+			x[in.rd] = uint64(int64(x[in.rs1]) >> uint(in.imm))
+		case opSUB:
+			x[in.rd] = x[in.rs1] - x[in.rs2]
+		case opSLL:
+			x[in.rd] = x[in.rs1] << (x[in.rs2] & 63)
+		case opSLT:
+			x[in.rd] = b2u(int64(x[in.rs1]) < int64(x[in.rs2]))
+		case opSLTU:
+			x[in.rd] = b2u(x[in.rs1] < x[in.rs2])
+		case opXOR:
+			x[in.rd] = x[in.rs1] ^ x[in.rs2]
+		case opSRL:
+			x[in.rd] = x[in.rs1] >> (x[in.rs2] & 63)
+		case opSRA:
+			x[in.rd] = uint64(int64(x[in.rs1]) >> (x[in.rs2] & 63))
+		case opOR:
+			x[in.rd] = x[in.rs1] | x[in.rs2]
+		case opAND:
+			x[in.rd] = x[in.rs1] & x[in.rs2]
+		case opADDIW:
+			x[in.rd] = uint64(int64(int32(x[in.rs1] + uint64(in.imm))))
+		case opSLLIW:
+			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) << uint(in.imm))))
+		case opSRLIW:
+			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) >> uint(in.imm))))
+		case opSRAIW:
+			x[in.rd] = uint64(int64(int32(x[in.rs1]) >> uint(in.imm)))
+		case opADDW:
+			x[in.rd] = uint64(int64(int32(x[in.rs1] + x[in.rs2])))
+		case opSUBW:
+			x[in.rd] = uint64(int64(int32(x[in.rs1] - x[in.rs2])))
+		case opSLLW:
+			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) << (x[in.rs2] & 31))))
+		case opSRLW:
+			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) >> (x[in.rs2] & 31))))
+		case opSRAW:
+			x[in.rd] = uint64(int64(int32(x[in.rs1]) >> (x[in.rs2] & 31)))
+
+		case opMUL:
+			x[in.rd] = x[in.rs1] * x[in.rs2]
+		case opMULH:
+			x[in.rd] = mulh(int64(x[in.rs1]), int64(x[in.rs2]))
+		case opMULHSU:
+			x[in.rd] = mulhsu(int64(x[in.rs1]), x[in.rs2])
+		case opMULHU:
+			hi, _ := bits.Mul64(x[in.rs1], x[in.rs2])
+			x[in.rd] = hi
+		case opDIV:
+			a, b := int64(x[in.rs1]), int64(x[in.rs2])
+			switch {
+			case b == 0:
+				x[in.rd] = ^uint64(0)
+			case a == -1<<63 && b == -1:
+				x[in.rd] = uint64(a)
+			default:
+				x[in.rd] = uint64(a / b)
+			}
+		case opDIVU:
+			if b := x[in.rs2]; b == 0 {
+				x[in.rd] = ^uint64(0)
+			} else {
+				x[in.rd] = x[in.rs1] / b
+			}
+		case opREM:
+			a, b := int64(x[in.rs1]), int64(x[in.rs2])
+			switch {
+			case b == 0:
+				x[in.rd] = uint64(a)
+			case a == -1<<63 && b == -1:
+				x[in.rd] = 0
+			default:
+				x[in.rd] = uint64(a % b)
+			}
+		case opREMU:
+			if b := x[in.rs2]; b == 0 {
+				x[in.rd] = x[in.rs1]
+			} else {
+				x[in.rd] = x[in.rs1] % b
+			}
+		case opMULW:
+			x[in.rd] = uint64(int64(int32(x[in.rs1] * x[in.rs2])))
+		case opDIVW:
+			a, b := int32(x[in.rs1]), int32(x[in.rs2])
+			switch {
+			case b == 0:
+				x[in.rd] = ^uint64(0)
+			case a == -1<<31 && b == -1:
+				x[in.rd] = uint64(int64(a))
+			default:
+				x[in.rd] = uint64(int64(a / b))
+			}
+		case opDIVUW:
+			a, b := uint32(x[in.rs1]), uint32(x[in.rs2])
+			if b == 0 {
+				x[in.rd] = ^uint64(0)
+			} else {
+				x[in.rd] = uint64(int64(int32(a / b)))
+			}
+		case opREMW:
+			a, b := int32(x[in.rs1]), int32(x[in.rs2])
+			switch {
+			case b == 0:
+				x[in.rd] = uint64(int64(a))
+			case a == -1<<31 && b == -1:
+				x[in.rd] = 0
+			default:
+				x[in.rd] = uint64(int64(a % b))
+			}
+		case opREMUW:
+			a, b := uint32(x[in.rs1]), uint32(x[in.rs2])
+			if b == 0 {
+				x[in.rd] = uint64(int64(int32(a)))
+			} else {
+				x[in.rd] = uint64(int64(int32(a % b)))
+			}
+
+		case opFENCE:
+		case opFENCEI:
+			// Stores already invalidate decoded code eagerly.
+		case opECALL:
+			c.exception(CauseEcallU+uint64(c.priv), 0)
+			continue
+		case opEBREAK:
+			c.exception(CauseBreakpoint, pc)
+			continue
+		case opMRET:
+			if c.priv < PrivM {
+				c.illegal(in)
+				continue
+			}
+			mpp := uint8((c.mstatus & msMPP) >> 11)
+			s := c.mstatus &^ (msMIE | msMPP)
+			if s&msMPIE != 0 {
+				s |= msMIE
+			}
+			s |= msMPIE
+			if mpp != PrivM {
+				s &^= msMPRV
+			}
+			c.mstatus = s
+			c.priv = mpp
+			c.updateCtx()
+			c.pc = c.mepc
+			c.limit = c.icount
+			continue
+		case opSRET:
+			if c.priv < PrivS || c.priv == PrivS && c.mstatus&msTSR != 0 {
+				c.illegal(in)
+				continue
+			}
+			spp := uint8((c.mstatus & msSPP) >> 8)
+			s := c.mstatus &^ (msSIE | msSPP | msMPRV)
+			if s&msSPIE != 0 {
+				s |= msSIE
+			}
+			s |= msSPIE
+			c.mstatus = s
+			c.priv = spp
+			c.updateCtx()
+			c.pc = c.sepc
+			c.limit = c.icount
+			continue
+		case opWFI:
+			if c.priv == PrivU || c.priv == PrivS && c.mstatus&msTW != 0 {
+				c.illegal(in)
+				continue
+			}
+			c.pc = next
+			if c.mip()&c.mie == 0 {
+				c.waiting = true
+				c.limit = c.icount
+			}
+			continue
+		case opSFENCEVMA:
+			if c.priv < PrivS || c.priv == PrivS && c.mstatus&msTVM != 0 {
+				c.illegal(in)
+				continue
+			}
+			c.flushTLB()
+		case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
+			if !c.execCSR(in) {
+				continue
+			}
+			c.limit = c.icount
+
+		case opLRW, opLRD:
+			size := 4
+			if in.op == opLRD {
+				size = 8
+			}
+			va := x[in.rs1]
+			off, ok := c.amoAddr(va, size, accRead)
+			if !ok {
+				continue
+			}
+			x[in.rd] = c.ramLoad(off, size)
+			c.resValid, c.resAddr = true, va
+		case opSCW, opSCD:
+			size := 4
+			if in.op == opSCD {
+				size = 8
+			}
+			va := x[in.rs1]
+			off, ok := c.amoAddr(va, size, accWrite)
+			if !ok {
+				continue
+			}
+			if c.resValid && c.resAddr == va {
+				c.ramStore(off, size, x[in.rs2])
+				c.amoWritten(off)
+				x[in.rd] = 0
+			} else {
+				x[in.rd] = 1
+			}
+			c.resValid = false
+		case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
+			off, ok := c.amoAddr(x[in.rs1], 4, accWrite)
+			if !ok {
+				continue
+			}
+			old := c.ramLoad(off, 4)
+			c.ramStore(off, 4, amo32(in.op-opAMOSWAPW, old, x[in.rs2]))
+			c.amoWritten(off)
+			x[in.rd] = old
+		case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
+			off, ok := c.amoAddr(x[in.rs1], 8, accWrite)
+			if !ok {
+				continue
+			}
+			old := c.ramLoad(off, 8)
+			c.ramStore(off, 8, amo64(in.op-opAMOSWAPD, old, x[in.rs2]))
+			c.amoWritten(off)
+			x[in.rd] = old
+
+		case opFLW, opFLD:
+			if c.mstatus&msFS == 0 {
+				c.illegal(in)
+				continue
+			}
+			va := x[in.rs1] + uint64(in.imm)
+			if in.op == opFLW {
+				v, ok := c.load32(va)
+				if !ok {
+					continue
+				}
+				c.f[in.rd&31] = box32(uint32(v))
+			} else {
+				v, ok := c.load64(va)
+				if !ok {
+					continue
+				}
+				c.f[in.rd&31] = v
+			}
+			c.mstatus |= msFS
+		case opFSW, opFSD:
+			if c.mstatus&msFS == 0 {
+				c.illegal(in)
+				continue
+			}
+			va := x[in.rs1] + uint64(in.imm)
+			if in.op == opFSW {
+				if !c.store32(va, c.f[in.rs2&31]) {
+					continue
+				}
+			} else if !c.store64(va, c.f[in.rs2&31]) {
+				continue
+			}
+		case opFP:
+			if !c.execFP(in) {
+				continue
+			}
+		default: // opIllegal
+			c.illegal(in)
+			continue
+		}
+		c.pc = next
+	}
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func mulh(a, b int64) uint64 {
+	hi, _ := bits.Mul64(uint64(a), uint64(b))
+	if a < 0 {
+		hi -= uint64(b)
+	}
+	if b < 0 {
+		hi -= uint64(a)
+	}
+	return hi
+}
+
+func mulhsu(a int64, b uint64) uint64 {
+	hi, _ := bits.Mul64(uint64(a), b)
+	if a < 0 {
+		hi -= b
+	}
+	return hi
+}
+
+func (c *CPU) ramLoad(off uint64, size int) uint64 {
+	if size == 4 {
+		return uint64(int64(int32(uint32(c.ram[off]) | uint32(c.ram[off+1])<<8 | uint32(c.ram[off+2])<<16 | uint32(c.ram[off+3])<<24)))
+	}
+	var v uint64
+	for i := 7; i >= 0; i-- {
+		v = v<<8 | uint64(c.ram[off+uint64(i)])
+	}
+	return v
+}
+
+func (c *CPU) ramStore(off uint64, size int, v uint64) {
+	for i := 0; i < size; i++ {
+		c.ram[off+uint64(i)] = byte(v >> (8 * i))
+	}
+}
+
+// amo32 computes an AMO*.W result; old is already sign-extended.
+func amo32(k op, old, src uint64) uint64 {
+	a, b := int32(old), int32(src)
+	switch k {
+	case 0:
+		return src
+	case 1:
+		return uint64(a + b)
+	case 2:
+		return uint64(uint32(a) ^ uint32(b))
+	case 3:
+		return uint64(uint32(a) & uint32(b))
+	case 4:
+		return uint64(uint32(a) | uint32(b))
+	case 5:
+		return uint64(min(a, b))
+	case 6:
+		return uint64(max(a, b))
+	case 7:
+		return uint64(min(uint32(a), uint32(b)))
+	default:
+		return uint64(max(uint32(a), uint32(b)))
+	}
+}
+
+func amo64(k op, old, src uint64) uint64 {
+	switch k {
+	case 0:
+		return src
+	case 1:
+		return old + src
+	case 2:
+		return old ^ src
+	case 3:
+		return old & src
+	case 4:
+		return old | src
+	case 5:
+		return uint64(min(int64(old), int64(src)))
+	case 6:
+		return uint64(max(int64(old), int64(src)))
+	case 7:
+		return min(old, src)
+	default:
+		return max(old, src)
+	}
+}

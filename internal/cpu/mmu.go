@@ -1,0 +1,378 @@
+package cpu
+
+import "encoding/binary"
+
+// Software TLB. Entries map a virtual page to an offset into the RAM slice
+// (ram index = va + add). The key folds in the translation context
+// (effective privilege, SUM, MXR) so switching privilege or toggling SUM
+// needs no flush: an entry filled in another context simply misses.
+// MMIO pages never enter the TLB; neither do pages holding decoded code
+// (write TLB only) nor the watched HTIF page (write TLB only).
+
+const (
+	tlbBits = 8
+	tlbSize = 1 << tlbBits
+	tlbMask = tlbSize - 1
+	tlbNone = ^uint64(0)
+)
+
+type tlbEntry struct {
+	key uint64
+	add uint64
+}
+
+type access uint8
+
+const (
+	accRead access = iota
+	accWrite
+	accExec
+)
+
+// satp modes (Privileged spec §4.1.11).
+const (
+	satpBare = 0
+	satpSv39 = 8
+	satpSv48 = 9
+)
+
+func (c *CPU) flushTLB() {
+	for i := range c.tlbR {
+		c.tlbR[i].key = tlbNone
+		c.tlbW[i].key = tlbNone
+		c.tlbX[i].key = tlbNone
+	}
+	c.curVPN = tlbNone
+}
+
+func (c *CPU) flushWriteTLB() {
+	for i := range c.tlbW {
+		c.tlbW[i].key = tlbNone
+	}
+}
+
+// updateCtx recomputes the TLB context keys after a change of privilege
+// or of mstatus.MPRV/MPP/SUM/MXR.
+func (c *CPU) updateCtx() {
+	dp := c.priv
+	if c.priv == PrivM && c.mstatus&msMPRV != 0 {
+		dp = uint8((c.mstatus & msMPP) >> 11)
+	}
+	ctx := uint64(dp)
+	if c.mstatus&msSUM != 0 {
+		ctx |= 4
+	}
+	if c.mstatus&msMXR != 0 {
+		ctx |= 8
+	}
+	c.dpriv = dp
+	c.dctx = ctx << 56
+	c.xctx = uint64(c.priv) << 56
+	c.curVPN = tlbNone
+}
+
+// fault raises the page fault (or access fault) for an access type.
+func (c *CPU) pageFault(acc access, va uint64) {
+	switch acc {
+	case accRead:
+		c.exception(CauseLoadPageFault, va)
+	case accWrite:
+		c.exception(CauseStorePageFault, va)
+	default:
+		c.exception(CauseFetchPageFault, va)
+	}
+}
+
+func (c *CPU) accessFault(acc access, va uint64) {
+	switch acc {
+	case accRead:
+		c.exception(CauseLoadAccess, va)
+	case accWrite:
+		c.exception(CauseStoreAccess, va)
+	default:
+		c.exception(CauseFetchAccess, va)
+	}
+}
+
+// translate maps va to a physical address for an access, raising the
+// right exception and returning false on failure. It sets the A and D
+// bits of the leaf PTE in hardware, as QEMU does.
+func (c *CPU) translate(va uint64, acc access) (uint64, bool) {
+	priv := c.priv
+	if acc != accExec {
+		priv = c.dpriv
+	}
+	mode := c.satp >> 60
+	if priv == PrivM || mode == satpBare {
+		return va, true
+	}
+	levels := 3
+	if mode == satpSv48 {
+		levels = 4
+	}
+	vaBits := uint(12 + 9*levels)
+	if uint64(int64(va<<(64-vaBits))>>(64-vaBits)) != va {
+		c.pageFault(acc, va)
+		return 0, false
+	}
+	a := (c.satp & (1<<44 - 1)) << 12
+	for i := levels - 1; i >= 0; i-- {
+		pteAddr := a + ((va>>(12+9*uint(i)))&511)*8
+		if !c.bus.InRAM(pteAddr, 8) {
+			c.accessFault(acc, va)
+			return 0, false
+		}
+		off := pteAddr - c.ramBase
+		pte := binary.LittleEndian.Uint64(c.ram[off:])
+		v, r, w, x := pte&1 != 0, pte&2 != 0, pte&4 != 0, pte&8 != 0
+		if !v || (!r && w) || pte>>54 != 0 {
+			c.pageFault(acc, va)
+			return 0, false
+		}
+		if !r && !x {
+			if i == 0 {
+				c.pageFault(acc, va)
+				return 0, false
+			}
+			a = ((pte >> 10) & (1<<44 - 1)) << 12
+			continue
+		}
+		// Leaf: permission checks (Privileged spec §4.3.2 step 5).
+		u := pte&16 != 0
+		switch {
+		case acc == accExec:
+			if !x || (priv == PrivU && !u) || (priv == PrivS && u) {
+				c.pageFault(acc, va)
+				return 0, false
+			}
+		default:
+			if priv == PrivU && !u || priv == PrivS && u && c.mstatus&msSUM == 0 {
+				c.pageFault(acc, va)
+				return 0, false
+			}
+			if acc == accRead && !(r || (x && c.mstatus&msMXR != 0)) || acc == accWrite && !w {
+				c.pageFault(acc, va)
+				return 0, false
+			}
+		}
+		ppn := (pte >> 10) & (1<<44 - 1)
+		if i > 0 && ppn&(1<<(9*uint(i))-1) != 0 {
+			c.pageFault(acc, va) // misaligned superpage
+			return 0, false
+		}
+		want := pte | 0x40 // A
+		if acc == accWrite {
+			want |= 0x80 // D
+		}
+		if want != pte {
+			binary.LittleEndian.PutUint64(c.ram[off:], want)
+			c.noteRAMWrite(pteAddr, 8)
+		}
+		mask := uint64(1)<<(12+9*uint(i)) - 1
+		return (ppn<<12)&^mask | va&mask, true
+	}
+	c.pageFault(acc, va)
+	return 0, false
+}
+
+// ramIndex returns pa's index into RAM and whether pa is RAM.
+func (c *CPU) ramIndex(pa uint64) (uint64, bool) {
+	off := pa - c.ramBase
+	return off, pa >= c.ramBase && off < uint64(len(c.ram))
+}
+
+func (c *CPU) loadSlow(va uint64, size int) (uint64, bool) {
+	if va&uint64(size-1) != 0 {
+		if (va&0xfff)+uint64(size) > 0x1000 {
+			// Misaligned across a page: byte by byte (each byte
+			// translated, so the fault names the right page).
+			var v uint64
+			for i := 0; i < size; i++ {
+				b, ok := c.loadSlow(va+uint64(i), 1)
+				if !ok {
+					return 0, false
+				}
+				v |= b << (8 * i)
+			}
+			return v, true
+		}
+	}
+	pa, ok := c.translate(va, accRead)
+	if !ok {
+		return 0, false
+	}
+	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
+		if va&uint64(size-1) == 0 {
+			e := &c.tlbR[(va>>12)&tlbMask]
+			e.key = va>>12 | c.dctx
+			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
+		}
+		var v uint64
+		for i := size - 1; i >= 0; i-- {
+			v = v<<8 | uint64(c.ram[off+uint64(i)])
+		}
+		return v, true
+	}
+	v, ok := c.bus.Read(pa, size)
+	if !ok {
+		c.accessFault(accRead, va)
+		return 0, false
+	}
+	return v, true
+}
+
+func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
+	if va&uint64(size-1) != 0 && (va&0xfff)+uint64(size) > 0x1000 {
+		// Check both pages first so a fault leaves memory untouched.
+		if _, ok := c.translate(va, accWrite); !ok {
+			return false
+		}
+		if _, ok := c.translate(va+uint64(size)-1, accWrite); !ok {
+			return false
+		}
+		for i := 0; i < size; i++ {
+			if !c.storeSlow(va+uint64(i), 1, v>>(8*i)) {
+				return false
+			}
+		}
+		return true
+	}
+	pa, ok := c.translate(va, accWrite)
+	if !ok {
+		return false
+	}
+	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
+		for i := 0; i < size; i++ {
+			c.ram[off+uint64(i)] = byte(v >> (8 * i))
+		}
+		page := off >> 12
+		watched := c.watchPA != 0 && pa&^0xfff == c.watchPA&^0xfff
+		if c.codePages[page] != nil {
+			c.dropCodePage(page)
+		}
+		if c.dirty != nil {
+			c.dirty[page>>6] |= 1 << (page & 63)
+		}
+		if watched {
+			if pa <= c.watchPA+7 && pa+uint64(size) > c.watchPA && c.OnWatch != nil {
+				c.OnWatch(c.watchPA)
+			}
+		} else if va&uint64(size-1) == 0 {
+			e := &c.tlbW[(va>>12)&tlbMask]
+			e.key = va>>12 | c.dctx
+			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
+		}
+		return true
+	}
+	if !c.bus.Write(pa, size, v) {
+		c.accessFault(accWrite, va)
+		return false
+	}
+	return true
+}
+
+func (c *CPU) load8(va uint64) (uint64, bool) {
+	e := &c.tlbR[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx {
+		return uint64(c.ram[va+e.add]), true
+	}
+	return c.loadSlow(va, 1)
+}
+
+func (c *CPU) load16(va uint64) (uint64, bool) {
+	e := &c.tlbR[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx && va&1 == 0 {
+		return uint64(binary.LittleEndian.Uint16(c.ram[va+e.add:])), true
+	}
+	return c.loadSlow(va, 2)
+}
+
+func (c *CPU) load32(va uint64) (uint64, bool) {
+	e := &c.tlbR[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx && va&3 == 0 {
+		return uint64(binary.LittleEndian.Uint32(c.ram[va+e.add:])), true
+	}
+	return c.loadSlow(va, 4)
+}
+
+func (c *CPU) load64(va uint64) (uint64, bool) {
+	e := &c.tlbR[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx && va&7 == 0 {
+		return binary.LittleEndian.Uint64(c.ram[va+e.add:]), true
+	}
+	return c.loadSlow(va, 8)
+}
+
+func (c *CPU) store8(va, v uint64) bool {
+	e := &c.tlbW[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx {
+		c.ram[va+e.add] = byte(v)
+		return true
+	}
+	return c.storeSlow(va, 1, v)
+}
+
+func (c *CPU) store16(va, v uint64) bool {
+	e := &c.tlbW[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx && va&1 == 0 {
+		binary.LittleEndian.PutUint16(c.ram[va+e.add:], uint16(v))
+		return true
+	}
+	return c.storeSlow(va, 2, v)
+}
+
+func (c *CPU) store32(va, v uint64) bool {
+	e := &c.tlbW[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx && va&3 == 0 {
+		binary.LittleEndian.PutUint32(c.ram[va+e.add:], uint32(v))
+		return true
+	}
+	return c.storeSlow(va, 4, v)
+}
+
+func (c *CPU) store64(va, v uint64) bool {
+	e := &c.tlbW[(va>>12)&tlbMask]
+	if e.key == va>>12|c.dctx && va&7 == 0 {
+		binary.LittleEndian.PutUint64(c.ram[va+e.add:], v)
+		return true
+	}
+	return c.storeSlow(va, 8, v)
+}
+
+// amoAddr translates an AMO/LR/SC address: it must be naturally aligned
+// (else a store/AMO misaligned exception) and in RAM (else an access
+// fault). It returns the RAM index.
+func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
+	if va&uint64(size-1) != 0 {
+		if acc == accRead {
+			c.exception(CauseMisalignedLoad, va)
+		} else {
+			c.exception(CauseMisalignedStore, va)
+		}
+		return 0, false
+	}
+	pa, ok := c.translate(va, acc)
+	if !ok {
+		return 0, false
+	}
+	off, ok := c.ramIndex(pa)
+	if !ok {
+		c.accessFault(acc, va)
+		return 0, false
+	}
+	return off, true
+}
+
+// amoWritten must follow every AMO/SC write at RAM index off.
+func (c *CPU) amoWritten(off uint64) {
+	page := off >> 12
+	if c.codePages[page] != nil {
+		c.dropCodePage(page)
+	}
+	if c.dirty != nil {
+		c.dirty[page>>6] |= 1 << (page & 63)
+	}
+	if c.watchPA != 0 && off+c.ramBase == c.watchPA && c.OnWatch != nil {
+		c.OnWatch(c.watchPA)
+	}
+}
