@@ -29,14 +29,23 @@ func (c *CPU) execCSR(in *inst) bool {
 	}
 	_ = read
 	if write {
+		base := old
+		if csr == csrMip || csr == csrSip {
+			// Read-modify-write of mip uses the software-writable SEIP
+			// bit, not the PLIC's line (Privileged spec §3.1.9).
+			base = c.mipSW | c.mipHW&^MipSEIP
+			if csr == csrSip {
+				base &= c.mideleg
+			}
+		}
 		var v uint64
 		switch in.op {
 		case opCSRRW, opCSRRWI:
 			v = src
 		case opCSRRS, opCSRRSI:
-			v = old | src
+			v = base | src
 		default:
-			v = old &^ src
+			v = base &^ src
 		}
 		if !c.writeCSR(csr, v) {
 			c.illegal(in)

@@ -1,0 +1,361 @@
+// Package cli implements the rewind command: subcommands, flag parsing
+// (QEMU-compatible where the options overlap), and the host side of a run
+// (files, disks, the console, signals).
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rewindvm/rewind/guest/builtin"
+	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/chardev"
+	"github.com/rewindvm/rewind/internal/loader"
+	"github.com/rewindvm/rewind/internal/machine"
+)
+
+// Version is the emulator version string.
+const Version = "0.1.0"
+
+const usage = `Rewind: a deterministic RISC-V (RV64GC) full-system emulator.
+
+Usage:
+  rewind run [options]     boot a machine (default: the built-in guest)
+  rewind version           print the version
+
+Run "rewind run -help" for the machine options.
+`
+
+// Main runs the command line args (without the program name) and returns
+// the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "rewind %s\n", Version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "rewind: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// machineFlags are the options shared by every command that builds a
+// machine.
+type machineFlags struct {
+	mem      string
+	bios     string
+	kernel   string
+	initrd   string
+	appendS  string
+	drives   multiFlag
+	serial   string
+	icount   string
+	stats    bool
+	fastIdle bool
+	maxInsns uint64
+	sv48     bool
+	rtcBase  string
+}
+
+func (f *machineFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.mem, "m", "256M", "guest RAM `size` (QEMU syntax: 256M, 1G; bare numbers are MiB)")
+	fs.StringVar(&f.bios, "bios", "", "M-mode firmware `file` (fw_jump.bin, fw_dynamic.bin, an ELF) or none")
+	fs.StringVar(&f.kernel, "kernel", "", "kernel Image, flat binary, or (with -bios none) an ELF program; default: the built-in guest")
+	fs.StringVar(&f.initrd, "initrd", "", "initial ramdisk `file`")
+	fs.StringVar(&f.appendS, "append", "", "kernel command `line`")
+	fs.Var(&f.drives, "drive", "disk: file=PATH,format=raw[,snapshot=on][,readonly=on] (repeatable; virtio-blk)")
+	fs.StringVar(&f.serial, "serial", "stdio", "serial port backend: stdio, null, file:PATH, pty, tcp:HOST:PORT,server[,nowait], telnet:HOST:PORT,server")
+	fs.StringVar(&f.icount, "icount", "shift=0", "virtual time per instruction: shift=N means 2^N ns")
+	fs.BoolVar(&f.stats, "stats", false, "print instructions, host seconds, MIPS and the final state digest on stderr at exit")
+	fs.BoolVar(&f.fastIdle, "fast-idle", false, "when the guest idles, jump virtual time to the next timer instead of sleeping (deterministic, no host clock)")
+	fs.Uint64Var(&f.maxInsns, "max-insns", 0, "stop after this many instructions (0: no limit)")
+	fs.BoolVar(&f.sv48, "sv48", false, "offer Sv48 paging as well as Sv39")
+	fs.StringVar(&f.rtcBase, "rtc-base", "", "RTC start time (RFC 3339 or Unix seconds); default: now")
+	// Accepted for QEMU command-line compatibility.
+	var ignored string
+	var ignoredBool bool
+	fs.StringVar(&ignored, "machine", "virt", "board (only virt)")
+	fs.StringVar(&ignored, "M", "virt", "board (only virt)")
+	fs.StringVar(&ignored, "cpu", "rv64", "CPU model (only rv64)")
+	fs.StringVar(&ignored, "smp", "1", "number of harts (only 1)")
+	fs.StringVar(&ignored, "nic", "none", "network (only none)")
+	fs.BoolVar(&ignoredBool, "nographic", false, "accepted for QEMU compatibility (Rewind has no display)")
+	fs.BoolVar(&ignoredBool, "no-reboot", false, "accepted for QEMU compatibility (a guest reset always stops Rewind)")
+}
+
+// checkCompat rejects QEMU options whose values Rewind cannot honour.
+func checkCompat(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		v := fl.Value.String()
+		switch fl.Name {
+		case "machine", "M":
+			if name, _, _ := cut(v, ","); name != "virt" {
+				err = fmt.Errorf("-%s %s: only the virt board exists", fl.Name, v)
+			}
+		case "smp":
+			if v != "1" && v != "cpus=1" {
+				err = fmt.Errorf("-smp %s: Rewind emulates one hart", v)
+			}
+		case "nic":
+			if v != "none" {
+				err = fmt.Errorf("-nic %s: networking is not supported", v)
+			}
+		case "cpu":
+			if v != "rv64" && v != "any" && v != "max" {
+				err = fmt.Errorf("-cpu %s: only rv64 (RV64GC) is emulated", v)
+			}
+		}
+	})
+	return err
+}
+
+func cut(s, sep string) (string, string, bool) {
+	for i := 0; i+len(sep) <= len(s); i++ {
+		if s[i:i+len(sep)] == sep {
+			return s[:i], s[i+len(sep):], true
+		}
+	}
+	return s, "", false
+}
+
+// built is a machine and the host resources behind it.
+type built struct {
+	m       *machine.Machine
+	closers []io.Closer
+}
+
+func (b *built) Close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		_ = b.closers[i].Close()
+	}
+}
+
+func readImage(what, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return data, nil
+}
+
+// build reads every host file and constructs the machine.
+func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error) {
+	ram, err := parseSize(f.mem)
+	if err != nil {
+		return nil, err
+	}
+	shift, err := parseICount(f.icount)
+	if err != nil {
+		return nil, err
+	}
+	cfg := machine.Config{RAMSize: ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48}
+	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "rewind: "+format+"\n", args...) }
+	cfg.RTCBaseUnixNs, err = parseRTCBase(f.rtcBase)
+	if err != nil {
+		return nil, err
+	}
+	b := &built{}
+	builtinGuest := f.kernel == "" && (f.bios == "" || f.bios == "none")
+	switch {
+	case builtinGuest:
+		cfg.Kernel = builtin.ELF
+	default:
+		if f.kernel != "" {
+			if cfg.Kernel, err = readImage("-kernel", f.kernel); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch f.bios {
+	case "", "none":
+		if f.bios == "" && f.kernel != "" && !loader.IsELF(cfg.Kernel) {
+			return nil, fmt.Errorf("-kernel %s is not an ELF program: give the firmware with -bios (for example fw_jump.bin) or -bios none", f.kernel)
+		}
+	default:
+		if cfg.Firmware, err = readImage("-bios", f.bios); err != nil {
+			return nil, err
+		}
+		cfg.DynamicInfo = cfg.Kernel != nil
+	}
+	if f.initrd != "" {
+		if cfg.Initrd, err = readImage("-initrd", f.initrd); err != nil {
+			return nil, err
+		}
+	}
+	for _, spec := range f.drives {
+		d, err := parseDrive(spec)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		raw, err := block.OpenRaw(d.File, d.ReadOnly || d.Snapshot)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("-drive: %w", err)
+		}
+		b.closers = append(b.closers, raw)
+		var dev block.Device = raw
+		if d.Snapshot {
+			dev = block.NewOverlay(raw)
+		}
+		cfg.Disks = append(cfg.Disks, dev)
+	}
+	if builtinGuest && len(cfg.Disks) == 0 {
+		// The built-in guest shows off its disk driver on a scratch disk.
+		scratch, err := block.NewMemory(make([]byte, 1<<20), false)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Disks = append(cfg.Disks, scratch)
+	}
+	m, err := machine.New(cfg)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if f.fastIdle {
+		m.Idle = machine.IdleFast
+	}
+	b.m = m
+	return b, nil
+}
+
+func parseRTCBase(s string) (uint64, error) {
+	if s == "" {
+		return uint64(time.Now().UnixNano()), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return uint64(t.UnixNano()), nil
+	}
+	var secs uint64
+	if _, err := fmt.Sscanf(s, "%d", &secs); err == nil {
+		return secs * 1e9, nil
+	}
+	return 0, fmt.Errorf("-rtc-base %q: want RFC 3339 (2024-01-01T00:00:00Z) or Unix seconds", s)
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rewind run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f machineFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rewind run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := checkCompat(fs); err != nil {
+		fmt.Fprintf(stderr, "rewind run: %v\n", err)
+		return 2
+	}
+	code, err := run(&f, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "rewind run: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+func run(f *machineFlags, stdout, stderr io.Writer) (int, error) {
+	var m *machine.Machine
+	opts := chardev.Options{
+		Stderr: stderr,
+		Label:  "serial0",
+		OnQuit: func() {
+			if m != nil {
+				m.RequestStop()
+			}
+		},
+	}
+	con, err := chardev.Open(f.serial, opts)
+	if err != nil {
+		return 1, err
+	}
+	defer con.Close()
+	b, err := f.build(con, stderr)
+	if err != nil {
+		return 1, err
+	}
+	defer b.Close()
+	m = b.m
+	if f.serial == "null" || f.serial == "" {
+		m.NoHostInput = true
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		for range sigs {
+			m.RequestStop()
+		}
+	}()
+
+	if err := con.Start(m.Input); err != nil {
+		return 1, fmt.Errorf("serial: %w", err)
+	}
+	start := time.Now()
+	res, err := runGuarded(m, f.maxInsns)
+	elapsed := time.Since(start)
+	if cerr := con.Close(); cerr != nil && err == nil {
+		fmt.Fprintf(stderr, "rewind: console: %v\n", cerr)
+	}
+	if f.stats {
+		printStats(stderr, m, res, elapsed)
+	}
+	if err != nil {
+		return 1, err
+	}
+	switch res.Reason {
+	case machine.HaltFail:
+		if res.ExitCode == 0 {
+			return 1, nil
+		}
+		return res.ExitCode, nil
+	case machine.HaltDeadlock:
+		return 1, errors.New("the guest is idle forever: no timer is armed and the serial port has no input")
+	}
+	return 0, nil
+}
+
+// runGuarded turns an emulator panic into an error that names the
+// machine position, after restoring the terminal.
+func runGuarded(m *machine.Machine, limit uint64) (res machine.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			chardev.RestoreAll()
+			err = fmt.Errorf("emulator bug at %s: %v (please report it with the command line)", m, r)
+		}
+	}()
+	return m.Run(limit)
+}
+
+func printStats(w io.Writer, m *machine.Machine, res machine.Result, elapsed time.Duration) {
+	secs := elapsed.Seconds()
+	mips := 0.0
+	if secs > 0 {
+		mips = float64(res.ICount) / secs / 1e6
+	}
+	d := m.Digest()
+	fmt.Fprintf(w, "rewind: %s after %d instructions, %.3f host seconds, %.1f MIPS\nrewind: state digest %x\n",
+		res.Reason, res.ICount, secs, mips, d)
+}

@@ -1,0 +1,92 @@
+package cpu
+
+// State is everything architecturally visible about the hart, as a plain
+// value: save it, compare it, hash it, load it back. Caches (TLB, decoded
+// instructions) are not state; Load flushes them.
+type State struct {
+	X       [32]uint64
+	F       [32]uint64
+	PC      uint64
+	Priv    uint8
+	ICount  uint64
+	Waiting bool
+
+	Mstatus    uint64
+	Fflags     uint8
+	Frm        uint8
+	Medeleg    uint64
+	Mideleg    uint64
+	Mie        uint64
+	MipSW      uint64
+	MipHW      uint64
+	Mtvec      uint64
+	Stvec      uint64
+	Mscratch   uint64
+	Sscratch   uint64
+	Mepc       uint64
+	Sepc       uint64
+	Mcause     uint64
+	Scause     uint64
+	Mtval      uint64
+	Stval      uint64
+	Satp       uint64
+	Mcounteren uint64
+	Scounteren uint64
+	Menvcfg    uint64
+	Senvcfg    uint64
+	Mcountinh  uint64
+	CycleOff   uint64
+	InstretOff uint64
+	Pmpcfg     [16]uint64
+	Pmpaddr    [64]uint64
+
+	ResValid bool
+	ResAddr  uint64
+}
+
+// Save returns the hart's architectural state.
+func (c *CPU) Save() State {
+	s := State{
+		PC: c.pc, Priv: c.priv, ICount: c.icount, Waiting: c.waiting,
+		Mstatus: c.mstatus, Fflags: c.fflags, Frm: c.frm,
+		Medeleg: c.medeleg, Mideleg: c.mideleg, Mie: c.mie, MipSW: c.mipSW, MipHW: c.mipHW,
+		Mtvec: c.mtvec, Stvec: c.stvec, Mscratch: c.mscratch, Sscratch: c.sscratch,
+		Mepc: c.mepc, Sepc: c.sepc, Mcause: c.mcause, Scause: c.scause,
+		Mtval: c.mtval, Stval: c.stval, Satp: c.satp,
+		Mcounteren: c.mcounteren, Scounteren: c.scounteren,
+		Menvcfg: c.menvcfg, Senvcfg: c.senvcfg, Mcountinh: c.mcountinh,
+		CycleOff: c.cycleOff, InstretOff: c.instretOff,
+		Pmpcfg: c.pmpcfg, Pmpaddr: c.pmpaddr,
+		ResValid: c.resValid, ResAddr: c.resAddr,
+	}
+	copy(s.X[:], c.x[:32])
+	s.X[0] = 0
+	s.F = c.f
+	return s
+}
+
+// Load restores the hart from s and drops every cache.
+func (c *CPU) Load(s State) {
+	copy(c.x[:32], s.X[:])
+	c.x[0] = 0
+	c.f = s.F
+	c.pc, c.priv, c.icount, c.waiting = s.PC, s.Priv, s.ICount, s.Waiting
+	c.mstatus, c.fflags, c.frm = s.Mstatus, s.Fflags, s.Frm
+	c.medeleg, c.mideleg, c.mie, c.mipSW, c.mipHW = s.Medeleg, s.Mideleg, s.Mie, s.MipSW, s.MipHW
+	c.mtvec, c.stvec, c.mscratch, c.sscratch = s.Mtvec, s.Stvec, s.Mscratch, s.Sscratch
+	c.mepc, c.sepc, c.mcause, c.scause = s.Mepc, s.Sepc, s.Mcause, s.Scause
+	c.mtval, c.stval, c.satp = s.Mtval, s.Stval, s.Satp
+	c.mcounteren, c.scounteren = s.Mcounteren, s.Scounteren
+	c.menvcfg, c.senvcfg, c.mcountinh = s.Menvcfg, s.Senvcfg, s.Mcountinh
+	c.cycleOff, c.instretOff = s.CycleOff, s.InstretOff
+	c.pmpcfg, c.pmpaddr = s.Pmpcfg, s.Pmpaddr
+	c.resValid, c.resAddr = s.ResValid, s.ResAddr
+	for i := range c.codePages {
+		if c.codePages[i] != nil {
+			c.dropCodePage(uint64(i))
+		}
+	}
+	c.flushTLB()
+	c.updateCtx()
+	c.limit = c.icount
+}

@@ -1,0 +1,265 @@
+// Package machine is Rewind's "virt" board: QEMU's memory map, one RV64GC
+// hart, CLINT, PLIC, an NS16550A UART, a goldfish RTC, the syscon test
+// finisher and up to eight virtio-mmio slots, all driven from one
+// goroutine by the run loop in run.go.
+//
+// The machine never touches host files or sockets: the caller reads boot
+// images into memory, opens disks (block.Device) and connects the console.
+// Host input enters only through Input (or InjectInput on the machine
+// goroutine), so a run is a pure function of the configuration, the
+// images and the input timeline.
+package machine
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/bus"
+	"github.com/rewindvm/rewind/internal/cpu"
+	"github.com/rewindvm/rewind/internal/dev/clint"
+	"github.com/rewindvm/rewind/internal/dev/plic"
+	"github.com/rewindvm/rewind/internal/dev/rtc"
+	"github.com/rewindvm/rewind/internal/dev/syscon"
+	"github.com/rewindvm/rewind/internal/dev/uart"
+	"github.com/rewindvm/rewind/internal/dev/virtio"
+	"github.com/rewindvm/rewind/internal/dev/virtio/blk"
+	"github.com/rewindvm/rewind/internal/fdt"
+	"github.com/rewindvm/rewind/internal/loader"
+	"github.com/rewindvm/rewind/internal/vclock"
+)
+
+// The virt board's memory map (same addresses as QEMU's virt machine).
+const (
+	RAMBase     = 0x80000000
+	CLINTBase   = 0x2000000
+	CLINTSize   = 0x10000
+	PLICBase    = 0xc000000
+	PLICSize    = 0x600000
+	UARTBase    = 0x10000000
+	UARTSize    = 0x100
+	UARTIRQ     = 10
+	RTCBase     = 0x101000
+	RTCSize     = 0x1000
+	RTCIRQ      = 11
+	SysconBase  = 0x100000
+	SysconSize  = 0x1000
+	VirtioBase  = 0x10001000
+	VirtioSize  = 0x1000
+	VirtioIRQ   = 1 // slot i uses IRQ VirtioIRQ+i
+	VirtioSlots = 8
+	TimebaseHz  = 10_000_000
+)
+
+// Config is everything that defines a machine. Two machines built from
+// equal Configs (and equal disk contents) and given the same input at the
+// same instruction counts behave identically.
+type Config struct {
+	// RAMSize in bytes (at RAMBase).
+	RAMSize uint64
+	// Firmware is the M-mode firmware image (fw_jump.bin, fw_dynamic.bin,
+	// or an ELF); nil means -bios none.
+	Firmware []byte
+	// DynamicInfo passes an OpenSBI fw_dynamic_info in a2 (fw_dynamic).
+	DynamicInfo bool
+	// Kernel is a Linux Image, a flat binary, or (with no firmware) an
+	// ELF program started in M-mode at its entry.
+	Kernel []byte
+	// Initrd is the initial ramdisk, placed as QEMU places it.
+	Initrd []byte
+	// Append is the kernel command line.
+	Append string
+	// Disks are attached as virtio-blk devices in virtio slots 0, 1, ...
+	Disks []block.Device
+	// ICountShift: each instruction advances virtual time 2^shift ns.
+	ICountShift uint
+	// RTCBaseUnixNs is the wall-clock time the guest's RTC reads at
+	// virtual time zero.
+	RTCBaseUnixNs uint64
+	// Sv48 also offers Sv48 paging (default: Sv39 only).
+	Sv48 bool
+	// Console receives guest serial output.
+	Console io.Writer
+	// Logf, if set, receives device warnings (a guest programming a
+	// device wrongly).
+	Logf func(format string, args ...any)
+}
+
+// Machine is one virt board.
+type Machine struct {
+	Bus    *bus.Bus
+	CPU    *cpu.CPU
+	Clock  *vclock.Clock
+	CLINT  *clint.CLINT
+	PLIC   *plic.PLIC
+	UART   *uart.UART
+	RTC    *rtc.RTC
+	Syscon *syscon.Syscon
+	Virtio []*virtio.MMIO
+	// DTB is the device tree the guest was given.
+	DTB []byte
+	// Layout is where the boot images went.
+	Layout *loader.Layout
+
+	// Idle selects what happens while the hart sleeps (default
+	// IdleRealTime).
+	Idle IdleMode
+	// NoHostInput declares that no host input can ever arrive, so an idle
+	// hart with no timer is a deadlock rather than a wait.
+	NoHostInput bool
+	// StopAt, if nonzero, makes Run return (without halting) when the
+	// instruction count reaches it.
+	StopAt uint64
+	// BeforeSlice runs on the machine goroutine before every CPU slice.
+	BeforeSlice func()
+	// OnInputEntered is called when host bytes enter the UART (the point
+	// at which record mode logs them).
+	OnInputEntered func(icount uint64, p []byte)
+	// OnWarp is called when virtual time jumps while the hart is idle.
+	OnWarp func(icount, ns uint64)
+
+	cfg           Config
+	console       io.Writer
+	inbox         chan hostEvent
+	rx            []byte
+	stopRequested atomic.Bool
+	haltReason    HaltReason
+	exitCode      int
+	htif          htif
+}
+
+type consoleWriter struct{ m *Machine }
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	w.m.consoleOut(p)
+	return len(p), nil
+}
+
+func (m *Machine) consoleOut(p []byte) {
+	if m.console != nil {
+		// A failing console is the host's problem; the guest never sees it.
+		_, _ = m.console.Write(p)
+	}
+}
+
+// New builds and loads a machine. It reads nothing from the host: every
+// image is already in cfg.
+func New(cfg Config) (*Machine, error) {
+	if cfg.RAMSize == 0 {
+		cfg.RAMSize = 256 << 20
+	}
+	if cfg.RAMSize%4096 != 0 {
+		return nil, fmt.Errorf("machine: RAM size %d is not a multiple of 4 KiB", cfg.RAMSize)
+	}
+	if len(cfg.Disks) > VirtioSlots {
+		return nil, fmt.Errorf("machine: %d disks, but the board has %d virtio slots", len(cfg.Disks), VirtioSlots)
+	}
+	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64)}
+	m.Bus = bus.New(RAMBase, cfg.RAMSize)
+	m.CPU = cpu.New(m.Bus)
+	m.CPU.Sv48 = cfg.Sv48
+	m.Clock = vclock.New(m.CPU.ICount, cfg.ICountShift)
+	m.Clock.OnChange = m.CPU.RequestExit
+	m.CLINT = clint.New(m.Clock, m.CPU, TimebaseHz)
+	m.CPU.Time = m.CLINT.Time
+	m.PLIC = plic.New(m.CPU)
+	m.UART = uart.New(consoleWriter{m}, m.PLIC.Line(UARTIRQ))
+	m.RTC = rtc.New(m.Clock, m.PLIC.Line(RTCIRQ), cfg.RTCBaseUnixNs)
+	m.Syscon = syscon.New(func(k syscon.Kind, code int) {
+		switch k {
+		case syscon.PowerOff:
+			m.halt(HaltPowerOff, 0)
+		case syscon.Fail:
+			m.halt(HaltFail, code)
+		default:
+			m.halt(HaltReset, 0)
+		}
+	})
+	if cfg.Logf != nil {
+		m.CLINT.Logf, m.PLIC.Logf, m.UART.Logf, m.RTC.Logf, m.Syscon.Logf = cfg.Logf, cfg.Logf, cfg.Logf, cfg.Logf, cfg.Logf
+	}
+	maps := []struct {
+		base, size uint64
+		name       string
+		dev        bus.Device
+	}{
+		{CLINTBase, CLINTSize, "clint", m.CLINT},
+		{PLICBase, PLICSize, "plic", m.PLIC},
+		{UARTBase, UARTSize, "uart", m.UART},
+		{RTCBase, RTCSize, "rtc", m.RTC},
+		{SysconBase, SysconSize, "syscon", m.Syscon},
+	}
+	for _, r := range maps {
+		if err := m.Bus.Map(r.base, r.size, r.name, r.dev); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < VirtioSlots; i++ {
+		var be virtio.DeviceBackend = emptySlot{}
+		if i < len(cfg.Disks) {
+			be = blk.New(cfg.Disks[i], fmt.Sprintf("vd%c", 'a'+i))
+		}
+		t := virtio.NewMMIO(m.Bus, m.PLIC.Line(VirtioIRQ+i), be)
+		if cfg.Logf != nil {
+			t.Logf = cfg.Logf
+		}
+		m.Virtio = append(m.Virtio, t)
+		if err := m.Bus.Map(VirtioBase+uint64(i)*VirtioSize, VirtioSize, fmt.Sprintf("virtio%d", i), t); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.load(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Machine) load() error {
+	cfg := m.cfg
+	lc := loader.Config{
+		RAM:         loader.RAM{Base: RAMBase, Size: cfg.RAMSize},
+		Firmware:    cfg.Firmware,
+		Kernel:      cfg.Kernel,
+		Initrd:      cfg.Initrd,
+		DynamicInfo: cfg.DynamicInfo,
+	}
+	var syms map[string]uint64
+	if cfg.Firmware == nil && loader.IsELF(cfg.Kernel) {
+		// -bios none -kernel prog.elf: the ELF is the M-mode program.
+		lc.Firmware, lc.Kernel = cfg.Kernel, nil
+		var err error
+		if syms, err = loader.Symbols(cfg.Kernel); err != nil {
+			return fmt.Errorf("machine: kernel ELF symbols: %w", err)
+		}
+	}
+	layout, err := loader.Plan(lc)
+	if err != nil {
+		return err
+	}
+	vc := fdt.DefaultVirtConfig()
+	vc.RAMSize = cfg.RAMSize
+	vc.Bootargs = cfg.Append
+	vc.InitrdStart, vc.InitrdEnd = layout.Initrd.Start, layout.Initrd.End
+	if cfg.Sv48 {
+		vc.MMUType = "riscv,sv48"
+	}
+	dtb, err := fdt.Virt(vc)
+	if err != nil {
+		return fmt.Errorf("machine: device tree: %w", err)
+	}
+	if err := layout.Load(m.Bus, dtb); err != nil {
+		return err
+	}
+	m.DTB, m.Layout = dtb, layout
+	m.CPU.SetPC(layout.Entry)
+	m.CPU.SetReg(10, layout.A0)
+	m.CPU.SetReg(11, layout.A1)
+	m.CPU.SetReg(12, layout.A2)
+	if to, ok := syms["tohost"]; ok {
+		m.htif = htif{tohost: to, fromhost: syms["fromhost"]}
+		m.CPU.WatchStore(to)
+		m.CPU.OnWatch = m.onHTIF
+	}
+	return nil
+}

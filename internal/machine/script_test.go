@@ -1,0 +1,124 @@
+package machine
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// guestDir finds the shared Linux guest. In CI a missing guest is a
+// failure, not a skip.
+func guestDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("REWIND_GUEST")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "guest")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Image")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Linux guest not found (set REWIND_GUEST): %v", err)
+		}
+		t.Skipf("Linux guest not found (set REWIND_GUEST): %v", err)
+	}
+	return dir
+}
+
+func readGuest(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// step is one exchange of a scripted console session: wait until the
+// console output (since the previous step) contains Expect, then type
+// Send.
+type step struct {
+	Expect string
+	Send   string
+}
+
+// session drives a machine's serial console from the machine goroutine,
+// so where input enters depends only on guest output: deterministic.
+type session struct {
+	t       testing.TB
+	m       *Machine
+	out     bytes.Buffer
+	mark    int // output consumed by completed steps
+	steps   []step
+	next    int
+	entered []inputAt // when each byte run entered the UART
+	echo    bool
+}
+
+type inputAt struct {
+	ICount uint64
+	Bytes  string
+}
+
+func (s *session) Write(p []byte) (int, error) {
+	if s.echo {
+		os.Stdout.Write(p)
+	}
+	return s.out.Write(p)
+}
+
+func (s *session) beforeSlice() {
+	for s.next < len(s.steps) {
+		st := s.steps[s.next]
+		i := strings.Index(s.out.String()[s.mark:], st.Expect)
+		if i < 0 {
+			return
+		}
+		s.mark += i + len(st.Expect)
+		s.m.InjectInput([]byte(st.Send))
+		s.next++
+	}
+}
+
+// transcript returns the console output between the end of step i's
+// Expect and the end of step i+1's Expect.
+func (s *session) String() string { return s.out.String() }
+
+func newSession(t testing.TB, cfg Config, steps []step) *session {
+	t.Helper()
+	s := &session{t: t, steps: steps, echo: os.Getenv("REWIND_ECHO") != ""}
+	cfg.Console = s
+	cfg.Logf = func(format string, args ...any) { t.Logf("device: "+format, args...) }
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Idle = IdleFast
+	m.NoHostInput = true
+	m.BeforeSlice = s.beforeSlice
+	m.OnInputEntered = func(ic uint64, p []byte) {
+		s.entered = append(s.entered, inputAt{ic, string(p)})
+	}
+	s.m = m
+	return s
+}
+
+func (s *session) run(limit uint64) Result {
+	s.t.Helper()
+	res, err := s.m.Run(limit)
+	if err != nil {
+		s.t.Fatalf("run: %v", err)
+	}
+	if s.next < len(s.steps) {
+		tail := s.out.String()
+		if len(tail) > 3000 {
+			tail = tail[len(tail)-3000:]
+		}
+		s.t.Fatalf("machine stopped (%v at icount %d, pc %#x) waiting for %q (step %d); console tail:\n%s",
+			res.Reason, res.ICount, s.m.CPU.PC(), s.steps[s.next].Expect, s.next, tail)
+	}
+	return res
+}
+
+func fmtDigest(d [32]byte) string { return fmt.Sprintf("%x", d) }
