@@ -172,6 +172,9 @@ var ErrDeadlock = errors.New("machine: hart idle in WFI with no timer armed and 
 // (0 = no limit). It must be called from one goroutine only.
 func (m *Machine) Run(limit uint64) (Result, error) {
 	for m.haltReason == HaltNone {
+		if m.StopAt != 0 && m.CPU.ICount() >= m.StopAt {
+			return m.result(), nil
+		}
 		m.drainInbox()
 		m.feedUART()
 		m.Clock.FireDue()
@@ -188,9 +191,6 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 			}
 		}
 		if m.StopAt != 0 {
-			if m.CPU.ICount() >= m.StopAt {
-				return m.result(), nil
-			}
 			if d := m.StopAt - m.CPU.ICount(); d < budget {
 				budget = d
 			}
