@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rewindvm/rewind/internal/block"
 )
 
@@ -137,6 +138,38 @@ func TestLinuxSession(t *testing.T) {
 	if t.Failed() {
 		t.Logf("console:\n%s", out)
 	}
+	// Determinism: the same machine, given the same bytes at the same
+	// instruction counts, produces byte-identical console output and the
+	// same final state digest (hart, devices, RAM) and disk contents.
+	digest1 := s.m.Digest()
+	cfg2, ov2 := linuxConfig(t)
+	var out2 bytes.Buffer
+	cfg2.Console = &out2
+	m2, err := New(cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2.Idle, m2.NoHostInput = IdleFast, true
+	var entered2 []inputAt
+	m2.OnInputEntered = func(ic uint64, p []byte) { entered2 = append(entered2, inputAt{ic, string(p)}) }
+	res2 := runTimeline(t, m2, s.entered, 20_000_000_000)
+	if res2 != res {
+		t.Errorf("second run ended %+v, first %+v", res2, res)
+	}
+	if !bytes.Equal(out2.Bytes(), []byte(s.String())) {
+		t.Errorf("console output differs between runs (%d vs %d bytes)", out2.Len(), len(s.String()))
+	}
+	if d2 := m2.Digest(); d2 != digest1 {
+		t.Errorf("final state digest differs: %s vs %s", fmtDigest(digest1), fmtDigest(d2))
+	}
+	if diff := cmp.Diff(s.entered, entered2); diff != "" {
+		t.Errorf("input entered the UART at different points:\n%s", diff)
+	}
+	if diff := cmp.Diff(ov.Save(), ov2.Save()); diff != "" {
+		t.Errorf("disk overlays differ")
+	}
+	t.Logf("both runs: %d instructions, digest %s", res.ICount, fmtDigest(digest1))
+
 	// The write reached the virtual disk (the overlay), not the image.
 	found := false
 	for _, b := range ov.Save().Blocks {

@@ -122,3 +122,29 @@ func (s *session) run(limit uint64) Result {
 }
 
 func fmtDigest(d [32]byte) string { return fmt.Sprintf("%x", d) }
+
+// runTimeline runs a machine feeding input exactly at the recorded
+// instruction counts (no output matching): the second half of every
+// determinism check.
+func runTimeline(t testing.TB, m *Machine, timeline []inputAt, limit uint64) Result {
+	t.Helper()
+	for _, in := range timeline {
+		m.StopAt = in.ICount
+		if _, err := m.Run(limit); err != nil {
+			t.Fatalf("run to icount %d: %v", in.ICount, err)
+		}
+		if m.Halted() {
+			t.Fatalf("machine halted (%v) at icount %d before input due at %d", m.haltReason, m.CPU.ICount(), in.ICount)
+		}
+		if m.CPU.ICount() != in.ICount {
+			t.Fatalf("machine stopped at icount %d, want %d", m.CPU.ICount(), in.ICount)
+		}
+		m.InjectInput([]byte(in.Bytes))
+	}
+	m.StopAt = 0
+	res, err := m.Run(limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
