@@ -91,7 +91,7 @@ func (c *CPU) readCSR(csr uint16) (uint64, bool) {
 		if !c.counterAllowed(0) {
 			return 0, false
 		}
-		return c.icount + c.cycleOff, true
+		return c.icount - 1 + c.cycleOff, true
 	case csrTime:
 		if !c.counterAllowed(1) {
 			return 0, false
@@ -101,7 +101,7 @@ func (c *CPU) readCSR(csr uint16) (uint64, bool) {
 		if !c.counterAllowed(2) {
 			return 0, false
 		}
-		return c.icount + c.instretOff, true
+		return c.icount - 1 + c.instretOff, true
 	case csrSstatus:
 		return c.sstatus(), true
 	case csrSie:
@@ -162,9 +162,9 @@ func (c *CPU) readCSR(csr uint16) (uint64, bool) {
 	case csrMtval:
 		return c.mtval, true
 	case csrMcycle:
-		return c.icount + c.cycleOff, true
+		return c.icount - 1 + c.cycleOff, true
 	case csrMinstret:
-		return c.icount + c.instretOff, true
+		return c.icount - 1 + c.instretOff, true
 	}
 	switch {
 	case csr >= csrPmpcfg0 && csr < csrPmpcfg0+16:
@@ -263,7 +263,9 @@ func (c *CPU) writeCSR(csr uint16, v uint64) bool {
 	case csrMcycle:
 		c.cycleOff = v - c.icount
 	case csrMinstret:
-		// The write happens before this instruction retires and counts.
+		// A read returns the instructions retired before the reading
+		// one (icount-1+offset); the written value replaces the writing
+		// instruction's own increment, so the next read returns v.
 		c.instretOff = v - c.icount
 	default:
 		switch {

@@ -165,6 +165,11 @@ func New(cfg Config) (*Machine, error) {
 	m.CPU.Time = m.CLINT.Time
 	m.PLIC = plic.New(m.CPU)
 	m.UART = uart.New(consoleWriter{m}, m.PLIC.Line(UARTIRQ))
+	m.UART.OnRxDiscard = func(p []byte) {
+		// The guest reset its receive FIFO: queue the unread bytes again,
+		// ahead of anything typed after them.
+		m.rx = append(append([]byte(nil), p...), m.rx...)
+	}
 	m.RTC = rtc.New(m.Clock, m.PLIC.Line(RTCIRQ), cfg.RTCBaseUnixNs)
 	m.Syscon = syscon.New(func(k syscon.Kind, code int) {
 		switch k {

@@ -138,6 +138,12 @@ var triggerLevels = [4]int{1, 4, 8, 14}
 type UART struct {
 	// Logf, if set, receives messages about unusual guest accesses.
 	Logf func(format string, args ...any)
+	// OnRxDiscard, if set, receives unread input bytes that the guest
+	// throws away by clearing the receive FIFO. The machine queues them
+	// again, so host input typed ahead of a driver reset is not lost (a
+	// real 16550 would drop it; a piped session would then lose the
+	// first line).
+	OnRxDiscard func(p []byte)
 
 	out io.Writer
 	irq IRQ
@@ -374,7 +380,7 @@ func (u *UART) writeIER(v uint8) {
 // the other bits to be written; changing FCR[0] clears both FIFOs.
 func (u *UART) writeFCR(v uint8) {
 	if (v^u.fcr)&FCREnable != 0 {
-		u.rxHead, u.rxLen = 0, 0
+		u.discardRx()
 	}
 	if v&FCREnable == 0 {
 		u.fcr = 0
@@ -383,10 +389,22 @@ func (u *UART) writeFCR(v uint8) {
 	}
 	u.fcr = v & (FCREnable | FCRTrigMask)
 	if v&FCRClearRx != 0 {
-		u.rxHead, u.rxLen = 0, 0
+		u.discardRx()
 	}
 	// FCRClearTx: the TX FIFO is always empty.
 	u.update()
+}
+
+// discardRx empties the receive FIFO, handing the bytes to OnRxDiscard.
+func (u *UART) discardRx() {
+	if u.rxLen > 0 && u.OnRxDiscard != nil {
+		p := make([]byte, 0, u.rxLen)
+		for u.rxLen > 0 {
+			p = append(p, u.pop())
+		}
+		u.OnRxDiscard(p)
+	}
+	u.rxHead, u.rxLen = 0, 0
 }
 
 func (u *UART) writeMCR(v uint8) {
