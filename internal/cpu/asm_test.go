@@ -65,31 +65,26 @@ func encJ(rd reg, imm int64) uint32 {
 	return (u>>20&1)<<31 | (u>>1&0x3ff)<<21 | (u>>11&1)<<20 | (u>>12&0xff)<<12 | rd<<7 | 0x6f
 }
 
-func addi(rd, rs1 reg, imm int64) uint32  { return encI(0x13, 0, rd, rs1, imm) }
-func slli(rd, rs1 reg, sh int64) uint32   { return encI(0x13, 1, rd, rs1, sh) }
-func srli(rd, rs1 reg, sh int64) uint32   { return encI(0x13, 5, rd, rs1, sh) }
-func andi(rd, rs1 reg, imm int64) uint32  { return encI(0x13, 7, rd, rs1, imm) }
-func add(rd, rs1, rs2 reg) uint32         { return encR(0x33, 0, 0, rd, rs1, rs2) }
-func sub(rd, rs1, rs2 reg) uint32         { return encR(0x33, 0, 0x20, rd, rs1, rs2) }
-func xor(rd, rs1, rs2 reg) uint32         { return encR(0x33, 4, 0, rd, rs1, rs2) }
-func mul(rd, rs1, rs2 reg) uint32         { return encR(0x33, 0, 1, rd, rs1, rs2) }
-func ld(rd, rs1 reg, imm int64) uint32    { return encI(0x03, 3, rd, rs1, imm) }
-func lw(rd, rs1 reg, imm int64) uint32    { return encI(0x03, 2, rd, rs1, imm) }
-func lbu(rd, rs1 reg, imm int64) uint32   { return encI(0x03, 4, rd, rs1, imm) }
-func sd(rs2, rs1 reg, imm int64) uint32   { return encS(0x23, 3, rs1, rs2, imm) }
-func sw(rs2, rs1 reg, imm int64) uint32   { return encS(0x23, 2, rs1, rs2, imm) }
-func beq(rs1, rs2 reg, off int64) uint32  { return encB(0, rs1, rs2, off) }
-func bne(rs1, rs2 reg, off int64) uint32  { return encB(1, rs1, rs2, off) }
-func bltu(rs1, rs2 reg, off int64) uint32 { return encB(6, rs1, rs2, off) }
-func lui(rd reg, imm int64) uint32        { return encU(0x37, rd, imm) }
-func auipc(rd reg, imm int64) uint32      { return encU(0x17, rd, imm) }
-func jal(rd reg, off int64) uint32        { return encJ(rd, off) }
-func jalr(rd, rs1 reg, imm int64) uint32  { return encI(0x67, 0, rd, rs1, imm) }
+func addi(rd, rs1 reg, imm int64) uint32 { return encI(0x13, 0, rd, rs1, imm) }
+func slli(rd, rs1 reg, sh int64) uint32  { return encI(0x13, 1, rd, rs1, sh) }
+func srli(rd, rs1 reg, sh int64) uint32  { return encI(0x13, 5, rd, rs1, sh) }
+func andi(rd, rs1 reg, imm int64) uint32 { return encI(0x13, 7, rd, rs1, imm) }
+func add(rd, rs1, rs2 reg) uint32        { return encR(0x33, 0, 0, rd, rs1, rs2) }
+func sub(rd, rs1, rs2 reg) uint32        { return encR(0x33, 0, 0x20, rd, rs1, rs2) }
+func xor(rd, rs1, rs2 reg) uint32        { return encR(0x33, 4, 0, rd, rs1, rs2) }
+func mul(rd, rs1, rs2 reg) uint32        { return encR(0x33, 0, 1, rd, rs1, rs2) }
+func ld(rd, rs1 reg, imm int64) uint32   { return encI(0x03, 3, rd, rs1, imm) }
+func lw(rd, rs1 reg, imm int64) uint32   { return encI(0x03, 2, rd, rs1, imm) }
+func sd(rs2, rs1 reg, imm int64) uint32  { return encS(0x23, 3, rs1, rs2, imm) }
+func sw(rs2, rs1 reg, imm int64) uint32  { return encS(0x23, 2, rs1, rs2, imm) }
+func beq(rs1, rs2 reg, off int64) uint32 { return encB(0, rs1, rs2, off) }
+func bne(rs1, rs2 reg, off int64) uint32 { return encB(1, rs1, rs2, off) }
+func lui(rd reg, imm int64) uint32       { return encU(0x37, rd, imm) }
+func auipc(rd reg, imm int64) uint32     { return encU(0x17, rd, imm) }
+func jal(rd reg, off int64) uint32       { return encJ(rd, off) }
+func jalr(rd, rs1 reg, imm int64) uint32 { return encI(0x67, 0, rd, rs1, imm) }
 func csrrw(rd reg, csr uint32, rs1 reg) uint32 {
 	return csr<<20 | rs1<<15 | 1<<12 | rd<<7 | 0x73
-}
-func csrrs(rd reg, csr uint32, rs1 reg) uint32 {
-	return csr<<20 | rs1<<15 | 2<<12 | rd<<7 | 0x73
 }
 
 const (

@@ -115,5 +115,5 @@ const (
 )
 
 // misa for RV64IMAFDC with S and U modes.
-const misaValue = 2<<62 | 1<<('A'-'A') | 1<<('C'-'A') | 1<<('D'-'A') | 1<<('F'-'A') |
+const misaValue = 2<<62 | 1 /* A */ | 1<<('C'-'A') | 1<<('D'-'A') | 1<<('F'-'A') |
 	1<<('I'-'A') | 1<<('M'-'A') | 1<<('S'-'A') | 1<<('U'-'A')

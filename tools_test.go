@@ -1,3 +1,0 @@
-package rewind_test
-
-import _ "github.com/google/go-cmp/cmp"
