@@ -1,0 +1,47 @@
+package machine
+
+import (
+	"bytes"
+	"testing"
+)
+
+// promptWatcher stops the machine when the shell prompt appears.
+type promptWatcher struct {
+	m   *Machine
+	buf bytes.Buffer
+}
+
+func (w *promptWatcher) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if bytes.Contains(w.buf.Bytes(), []byte(prompt)) {
+		w.m.halt(HaltHostStop, 0)
+	}
+	return len(p), nil
+}
+
+// BenchmarkLinuxBoot boots the shared guest (fw_jump.bin, Image,
+// initramfs.cpio, disk.img) to the shell prompt. It reports the
+// instructions executed and MIPS; ns/op is the wall time of one boot.
+func BenchmarkLinuxBoot(b *testing.B) {
+	var insns uint64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cfg, _ := linuxConfig(b)
+		w := &promptWatcher{}
+		cfg.Console = w
+		m, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.m = m
+		m.Idle, m.NoHostInput = IdleFast, true
+		b.StartTimer()
+		res, err := m.Run(1_000_000_000)
+		if err != nil || res.Reason != HaltHostStop {
+			b.Fatalf("boot ended %v, %v", res.Reason, err)
+		}
+		insns = res.ICount
+	}
+	b.ReportMetric(float64(insns), "insns/boot")
+	b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+}
