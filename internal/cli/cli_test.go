@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func guestDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("REWIND_GUEST")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "guest")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Image")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Linux guest not found (set REWIND_GUEST): %v", err)
+		}
+		t.Skipf("Linux guest not found: %v", err)
+	}
+	return dir
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = Main(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// Bad command lines and bad files give a clear message and a nonzero
+// exit, never a panic.
+func TestRunErrors(t *testing.T) {
+	tmp := t.TempDir()
+	odd := filepath.Join(tmp, "odd.img")
+	if err := os.WriteFile(odd, make([]byte, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"missing kernel", []string{"run", "-bios", "none", "-kernel", filepath.Join(tmp, "nope.elf")}, 1, "no such file"},
+		{"missing bios", []string{"run", "-bios", filepath.Join(tmp, "fw.bin"), "-kernel", odd}, 1, "-bios"},
+		{"not an elf without bios", []string{"run", "-kernel", odd}, 1, "give the firmware with -bios"},
+		{"bad drive syntax", []string{"run", "-drive", "format=raw"}, 1, "missing file=PATH"},
+		{"drive without value", []string{"run", "-drive", "file"}, 1, "needs a value"},
+		{"drive qcow2", []string{"run", "-drive", "file=x.qcow2,format=qcow2"}, 1, `format "qcow2" is not supported`},
+		{"drive missing file", []string{"run", "-drive", "file=" + filepath.Join(tmp, "none.img") + ",format=raw"}, 1, "no such file"},
+		{"drive odd size", []string{"run", "-drive", "file=" + odd + ",format=raw"}, 1, "512"},
+		{"bad memory size", []string{"run", "-m", "lots"}, 1, "not a size"},
+		{"two harts", []string{"run", "-smp", "2"}, 2, "one hart"},
+		{"other board", []string{"run", "-machine", "sifive_u"}, 2, "only the virt board"},
+		{"icount auto", []string{"run", "-icount", "shift=auto"}, 1, "auto is not supported"},
+		{"bad serial", []string{"run", "-serial", "udp:1.2.3.4:5"}, 1, "udp"},
+		{"stray argument", []string{"run", "extra"}, 2, `unexpected argument "extra"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr does not mention %q:\n%s", tc.want, stderr)
+			}
+		})
+	}
+}
+
+func TestKernelTooLargeForRAM(t *testing.T) {
+	dir := guestDir(t)
+	code, _, stderr := runCLI("run", "-m", "4M", "-bios", filepath.Join(dir, "fw_jump.bin"),
+		"-kernel", filepath.Join(dir, "Image"), "-serial", "null")
+	if code != 1 || !strings.Contains(stderr, "does not fit in RAM") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// The built-in guest runs with no options at all and uses its disk.
+func TestBuiltinGuest(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "console.txt")
+	code, _, stderr := runCLI("run", "-serial", "file:"+out, "--fast-idle", "--max-insns", "5000000", "--stats")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Rewind built-in guest", "virtio-blk", "boot count 1", "> "} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("console lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(stderr, "state digest") || !strings.Contains(stderr, "MIPS") {
+		t.Errorf("--stats output missing:\n%s", stderr)
+	}
+}
+
+// -drive without snapshot=on writes the image; with it the image is
+// untouched.
+func TestDriveSnapshot(t *testing.T) {
+	for _, snap := range []bool{false, true} {
+		img := filepath.Join(t.TempDir(), "d.img")
+		if err := os.WriteFile(img, make([]byte, 64<<10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		spec := "file=" + img + ",format=raw"
+		if snap {
+			spec += ",snapshot=on"
+		}
+		code, _, stderr := runCLI("run", "-drive", spec, "-serial", "null", "--fast-idle", "--max-insns", "5000000")
+		if code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		}
+		data, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The built-in guest stores its boot counter at sector 1.
+		counter := data[512]
+		if snap && counter != 0 || !snap && counter != 1 {
+			t.Errorf("snapshot=%v: boot counter byte on the image is %d", snap, counter)
+		}
+	}
+}
+
+// An ISA test program through the whole command line: HTIF exit code 0.
+func TestBareMetalELF(t *testing.T) {
+	code, _, stderr := runCLI("run", "-bios", "none", "-kernel", filepath.Join("..", "..", "testdata", "isa", "rv64m.elf"), "-serial", "null", "-m", "16M")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
+func TestParseDrive(t *testing.T) {
+	tests := []struct {
+		in   string
+		want DriveSpec
+	}{
+		{"file=a.img,format=raw", DriveSpec{File: "a.img"}},
+		{"file=a.img,format=raw,snapshot=on,if=none,id=d0", DriveSpec{File: "a.img", Snapshot: true}},
+		{"file=my,,disk.img,readonly=on", DriveSpec{File: "my,disk.img", ReadOnly: true}},
+	}
+	for _, tc := range tests {
+		got, err := parseDrive(tc.in)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%q:\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint64
+		err  bool
+	}{
+		{"256M", 256 << 20, false}, {"1G", 1 << 30, false}, {"512", 512 << 20, false},
+		{"4096K", 4 << 20, false}, {"0", 0, true}, {"1000B", 0, true}, {"99999G", 0, true}, {"", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := parseSize(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v", tc.in, got, err)
+		}
+	}
+}
