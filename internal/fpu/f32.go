@@ -64,6 +64,19 @@ func narrow(r, err float64, rm uint8) (uint32, Flags) {
 	return narrowSoft(rb, err, rm)
 }
 
+// narrowRNE is the part of narrow's fast path that needs no error sign:
+// when rounding to nearest-even and r is neither a binary32 number nor a
+// binary32 midpoint (in the normal range), the result is float32(r) and is
+// inexact whatever the error is. ok is false when that does not apply.
+func narrowRNE(r float64) (v uint32, ok bool) {
+	low := math.Float64bits(r) & (1<<29 - 1)
+	if low == 0 || low == 1<<28 {
+		return 0, false
+	}
+	v = math.Float32bits(float32(r))
+	return v, (v>>23)&0xff-2 < 253
+}
+
 // narrowSoft is narrow for every case, using the software rounder. The
 // error is encoded as a sticky bit below the binary64 significand: +1 unit
 // of 2^-62 relative if |exact| > |r|, -1 unit if |exact| < |r|.
@@ -89,6 +102,12 @@ func narrowSoft(rb uint64, err float64, rm uint8) (uint32, Flags) {
 func Add32(a, b uint32, rm uint8) (uint32, Flags) {
 	if a&^sign32 < inf32 && b&^sign32 < inf32 {
 		x, y := float64(math.Float32frombits(a)), float64(math.Float32frombits(b))
+		r := x + y
+		if rm == RNE {
+			if v, ok := narrowRNE(r); ok {
+				return v, NX
+			}
+		}
 		r, t := twoSum(x, y)
 		if r == 0 { // exact
 			if rm == RDN && a|b != 0 {
@@ -129,6 +148,11 @@ func Div32(a, b uint32, rm uint8) (uint32, Flags) {
 		if r == 0 {
 			return zero32(r), 0
 		}
+		if rm == RNE {
+			if v, ok := narrowRNE(r); ok {
+				return v, NX
+			}
+		}
 		rem := math.FMA(-r, y, x)
 		if b&sign32 != 0 {
 			rem = -rem
@@ -144,6 +168,11 @@ func Sqrt32(a uint32, rm uint8) (uint32, Flags) {
 	if a-1 < inf32-1 { // positive, nonzero, finite
 		x := float64(math.Float32frombits(a))
 		r := math.Sqrt(x)
+		if rm == RNE {
+			if v, ok := narrowRNE(r); ok {
+				return v, NX
+			}
+		}
 		return narrow(r, math.FMA(-r, r, x), rm)
 	}
 	return special32(Sqrt64(widen32(a), rm))
@@ -155,6 +184,11 @@ func FMA32(a, b, c uint32, rm uint8) (uint32, Flags) {
 	if a&^sign32 < inf32 && b&^sign32 < inf32 && c&^sign32 < inf32 {
 		p := float64(float64(math.Float32frombits(a)) * float64(math.Float32frombits(b)))
 		z := float64(math.Float32frombits(c))
+		if rm == RNE {
+			if v, ok := narrowRNE(p + z); ok {
+				return v, NX
+			}
+		}
 		r, t := twoSum(p, z)
 		if r == 0 { // exact zero: the host gives the RNE sign; RDN gives -0 unless both addends are +0
 			if rm == RDN && math.Float64bits(p)|math.Float64bits(z) != 0 {

@@ -198,15 +198,6 @@ func (g *gen) mulRNE(a, b uint64) uint64 {
 	return uint64(r)
 }
 
-func (g *gen) divRNE(a, b uint64) uint64 {
-	if g.f.width == 64 {
-		r, _ := Div64(a, b, RNE)
-		return r
-	}
-	r, _ := Div32(uint32(a), uint32(b), RNE)
-	return uint64(r)
-}
-
 func (g *gen) addPair() (uint64, uint64) {
 	switch g.r.IntN(3) {
 	case 0:
