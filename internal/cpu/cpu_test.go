@@ -256,6 +256,8 @@ func FuzzDecodeCompressed(f *testing.F) {
 			switch i.op {
 			case opSW, opSD, opBEQ, opBNE:
 				v.Rd = 0
+			case opLUI, opJAL:
+				v.Rs1 = 0 // those bits are immediate bits
 			}
 			if i.op == opEBREAK {
 				v.Rd, v.Imm = 0, 0
