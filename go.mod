@@ -7,3 +7,5 @@ require (
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
 )
+
+require github.com/klauspost/compress v1.20.4

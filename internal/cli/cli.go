@@ -4,7 +4,7 @@
 package cli
 
 import (
-	"errors"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +18,7 @@ import (
 	"github.com/rewindvm/rewind/internal/chardev"
 	"github.com/rewindvm/rewind/internal/loader"
 	"github.com/rewindvm/rewind/internal/machine"
+	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
 // Version is the emulator version string.
@@ -26,10 +27,13 @@ const Version = "0.1.0"
 const usage = `Rewind: a deterministic RISC-V (RV64GC) full-system emulator.
 
 Usage:
-  rewind run [options]     boot a machine (default: the built-in guest)
-  rewind version           print the version
+  rewind run [options]               boot a machine (default: the built-in guest)
+  rewind record -o FILE [options]    run a machine and record it into FILE
+  rewind replay [options] FILE       replay a recording exactly
+  rewind log info|dump|verify FILE   inspect a recording
+  rewind version                     print the version
 
-Run "rewind run -help" for the machine options.
+Run "rewind run -help" for the machine options; record takes the same.
 `
 
 // Main runs the command line args (without the program name) and returns
@@ -42,6 +46,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return cmdRun(args[1:], stdout, stderr)
+	case "record":
+		return cmdRecord(args[1:], stdout, stderr)
+	case "replay":
+		return cmdReplay(args[1:], stdout, stderr)
+	case "log":
+		return cmdLog(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "rewind %s\n", Version)
 		return 0
@@ -69,6 +79,17 @@ type machineFlags struct {
 	maxInsns uint64
 	sv48     bool
 	rtcBase  string
+
+	// record: disks always go behind an overlay (the image is never
+	// written) and disk I/O is asynchronous, as record/replay needs.
+	record bool
+	// images, when set (replay), supplies boot images by role instead of
+	// reading the flag paths.
+	images map[string][]byte
+	// disks, when set (replay), supplies opened disks instead of -drive.
+	disks []block.Device
+	// rtcNs, when nonzero (replay), is the recorded RTC base.
+	rtcNs uint64
 }
 
 func (f *machineFlags) register(fs *flag.FlagSet) {
@@ -136,6 +157,9 @@ func cut(s, sep string) (string, string, bool) {
 // built is a machine and the host resources behind it.
 type built struct {
 	m       *machine.Machine
+	cfg     machine.Config
+	builtin bool
+	drives  []DriveSpec
 	closers []io.Closer
 }
 
@@ -143,6 +167,13 @@ func (b *built) Close() {
 	for i := len(b.closers) - 1; i >= 0; i-- {
 		_ = b.closers[i].Close()
 	}
+}
+
+func (f *machineFlags) readImage(what, role, path string) ([]byte, error) {
+	if data, ok := f.images[role]; ok {
+		return data, nil
+	}
+	return readImage(what, path)
 }
 
 func readImage(what, path string) ([]byte, error) {
@@ -169,14 +200,19 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	if err != nil {
 		return nil, err
 	}
+	if f.rtcNs != 0 {
+		cfg.RTCBaseUnixNs = f.rtcNs
+	}
 	b := &built{}
 	builtinGuest := f.kernel == "" && (f.bios == "" || f.bios == "none")
+	b.builtin = builtinGuest
+	cfg.AsyncBlock = f.record
 	switch {
 	case builtinGuest:
 		cfg.Kernel = builtin.ELF
 	default:
 		if f.kernel != "" {
-			if cfg.Kernel, err = readImage("-kernel", f.kernel); err != nil {
+			if cfg.Kernel, err = f.readImage("-kernel", roleKernel, f.kernel); err != nil {
 				return nil, err
 			}
 		}
@@ -187,13 +223,13 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 			return nil, fmt.Errorf("-kernel %s is not an ELF program: give the firmware with -bios (for example fw_jump.bin) or -bios none", f.kernel)
 		}
 	default:
-		if cfg.Firmware, err = readImage("-bios", f.bios); err != nil {
+		if cfg.Firmware, err = f.readImage("-bios", roleFirmware, f.bios); err != nil {
 			return nil, err
 		}
 		cfg.DynamicInfo = cfg.Kernel != nil
 	}
 	if f.initrd != "" {
-		if cfg.Initrd, err = readImage("-initrd", f.initrd); err != nil {
+		if cfg.Initrd, err = f.readImage("-initrd", roleInitrd, f.initrd); err != nil {
 			return nil, err
 		}
 	}
@@ -203,19 +239,26 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 			b.Close()
 			return nil, err
 		}
-		raw, err := block.OpenRaw(d.File, d.ReadOnly || d.Snapshot)
+		b.drives = append(b.drives, d)
+		if f.disks != nil {
+			continue
+		}
+		raw, err := block.OpenRaw(d.File, d.ReadOnly || d.Snapshot || f.record)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("-drive: %w", err)
 		}
 		b.closers = append(b.closers, raw)
 		var dev block.Device = raw
-		if d.Snapshot {
+		if (d.Snapshot || f.record) && !d.ReadOnly {
 			dev = block.NewOverlay(raw)
 		}
 		cfg.Disks = append(cfg.Disks, dev)
 	}
-	if builtinGuest && len(cfg.Disks) == 0 {
+	if f.disks != nil {
+		cfg.Disks = f.disks
+	}
+	if builtinGuest && len(cfg.Disks) == 0 && f.disks == nil {
 		// The built-in guest shows off its disk driver on a scratch disk.
 		scratch, err := block.NewMemory(make([]byte, 1<<20), false)
 		if err != nil {
@@ -232,6 +275,7 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 		m.Idle = machine.IdleFast
 	}
 	b.m = m
+	b.cfg = cfg
 	return b, nil
 }
 
@@ -301,14 +345,7 @@ func run(f *machineFlags, stdout, stderr io.Writer) (int, error) {
 		m.NoHostInput = true
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	go func() {
-		for range sigs {
-			m.RequestStop()
-		}
-	}()
+	defer notifySignals(m)()
 
 	if err := con.Start(m.Input); err != nil {
 		return 1, fmt.Errorf("serial: %w", err)
@@ -320,21 +357,32 @@ func run(f *machineFlags, stdout, stderr io.Writer) (int, error) {
 		fmt.Fprintf(stderr, "rewind: console: %v\n", cerr)
 	}
 	if f.stats {
-		printStats(stderr, m, res, elapsed)
+		printStats(stderr, b, res, elapsed)
 	}
 	if err != nil {
 		return 1, err
 	}
-	switch res.Reason {
-	case machine.HaltFail:
-		if res.ExitCode == 0 {
-			return 1, nil
+	return exitCode(res)
+}
+
+// notifySignals turns SIGINT, SIGTERM and SIGHUP into a clean stop of m
+// (recorded with the signal as its cause). It returns the undo function.
+func notifySignals(m *machine.Machine) func() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		for sig := range sigs {
+			cause := rrlog.ShutdownInterrupt
+			switch sig {
+			case syscall.SIGTERM:
+				cause = rrlog.ShutdownTerminate
+			case syscall.SIGHUP:
+				cause = rrlog.ShutdownHangup
+			}
+			m.RequestStopCause(uint8(cause))
 		}
-		return res.ExitCode, nil
-	case machine.HaltDeadlock:
-		return 1, errors.New("the guest is idle forever: no timer is armed and the serial port has no input")
-	}
-	return 0, nil
+	}()
+	return func() { signal.Stop(sigs); close(sigs) }
 }
 
 // runGuarded turns an emulator panic into an error that names the
@@ -349,7 +397,8 @@ func runGuarded(m *machine.Machine, limit uint64) (res machine.Result, err error
 	return m.Run(limit)
 }
 
-func printStats(w io.Writer, m *machine.Machine, res machine.Result, elapsed time.Duration) {
+func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration) {
+	m := b.m
 	secs := elapsed.Seconds()
 	mips := 0.0
 	if secs > 0 {
@@ -358,4 +407,15 @@ func printStats(w io.Writer, m *machine.Machine, res machine.Result, elapsed tim
 	d := m.Digest()
 	fmt.Fprintf(w, "rewind: %s after %d instructions, %.3f host seconds, %.1f MIPS\nrewind: state digest %x\n",
 		res.Reason, res.ICount, secs, mips, d)
+	for i, disk := range b.cfg.Disks {
+		if ov, ok := disk.(*block.Overlay); ok {
+			h := sha256.New()
+			st := ov.Save()
+			for _, blk := range st.Blocks {
+				fmt.Fprintf(h, "%d:", blk.Index)
+				h.Write(blk.Data)
+			}
+			fmt.Fprintf(w, "rewind: disk%d overlay: %d blocks written, sha256 %x\n", i, len(st.Blocks), h.Sum(nil))
+		}
+	}
 }

@@ -15,6 +15,7 @@ package cpu
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/rewindvm/rewind/internal/bus"
 )
@@ -186,6 +187,23 @@ func (c *CPU) TrackDirty() {
 	c.flushWriteTLB()
 }
 
+// TakeDirty calls fn for every RAM page (index from the RAM base, in
+// ascending order) written since the previous call, then starts a new
+// epoch. Tracking must be on (TrackDirty).
+func (c *CPU) TakeDirty(fn func(page uint64)) {
+	for w, bits := range c.dirty {
+		for bits != 0 {
+			b := uint64(bits & -bits)
+			fn(uint64(w)*64 + uint64(trailingZeros(b)))
+			bits &^= b
+		}
+		c.dirty[w] = 0
+	}
+	// Pages stay writable through the TLB only until the next store
+	// marks them again: drop every write mapping.
+	c.flushWriteTLB()
+}
+
 // SetPending sets (level true) or clears the device-driven interrupt
 // pending bits in mask (MipMSIP, MipMTIP, MipSEIP, MipMEIP).
 func (c *CPU) SetPending(mask uint64, level bool) {
@@ -206,6 +224,8 @@ func (c *CPU) RequestExit() {
 	c.limit = c.icount
 	c.stop = c.icount
 }
+
+func trailingZeros(v uint64) int { return bits.TrailingZeros64(v) }
 
 func (c *CPU) mip() uint64 { return c.mipSW | c.mipHW }
 

@@ -79,6 +79,10 @@ type Config struct {
 	RTCBaseUnixNs uint64
 	// Sv48 also offers Sv48 paging (default: Sv39 only).
 	Sv48 bool
+	// AsyncBlock runs disk I/O on host worker goroutines; completions
+	// reach the guest at slice boundaries (record/replay). Without it a
+	// request completes at the instruction that notified the device.
+	AsyncBlock bool
 	// Console receives guest serial output.
 	Console io.Writer
 	// Logf, if set, receives device warnings (a guest programming a
@@ -97,6 +101,8 @@ type Machine struct {
 	RTC    *rtc.RTC
 	Syscon *syscon.Syscon
 	Virtio []*virtio.MMIO
+	// Blk are the virtio-blk devices, one per configured disk.
+	Blk []*blk.Blk
 	// DTB is the device tree the guest was given.
 	DTB []byte
 	// Layout is where the boot images went.
@@ -118,15 +124,35 @@ type Machine struct {
 	OnInputEntered func(icount uint64, p []byte)
 	// OnWarp is called when virtual time jumps while the hart is idle.
 	OnWarp func(icount, ns uint64)
+	// OnBlockComplete is called when an asynchronous block request
+	// completes in the guest; data is what a read returned.
+	OnBlockComplete func(icount uint64, d BlockDone, data []byte)
+	// OnHostStop is called when the machine halts because the host asked
+	// it to (quit key, signal).
+	OnHostStop func(icount uint64, cause uint8)
+	// Player, if set, replays a recording: host input, block completions,
+	// warps and shutdown come from it instead of the host.
+	Player Player
+	// NextCheckpoint, if nonzero, is an instruction count at which Run
+	// calls OnCheckpoint (before anything else happens at that count).
+	NextCheckpoint uint64
+	// OnCheckpoint runs at NextCheckpoint; it must move NextCheckpoint
+	// forward (or to 0). An error stops Run.
+	OnCheckpoint func() error
 
-	cfg           Config
-	console       io.Writer
-	inbox         chan hostEvent
-	rx            []byte
-	stopRequested atomic.Bool
-	haltReason    HaltReason
-	exitCode      int
-	htif          htif
+	cfg              Config
+	console          io.Writer
+	inbox            chan hostEvent
+	rx               []byte
+	stopRequested    atomic.Bool
+	stopCause        atomic.Uint32
+	haltReason       HaltReason
+	exitCode         int
+	htif             htif
+	hostStopReported bool
+	blockDone        chan BlockDone
+	blockEarly       []BlockDone
+	workers          []*blockWorker
 }
 
 type consoleWriter struct{ m *Machine }
@@ -203,7 +229,12 @@ func New(cfg Config) (*Machine, error) {
 	for i := 0; i < VirtioSlots; i++ {
 		var be virtio.DeviceBackend = emptySlot{}
 		if i < len(cfg.Disks) {
-			be = blk.New(cfg.Disks[i], fmt.Sprintf("vd%c", 'a'+i))
+			b := blk.New(cfg.Disks[i], fmt.Sprintf("rewind-vd%c", 'a'+i))
+			if cfg.Logf != nil {
+				b.Logf = cfg.Logf
+			}
+			m.Blk = append(m.Blk, b)
+			be = b
 		}
 		t := virtio.NewMMIO(m.Bus, m.PLIC.Line(VirtioIRQ+i), be)
 		if cfg.Logf != nil {
@@ -216,6 +247,9 @@ func New(cfg Config) (*Machine, error) {
 	}
 	if err := m.load(); err != nil {
 		return nil, err
+	}
+	if cfg.AsyncBlock {
+		m.startBlockWorkers()
 	}
 	return m, nil
 }

@@ -49,6 +49,13 @@ func (m *Machine) Input(p []byte) {
 	m.inbox <- hostEvent{kind: evInput, data: append([]byte(nil), p...)}
 }
 
+// RequestStopCause is RequestStop with a cause code that OnHostStop
+// receives (record mode logs it: quit key, which signal).
+func (m *Machine) RequestStopCause(cause uint8) {
+	m.stopCause.CompareAndSwap(0, uint32(cause))
+	m.RequestStop()
+}
+
 // RequestStop asks the machine to stop at the next slice boundary (quit
 // key, SIGINT). Safe from any goroutine; never blocks.
 func (m *Machine) RequestStop() {
@@ -59,6 +66,10 @@ func (m *Machine) RequestStop() {
 	}
 	m.stopRequested.Store(true)
 }
+
+// HaltHostStop stops the machine as a host request would (replay of a
+// recorded shutdown).
+func (m *Machine) HaltHostStop() { m.halt(HaltHostStop, 0) }
 
 // InjectInput queues bytes for the serial port from the machine goroutine
 // itself (scripted input in tests and replay). It does not go through the
@@ -77,17 +88,22 @@ func (m *Machine) handle(ev hostEvent) {
 	}
 }
 
-// drainInbox takes every queued host event without blocking.
-func (m *Machine) drainInbox() {
+// drainInbox takes every queued host event and finished block request
+// without blocking.
+func (m *Machine) drainInbox() error {
 	for {
 		select {
+		case d := <-m.blockDone:
+			if err := m.deliverBlock(d); err != nil {
+				return err
+			}
 		case ev := <-m.inbox:
 			m.handle(ev)
 		default:
 			if m.stopRequested.Load() {
 				m.halt(HaltHostStop, 0)
 			}
-			return
+			return nil
 		}
 	}
 }
@@ -168,15 +184,53 @@ func (m *Machine) Halted() bool { return m.haltReason != HaltNone }
 // ErrDeadlock is returned when the hart sleeps forever.
 var ErrDeadlock = errors.New("machine: hart idle in WFI with no timer armed and no input source")
 
-// Run runs the machine until it halts or reaches limit instructions
-// (0 = no limit). It must be called from one goroutine only.
+// Player supplies the nondeterministic inputs of a recorded run. The
+// machine calls it at the same points of its loop at which, when
+// recording, those inputs entered the guest, so a replay re-enacts the
+// recording exactly.
+type Player interface {
+	// Next returns the instruction count of the next recorded event
+	// (^uint64(0) when there is none); slices stop there.
+	Next() uint64
+	// Drain applies the events due now that entered at a slice boundary
+	// when recording: block completions, host shutdown, serial input.
+	Drain(m *Machine) error
+	// Idle is called when the hart sleeps in WFI: it applies the warp
+	// recorded at this point, or says why the recording disagrees.
+	Idle(m *Machine) error
+	// Stuck is called when an event is due now but the machine cannot
+	// take it (for example a warp while the hart is not idle); it returns
+	// the divergence error.
+	Stuck(m *Machine) error
+}
+
+// Run runs the machine until it halts, reaches limit instructions
+// (0 = no limit) or StopAt, or a replay diverges. It must be called from
+// one goroutine only.
 func (m *Machine) Run(limit uint64) (Result, error) {
 	for m.haltReason == HaltNone {
-		if m.StopAt != 0 && m.CPU.ICount() >= m.StopAt {
+		ic := m.CPU.ICount()
+		if m.NextCheckpoint != 0 && ic >= m.NextCheckpoint && m.OnCheckpoint != nil {
+			if err := m.OnCheckpoint(); err != nil {
+				return m.result(), err
+			}
+		}
+		if m.StopAt != 0 && ic >= m.StopAt {
 			return m.result(), nil
 		}
-		m.drainInbox()
-		m.feedUART()
+		if m.Player != nil {
+			if err := m.Player.Drain(m); err != nil {
+				return m.result(), err
+			}
+			if m.stopRequested.Load() {
+				m.halt(HaltHostStop, 0)
+			}
+		} else {
+			if err := m.drainInbox(); err != nil {
+				return m.result(), err
+			}
+			m.feedUART()
+		}
 		m.Clock.FireDue()
 		if m.BeforeSlice != nil {
 			m.BeforeSlice()
@@ -186,32 +240,53 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 		}
 		budget := uint64(Quantum)
 		if next, ok := m.Clock.Next(); ok {
-			if n := m.Clock.InsnsUntil(next); n < budget {
-				budget = n
-			}
+			budget = min(budget, m.Clock.InsnsUntil(next))
 		}
 		if m.StopAt != 0 {
-			if d := m.StopAt - m.CPU.ICount(); d < budget {
-				budget = d
-			}
+			budget = min(budget, m.StopAt-ic)
+		}
+		if m.NextCheckpoint > ic {
+			budget = min(budget, m.NextCheckpoint-ic)
 		}
 		if limit != 0 {
-			if m.CPU.ICount() >= limit {
+			if ic >= limit {
 				m.halt(HaltLimit, 0)
 				break
 			}
-			if d := limit - m.CPU.ICount(); d < budget {
-				budget = d
-			}
+			budget = min(budget, limit-ic)
 		}
-		if budget == 0 {
+		playerHold := false
+		if m.Player != nil {
+			if n := m.Player.Next(); n <= ic {
+				budget, playerHold = 0, true
+			} else {
+				budget = min(budget, n-ic)
+			}
+		} else if budget == 0 {
 			budget = 1
 		}
-		if m.CPU.Run(budget) == cpu.StopIdle && m.haltReason == HaltNone {
+		reason := m.CPU.Run(budget)
+		if m.haltReason != HaltNone {
+			break
+		}
+		switch {
+		case reason == cpu.StopIdle && m.Player != nil:
+			if err := m.Player.Idle(m); err != nil {
+				return m.result(), err
+			}
+		case reason == cpu.StopIdle:
 			if err := m.idle(); err != nil {
 				return m.result(), err
 			}
+		case playerHold && m.CPU.ICount() == ic:
+			// An event is due now, the hart is not idle, and nothing
+			// consumed it: the replay has diverged.
+			return m.result(), m.Player.Stuck(m)
 		}
+	}
+	if m.haltReason == HaltHostStop && m.OnHostStop != nil && !m.hostStopReported {
+		m.hostStopReported = true
+		m.OnHostStop(m.CPU.ICount(), uint8(m.stopCause.Load()))
 	}
 	return m.result(), nil
 }
@@ -225,34 +300,38 @@ func (m *Machine) result() Result {
 func (m *Machine) idle() error {
 	next, ok := m.Clock.Next()
 	now := m.Clock.Now()
-	if m.Idle == IdleFast {
-		if !ok {
-			if m.NoHostInput {
-				m.halt(HaltDeadlock, 0)
-				return nil
-			}
-			// Nothing will ever happen but host input: wait for it.
-			m.handle(<-m.inbox)
-			return nil
-		}
+	if m.Idle == IdleFast && ok {
 		m.warp(next - now)
 		return nil
 	}
-	if !ok {
-		m.handle(<-m.inbox)
+	if !ok && m.NoHostInput && m.blockInFlight() == 0 {
+		m.halt(HaltDeadlock, 0)
 		return nil
 	}
-	d := next - now
+	var timeout <-chan time.Time
+	var d uint64
+	if ok {
+		d = next - now
+		t := time.NewTimer(time.Duration(d))
+		defer t.Stop()
+		timeout = t.C
+	}
+	// Wait for the timer, host input or a finished block request; only
+	// the wait is host-timed, and the warp it produces is reported.
 	start := time.Now()
-	t := time.NewTimer(time.Duration(d))
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-timeout:
 		m.warp(d)
 	case ev := <-m.inbox:
-		slept := uint64(time.Since(start))
-		m.warp(min(slept, d))
+		if ok {
+			m.warp(min(uint64(time.Since(start)), d))
+		}
 		m.handle(ev)
+	case bd := <-m.blockDone:
+		if ok {
+			m.warp(min(uint64(time.Since(start)), d))
+		}
+		return m.deliverBlock(bd)
 	}
 	return nil
 }

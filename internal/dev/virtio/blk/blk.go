@@ -110,10 +110,21 @@ type Blk struct {
 	// Logf, if set, receives request errors (I/O errors, bad requests).
 	Logf func(format string, args ...any)
 
-	disk   block.Device
-	ro     bool
-	serial [IDBytes]byte
-	config [cfgSize]byte
+	// Async, if set, takes host I/O off the machine goroutine: each
+	// request that needs the disk gets the next request id and is handed
+	// to Async together with a function that performs its I/O (it touches
+	// only the disk and the request's own buffer, never guest memory). The
+	// machine later calls Complete with that id and the status run
+	// returned, at an instruction count of its choosing (record/replay
+	// decides it). With Async nil, requests complete inside the notify.
+	Async func(id uint64, write bool, run func() uint8)
+
+	disk     block.Device
+	ro       bool
+	serial   [IDBytes]byte
+	config   [cfgSize]byte
+	nextID   uint64
+	inflight []*request // submitted to Async, in id order
 }
 
 var _ virtio.DeviceBackend = (*Blk)(nil)
@@ -165,9 +176,10 @@ func (d *Blk) WriteConfig(off uint64, p []byte) {
 	d.logf("virtio-blk: ignored %d-byte config write at offset %#x", len(p), off)
 }
 
-// Reset implements virtio.DeviceBackend. The device keeps no per-driver
-// state: requests complete before Notify returns.
-func (d *Blk) Reset() {}
+// Reset implements virtio.DeviceBackend. Requests still in flight on the
+// host are forgotten: their completions, when they come, are dropped (the
+// driver has reset the queue they belonged to).
+func (d *Blk) Reset() { d.inflight = nil }
 
 // Notify implements virtio.DeviceBackend: it processes every available
 // request.
@@ -177,16 +189,61 @@ func (d *Blk) Notify(q *virtio.Queue) {
 		if r == nil {
 			continue
 		}
-		status := r.status
-		if !r.done {
-			status = d.execute(r)
+		if r.done {
+			d.complete(r, r.status)
+			continue
 		}
-		d.complete(r, status)
+		if d.Async == nil || r.typ == TypeGetID {
+			d.complete(r, d.execute(r))
+			continue
+		}
+		r.id = d.nextID
+		d.nextID++
+		d.inflight = append(d.inflight, r)
+		d.Async(r.id, r.typ == TypeOut, func() uint8 { return d.execute(r) })
 	}
+}
+
+// InFlight returns the ids of requests handed to Async and not yet
+// completed, in submission order.
+func (d *Blk) InFlight() []uint64 {
+	ids := make([]uint64, len(d.inflight))
+	for i, r := range d.inflight {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// ReadData returns the data buffer of in-flight read request id (what its
+// I/O function filled), so a recorder can embed it, or a replayer can
+// supply it without host I/O. It is nil for other requests.
+func (d *Blk) ReadData(id uint64) []byte {
+	for _, r := range d.inflight {
+		if r.id == id && r.typ == TypeIn {
+			return r.data
+		}
+	}
+	return nil
+}
+
+// Complete finishes in-flight request id with status: it copies read data
+// to the guest, writes the status byte, puts the chain on the used ring
+// and raises the interrupt. It returns false if no such request is in
+// flight (it was dropped by a reset, or the id is wrong).
+func (d *Blk) Complete(id uint64, status uint8) bool {
+	for i, r := range d.inflight {
+		if r.id == id {
+			d.inflight = append(d.inflight[:i], d.inflight[i+1:]...)
+			d.complete(r, status)
+			return true
+		}
+	}
+	return false
 }
 
 // request is one parsed virtio-blk request.
 type request struct {
+	id     uint64 // Async request id
 	chain  *virtio.Chain
 	typ    uint32
 	sector uint64

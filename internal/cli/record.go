@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rewindvm/rewind/internal/chardev"
+	"github.com/rewindvm/rewind/internal/machine"
+	"github.com/rewindvm/rewind/internal/replay"
+	"github.com/rewindvm/rewind/internal/rrlog"
+)
+
+// recordedConfig is the machine configuration stored in a recording's
+// header (rrlog.Header.Config). Together with the images it names, it is
+// everything replay needs to rebuild the machine.
+type recordedConfig struct {
+	Mem            string   `json:"mem"`
+	Bios           string   `json:"bios,omitempty"`
+	Kernel         string   `json:"kernel,omitempty"`
+	Initrd         string   `json:"initrd,omitempty"`
+	Append         string   `json:"append,omitempty"`
+	Drives         []string `json:"drives,omitempty"` // file paths, in slot order
+	DrivesReadOnly []bool   `json:"drives_readonly,omitempty"`
+	ICount         string   `json:"icount"`
+	Sv48           bool     `json:"sv48,omitempty"`
+	Builtin        bool     `json:"builtin,omitempty"`
+	DigestInterval uint64   `json:"digest_interval"`
+}
+
+// image roles in the header.
+const (
+	roleFirmware = "firmware"
+	roleKernel   = "kernel"
+	roleInitrd   = "initrd"
+)
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+func cmdRecord(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rewind record", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f machineFlags
+	f.register(fs)
+	out := fs.String("o", "", "write the recording to `file` (required)")
+	selfContained := fs.Bool("self-contained", false, "embed boot images and every disk read, so the recording replays without any image")
+	interval := fs.Uint64("digest-interval", replay.DefaultDigestInterval, "instructions between state digests")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rewind record: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "rewind record: -o FILE is required")
+		return 2
+	}
+	if err := checkCompat(fs); err != nil {
+		fmt.Fprintf(stderr, "rewind record: %v\n", err)
+		return 2
+	}
+	code, err := record(&f, *out, *selfContained, *interval, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "rewind record: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+func record(f *machineFlags, out string, selfContained bool, interval uint64, stdout, stderr io.Writer) (int, error) {
+	var m *machine.Machine
+	opts := chardev.Options{Stderr: stderr, Label: "serial0", OnQuit: func() {
+		if m != nil {
+			m.RequestStopCause(uint8(rrlog.ShutdownQuitKey))
+		}
+	}}
+	con, err := chardev.Open(f.serial, opts)
+	if err != nil {
+		return 1, err
+	}
+	defer con.Close()
+	f.record = true
+	b, err := f.build(con, stderr)
+	if err != nil {
+		return 1, err
+	}
+	defer b.Close()
+	m = b.m
+
+	h, images, err := f.header(b, selfContained, interval)
+	if err != nil {
+		return 1, err
+	}
+	w, err := rrlog.Create(out, h)
+	if err != nil {
+		return 1, err
+	}
+	for _, im := range images {
+		if err := w.AppendImage(0, im.role, im.data); err != nil {
+			return 1, err
+		}
+	}
+	rec := replay.Record(m, w, interval, selfContained)
+
+	stopSignals := notifySignals(m)
+	defer stopSignals()
+	if err := con.Start(m.Input); err != nil {
+		return 1, fmt.Errorf("serial: %w", err)
+	}
+	start := time.Now()
+	res, runErr := runGuarded(m, f.maxInsns)
+	elapsed := time.Since(start)
+	m.Close()
+	finErr := rec.Finish(res)
+	_ = con.Close()
+	if f.stats {
+		printStats(stderr, b, res, elapsed)
+	}
+	if runErr != nil {
+		return 1, runErr
+	}
+	if finErr != nil {
+		return 1, finErr
+	}
+	fmt.Fprintf(stderr, "rewind: recorded %d instructions (%s) to %s\n", res.ICount, res.Reason, out)
+	return exitCode(res)
+}
+
+type embedImage struct {
+	role string
+	data []byte
+}
+
+// header describes the machine for the recording: configuration, image
+// digests, clock settings.
+func (f *machineFlags) header(b *built, selfContained bool, interval uint64) (rrlog.Header, []embedImage, error) {
+	cfg := recordedConfig{
+		Mem: f.mem, Bios: f.bios, Kernel: f.kernel, Initrd: f.initrd, Append: f.appendS,
+		ICount: f.icount, Sv48: f.sv48, Builtin: b.builtin, DigestInterval: interval,
+	}
+	h := rrlog.Header{
+		Emulator:      "rewind " + Version,
+		ICountShift:   b.cfg.ICountShift,
+		RTCBaseUnixNs: b.cfg.RTCBaseUnixNs,
+		SelfContained: selfContained,
+	}
+	var embeds []embedImage
+	addImage := func(role, path string, data []byte) {
+		abs, _ := filepath.Abs(path)
+		h.Images = append(h.Images, rrlog.Image{Role: role, Path: abs, Size: int64(len(data)), SHA256: sha256Hex(data), Embedded: selfContained})
+		if selfContained {
+			embeds = append(embeds, embedImage{role, data})
+		}
+	}
+	if b.cfg.Firmware != nil {
+		addImage(roleFirmware, f.bios, b.cfg.Firmware)
+	}
+	if b.cfg.Kernel != nil && !b.builtin {
+		addImage(roleKernel, f.kernel, b.cfg.Kernel)
+	}
+	if b.cfg.Initrd != nil {
+		addImage(roleInitrd, f.initrd, b.cfg.Initrd)
+	}
+	for i, d := range b.drives {
+		cfg.Drives = append(cfg.Drives, d.File)
+		cfg.DrivesReadOnly = append(cfg.DrivesReadOnly, d.ReadOnly)
+		sum, size, err := fileSHA256(d.File)
+		if err != nil {
+			return h, nil, fmt.Errorf("-drive: %w", err)
+		}
+		abs, _ := filepath.Abs(d.File)
+		h.Images = append(h.Images, rrlog.Image{Role: "disk" + strconv.Itoa(i), Path: abs, Size: size, SHA256: sum})
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return h, nil, err
+	}
+	h.Config = raw
+	return h, embeds, nil
+}
+
+func exitCode(res machine.Result) (int, error) {
+	switch res.Reason {
+	case machine.HaltFail:
+		if res.ExitCode == 0 {
+			return 1, nil
+		}
+		return res.ExitCode, nil
+	case machine.HaltDeadlock:
+		return 1, errors.New("the guest is idle forever: no timer is armed and the serial port has no input")
+	}
+	return 0, nil
+}

@@ -1,0 +1,92 @@
+package machine
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash/crc64"
+
+	"github.com/rewindvm/rewind/internal/cpu"
+)
+
+// StateCheck is a compact fingerprint of the machine at one instruction
+// count, for divergence detection: the hart's full architectural state
+// (so a mismatch can name the register), a hash per device model, and a
+// hash of every RAM page written since the previous StateCheck.
+type StateCheck struct {
+	ICount uint64
+	Hart   cpu.State
+	// Components maps a component name ("clint", "plic", "uart", "rtc",
+	// "virtio0".., "clock") to its SHA-256, in a fixed order.
+	Components []Component
+	// Pages are the RAM pages written since the previous check, in
+	// ascending order, each with a CRC-64 of its contents.
+	Pages []PageHash
+}
+
+// Component is one named state hash.
+type Component struct {
+	Name string
+	Hash [32]byte
+}
+
+// PageHash is the hash of one 4 KiB RAM page (Page counts from RAMBase).
+type PageHash struct {
+	Page uint64
+	Hash uint64
+}
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
+
+// TrackDirty starts tracking which RAM pages are written, for StateCheck.
+func (m *Machine) TrackDirty() { m.CPU.TrackDirty() }
+
+// Check computes the state fingerprint now and starts a new dirty-page
+// epoch.
+func (m *Machine) Check() StateCheck {
+	sc := StateCheck{ICount: m.CPU.ICount(), Hart: m.CPU.Save()}
+	add := func(name string, v any) {
+		sc.Components = append(sc.Components, Component{name, sha256.Sum256(fmt.Appendf(nil, "%#v", v))})
+	}
+	var warp [8]byte
+	binary.LittleEndian.PutUint64(warp[:], m.Clock.WarpTotal())
+	sc.Components = append(sc.Components, Component{"clock", sha256.Sum256(warp[:])})
+	add("clint", m.CLINT.Save())
+	add("plic", m.PLIC.Save())
+	add("uart", m.UART.Save())
+	add("rtc", m.RTC.Save())
+	for i, v := range m.Virtio {
+		add(fmt.Sprintf("virtio%d", i), v.Save())
+	}
+	for i, b := range m.Blk {
+		add(fmt.Sprintf("blk%d", i), b.InFlight())
+	}
+	ram := m.Bus.RAM
+	m.CPU.TakeDirty(func(page uint64) {
+		off := page * 4096
+		end := min(off+4096, uint64(len(ram)))
+		sc.Pages = append(sc.Pages, PageHash{page, crc64.Checksum(ram[off:end], crcTable)})
+	})
+	return sc
+}
+
+// Sum returns one SHA-256 over the whole check.
+func (sc *StateCheck) Sum() [32]byte {
+	h := sha256.New()
+	if err := binary.Write(h, binary.LittleEndian, &sc.Hart); err != nil {
+		panic(err) // fixed-size struct
+	}
+	for _, c := range sc.Components {
+		h.Write([]byte(c.Name))
+		h.Write(c.Hash[:])
+	}
+	var b [16]byte
+	for _, p := range sc.Pages {
+		binary.LittleEndian.PutUint64(b[:], p.Page)
+		binary.LittleEndian.PutUint64(b[8:], p.Hash)
+		h.Write(b[:])
+	}
+	var s [32]byte
+	copy(s[:], h.Sum(nil))
+	return s
+}

@@ -1,0 +1,204 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/rewindvm/rewind/internal/machine"
+	"github.com/rewindvm/rewind/internal/rrlog"
+)
+
+// EventSource is where a Player reads the recording from (an
+// *rrlog.Reader).
+type EventSource interface {
+	Next() (rrlog.Event, error)
+}
+
+// Player feeds a recording into a machine. It implements machine.Player.
+type Player struct {
+	src  EventSource
+	m    *machine.Machine
+	peek *rrlog.Event
+	// srcErr is the error that ended the event stream: io.EOF after a
+	// clean end record, a *rrlog.TruncatedError for a cut recording.
+	srcErr       error
+	last         uint64 // icount of the last event read
+	lastVerified uint64 // icount of the last digest that matched
+
+	// Verified counts the state digests checked so far.
+	Verified int
+	// Events counts the events applied.
+	Events int
+}
+
+var _ machine.Player = (*Player)(nil)
+
+// Play attaches a player for src to m: from now on m takes its inputs
+// from the recording and ignores host input.
+func Play(m *machine.Machine, src EventSource) (*Player, error) {
+	p := &Player{src: src, m: m}
+	m.Player = p
+	m.TrackDirty()
+	m.OnCheckpoint = p.checkpoint
+	m.UART.OnRxDiscard = nil // bytes the guest discards come back from the log, not from here
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// advance reads the next event into peek and schedules the machine's
+// next stop.
+func (p *Player) advance() error {
+	p.peek = nil
+	p.m.NextCheckpoint = 0
+	if p.srcErr != nil {
+		return nil
+	}
+	ev, err := p.src.Next()
+	if err != nil {
+		p.srcErr = err
+		var trunc *rrlog.TruncatedError
+		if !errors.Is(err, io.EOF) && !errors.As(err, &trunc) {
+			return err
+		}
+		// No more events: replay must not run past the recorded
+		// region, where inputs are unknown.
+		p.m.StopAt = p.last
+		if p.m.StopAt == 0 {
+			p.m.StopAt = 1 // an empty recording: nothing to replay
+		}
+		return nil
+	}
+	if ev.Kind == rrlog.KindEnd {
+		return p.advance()
+	}
+	if ev.ICount < p.last {
+		return fmt.Errorf("recording: event at icount %d after one at %d", ev.ICount, p.last)
+	}
+	p.last = ev.ICount
+	p.peek = &ev
+	if ev.Kind == rrlog.KindDigest {
+		p.m.NextCheckpoint = ev.ICount
+	}
+	return nil
+}
+
+// Ended reports how the event stream ended: nil while events remain,
+// io.EOF after a clean end, or a *rrlog.TruncatedError.
+func (p *Player) Ended() error {
+	if p.peek != nil {
+		return nil
+	}
+	return p.srcErr
+}
+
+// LastICount is the icount of the last event read.
+func (p *Player) LastICount() uint64 { return p.last }
+
+// Next implements machine.Player.
+func (p *Player) Next() uint64 {
+	if p.peek == nil {
+		return ^uint64(0)
+	}
+	return p.peek.ICount
+}
+
+func (p *Player) due() bool { return p.peek != nil && p.peek.ICount == p.m.CPU.ICount() }
+
+// Drain implements machine.Player.
+func (p *Player) Drain(m *machine.Machine) error {
+	for p.due() {
+		ev := *p.peek
+		switch ev.Kind {
+		case rrlog.KindBlockComplete:
+			c, err := ev.BlockComplete()
+			if err != nil {
+				return err
+			}
+			d := machine.BlockDone{Disk: c.Device, ID: c.Request, Status: c.Status}
+			if c.Data == nil {
+				// Wait for the host to finish the same request (if it
+				// is slower now than when recording, the guest does
+				// not notice: virtual time stands still meanwhile).
+				got, err := m.WaitBlock(c.Device, c.Request)
+				if err != nil {
+					return p.diverged(fmt.Sprintf("recorded block completion: %v", err))
+				}
+				if got.Status != c.Status {
+					return p.diverged(fmt.Sprintf("block request %d of disk %d finished with status %d, recorded %d (is the disk image the same?)", c.Request, c.Device, got.Status, c.Status))
+				}
+			}
+			if err := m.CompleteBlock(d, c.Data); err != nil {
+				return p.diverged(err.Error())
+			}
+		case rrlog.KindShutdown:
+			m.HaltHostStop()
+		case rrlog.KindSerialInput:
+			_, data, err := ev.SerialInput()
+			if err != nil {
+				return err
+			}
+			if n := m.UART.Receive(data); n != len(data) {
+				return p.diverged(fmt.Sprintf("the UART took %d of %d recorded input bytes %q", n, len(data), data))
+			}
+		default:
+			return nil // warps and digests are applied elsewhere
+		}
+		p.Events++
+		if err := p.advance(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Idle implements machine.Player.
+func (p *Player) Idle(m *machine.Machine) error {
+	if !p.due() {
+		return p.diverged("the hart is idle in WFI here, but the recording has no event at this point")
+	}
+	switch p.peek.Kind {
+	case rrlog.KindWarp:
+		ns, err := p.peek.Warp()
+		if err != nil {
+			return err
+		}
+		m.Clock.Warp(ns)
+		p.Events++
+		return p.advance()
+	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown:
+		return nil // the next Drain wakes the hart
+	}
+	return nil
+}
+
+// Stuck implements machine.Player.
+func (p *Player) Stuck(m *machine.Machine) error {
+	return p.diverged(fmt.Sprintf("the recording has a %s event here that the machine cannot take (hart not idle)", p.peek.Kind))
+}
+
+// checkpoint verifies the recorded digest at this icount.
+func (p *Player) checkpoint() error {
+	if !p.due() || p.peek.Kind != rrlog.KindDigest {
+		p.m.NextCheckpoint = 0
+		return nil
+	}
+	want, err := p.peek.Digest()
+	if err != nil {
+		return err
+	}
+	sc := p.m.Check()
+	if got := toDigest(&sc); got.Sum != want.Sum {
+		return &DivergenceError{ICount: sc.ICount, PrevICount: p.lastVerified, Diffs: compareDigests(want, got)}
+	}
+	p.lastVerified = sc.ICount
+	p.Verified++
+	p.Events++
+	return p.advance()
+}
+
+func (p *Player) diverged(what string) error {
+	return &DivergenceError{ICount: p.m.CPU.ICount(), PrevICount: p.lastVerified, Diffs: []string{what}}
+}

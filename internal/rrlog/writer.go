@@ -1,0 +1,442 @@
+package rrlog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// DefaultFlushInterval is how long an appended event may wait in memory
+// before the background goroutine writes it: the most a recorder killed
+// with SIGKILL can lose.
+const DefaultFlushInterval = 100 * time.Millisecond
+
+// Option configures a Writer.
+type Option func(*writerOptions)
+
+type writerOptions struct {
+	chunkSize     int
+	flushInterval time.Duration
+}
+
+// WithChunkSize sets the uncompressed size (bytes of encoded events) at
+// which the writer seals a chunk and writes it without waiting for the
+// flush timer. Default DefaultChunkSize; clamped to [1, MaxChunkSize].
+// Tests use tiny sizes to get many chunks.
+func WithChunkSize(n int) Option {
+	return func(o *writerOptions) { o.chunkSize = min(max(n, 1), MaxChunkSize) }
+}
+
+// WithFlushInterval sets the longest time an event waits in memory before
+// it is written. Default DefaultFlushInterval; d <= 0 keeps the default.
+func WithFlushInterval(d time.Duration) Option {
+	return func(o *writerOptions) {
+		if d > 0 {
+			o.flushInterval = d
+		}
+	}
+}
+
+// prefixRoom is reserved at the start of every chunk buffer for the
+// chunk's first icount and event count, which are known only when the
+// chunk is sealed.
+const prefixRoom = 2 * binary.MaxVarintLen64
+
+// maxFreeBufs bounds the chunk buffers kept for reuse.
+const maxFreeBufs = 4
+
+// chunkBuf accumulates the encoded events of one chunk.
+type chunkBuf struct {
+	b     []byte // prefixRoom reserved bytes, then the encoded events
+	first uint64 // icount of the first event
+	prev  uint64 // icount of the last event
+	n     int    // events in b
+}
+
+func (c *chunkBuf) size() int { return len(c.b) - prefixRoom }
+
+// Writer appends events to a recording. Append is meant for the machine
+// goroutine and never touches the disk; a background goroutine compresses
+// and writes sealed chunks, and the pending events at least every flush
+// interval. Close must be called to stop that goroutine and write the End
+// record. All methods are safe for concurrent use.
+type Writer struct {
+	name string
+	f    *os.File
+	enc  *zstd.Encoder
+	opts writerOptions
+
+	wake     chan struct{} // capacity 1: something to seal-write or a timer to arm
+	quit     chan struct{} // closed by Close to stop loop
+	loopDone chan struct{} // closed when loop returns
+
+	// writeMu serializes chunk writes (loop, Flush, Close) so chunks reach
+	// the file in order. Taken before mu, never while holding it.
+	writeMu sync.Mutex
+	off     int64  // guarded by writeMu: bytes in the file
+	chunks  int    // guarded by writeMu: chunks written
+	out     []byte // guarded by writeMu: scratch for one framed chunk
+
+	mu     sync.Mutex
+	cur    *chunkBuf   // guarded by mu: the chunk being filled
+	sealed []*chunkBuf // guarded by mu: full chunks waiting to be written
+	free   []*chunkBuf // guarded by mu: buffers for reuse
+	last   uint64      // guarded by mu: icount of the last appended event
+	err    error       // guarded by mu: first write error (sticky)
+	closed bool        // guarded by mu
+	events uint64      // guarded by mu: events appended
+	warpNs uint64      // guarded by mu: sum of warps appended
+	byKind [256]uint64 // guarded by mu: events appended per kind
+}
+
+// Create creates (or truncates) the recording at path, writes the header
+// and fsyncs it, and starts the background flush goroutine. It sets
+// h.FormatVersion, and h.Created to the current time if it is empty.
+func Create(path string, h Header, opts ...Option) (*Writer, error) {
+	o := writerOptions{chunkSize: DefaultChunkSize, flushInterval: DefaultFlushInterval}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	h.FormatVersion = FormatVersion
+	if h.Created == "" {
+		h.Created = time.Now().UTC().Format(time.RFC3339)
+	}
+	hdr, err := encodeHeader(h)
+	if err != nil {
+		return nil, fmt.Errorf("rrlog: %s: %w", path, err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return nil, fmt.Errorf("rrlog: %s: zstd encoder: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("rrlog: %w", err)
+	}
+	if _, err := f.Write(hdr); err != nil {
+		f.Close()
+		enc.Close()
+		return nil, fmt.Errorf("rrlog: %s: writing header: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		enc.Close()
+		return nil, fmt.Errorf("rrlog: %s: fsync header: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	w := &Writer{
+		name:     path,
+		f:        f,
+		enc:      enc,
+		opts:     o,
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+		off:      int64(len(hdr)),
+	}
+	w.cur = w.newBufLocked()
+	go w.loop()
+	return w, nil
+}
+
+// syncDir fsyncs a directory so a new file's entry survives a power loss.
+// Best effort: some systems cannot fsync directories.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// Append adds ev to the recording. It copies ev.Data, validates the
+// payload, and returns at once: the event reaches the file within the
+// flush interval. It fails if ev's icount is below the previous event's,
+// if the kind is unknown or KindEnd, if the payload is malformed or over
+// MaxEventData, after Close, or after a write error (which it returns).
+func (w *Writer) Append(ev Event) error {
+	if err := w.check(ev); err != nil {
+		return err
+	}
+	var warp uint64
+	if ev.Kind == KindWarp {
+		warp, _ = parseWarp(ev.Data)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.events > 0 && ev.ICount < w.last {
+		return fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, ev.Kind, ev.ICount, w.last)
+	}
+	c := w.cur
+	size := uvarintLen(ev.ICount-c.prev) + 1 + uvarintLen(uint64(len(ev.Data))) + len(ev.Data)
+	signal := false
+	if c.n > 0 && c.size()+size > w.opts.chunkSize {
+		w.sealLocked()
+		c = w.cur
+		signal = true
+	}
+	if c.n == 0 {
+		c.first, c.prev = ev.ICount, ev.ICount
+		signal = true // arm the flush timer
+	}
+	c.b = putUvarint(c.b, ev.ICount-c.prev)
+	c.b = append(c.b, byte(ev.Kind))
+	c.b = putUvarint(c.b, uint64(len(ev.Data)))
+	c.b = append(c.b, ev.Data...)
+	c.prev = ev.ICount
+	c.n++
+	w.last = ev.ICount
+	w.events++
+	w.byKind[ev.Kind]++
+	w.warpNs += warp
+	if c.size() >= w.opts.chunkSize {
+		w.sealLocked()
+		signal = true
+	}
+	if signal {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// check validates ev before it is appended.
+func (w *Writer) check(ev Event) error {
+	if ev.Kind == KindEnd || !ev.Kind.Known() {
+		return fmt.Errorf("rrlog: %s: cannot append an event of kind %s", w.name, ev.Kind)
+	}
+	if len(ev.Data) > MaxEventData {
+		return fmt.Errorf("rrlog: %s: %s event at icount %d: payload of %d bytes exceeds the limit of %d", w.name, ev.Kind, ev.ICount, len(ev.Data), MaxEventData)
+	}
+	if err := ev.Validate(); err != nil {
+		return fmt.Errorf("rrlog: %s: %w", w.name, err)
+	}
+	return nil
+}
+
+// AppendImage appends data, the bytes of the embedded image named role,
+// as KindImageData events of at most MaxImagePiece bytes at icount
+// (normally 0, before the guest runs). The header's Image for role should
+// have Embedded set.
+func (w *Writer) AppendImage(icount uint64, role string, data []byte) error {
+	for off := 0; off < len(data); off += MaxImagePiece {
+		piece := data[off:min(off+MaxImagePiece, len(data))]
+		if err := w.Append(NewImageData(icount, ImageData{Role: role, Offset: uint64(off), Data: piece})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealLocked moves the current chunk to the write queue. w.mu is held.
+func (w *Writer) sealLocked() {
+	w.sealed = append(w.sealed, w.cur)
+	w.cur = w.newBufLocked()
+}
+
+// newBufLocked returns an empty chunk buffer. w.mu is held (or w is not
+// yet shared).
+func (w *Writer) newBufLocked() *chunkBuf {
+	if n := len(w.free); n > 0 {
+		c := w.free[n-1]
+		w.free = w.free[:n-1]
+		return c
+	}
+	return &chunkBuf{b: make([]byte, prefixRoom, prefixRoom+min(w.opts.chunkSize, 4<<10))}
+}
+
+// loop is the background goroutine: it writes sealed chunks as soon as
+// Append signals them, and the partly filled chunk when the flush timer
+// (armed when the chunk received its first event) expires.
+func (w *Writer) loop() {
+	defer close(w.loopDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	for {
+		select {
+		case <-w.wake:
+		case <-timer.C:
+			armed = false
+			_ = w.flush(true) // a write error is sticky: Append and Close report it
+		case <-w.quit:
+			timer.Stop()
+			return
+		}
+		w.mu.Lock()
+		sealed, pending := len(w.sealed) > 0, w.cur.n > 0
+		w.mu.Unlock()
+		if sealed {
+			_ = w.flush(false)
+		}
+		if pending && !armed {
+			timer.Reset(w.opts.flushInterval)
+			armed = true
+		}
+	}
+}
+
+// Flush writes every pending event now (blocking on the disk, so not for
+// the machine goroutine). It does not fsync.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	return w.flush(true)
+}
+
+// flush writes the sealed chunks and, if all is set, the current one.
+func (w *Writer) flush(all bool) error {
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	w.mu.Lock()
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	bufs := w.sealed
+	w.sealed = nil
+	if all && w.cur.n > 0 {
+		bufs = append(bufs, w.cur)
+		w.cur = w.newBufLocked()
+	}
+	w.mu.Unlock()
+
+	var err error
+	for _, c := range bufs {
+		if err == nil {
+			err = w.writeChunk(c)
+		}
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range bufs {
+		if len(w.free) < maxFreeBufs && cap(c.b) <= 2*prefixRoom+2*w.opts.chunkSize {
+			c.b, c.n = c.b[:prefixRoom], 0
+			w.free = append(w.free, c)
+		}
+	}
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return err
+}
+
+// writeChunk frames and writes one chunk. w.writeMu is held.
+func (w *Writer) writeChunk(c *chunkBuf) error {
+	var pre [prefixRoom]byte
+	p := putUvarint(pre[:0], c.first)
+	p = putUvarint(p, uint64(c.n))
+	start := prefixRoom - len(p)
+	copy(c.b[start:], p)
+	return w.writeFrame(c.b[start:])
+}
+
+// writeFrame compresses payload and appends it as one chunk with a single
+// write, so a killed process leaves either the whole chunk or a torn tail
+// that readers recognise. w.writeMu is held.
+func (w *Writer) writeFrame(payload []byte) error {
+	out := frameChunk(w.out[:0], w.enc, payload)
+	w.out = out[:0]
+	if cap(w.out) > 4*DefaultChunkSize {
+		w.out = nil // do not keep a buffer sized for one huge chunk
+	}
+	if _, err := w.f.Write(out); err != nil {
+		// Cut off a torn chunk so the file still ends at a chunk
+		// boundary; the writer stops here (the error is sticky).
+		_ = w.f.Truncate(w.off)
+		return fmt.Errorf("rrlog: %s: writing chunk %d at byte %d: %w", w.name, w.chunks, w.off, err)
+	}
+	w.off += int64(len(out))
+	w.chunks++
+	return nil
+}
+
+// Close stops the background goroutine, writes every pending event and
+// the End record, fsyncs and closes the file. The Writer computes
+// end.Events, end.WarpNs and end.ByKind itself; end.ICount below the last
+// event's icount (e.g. zero) is raised to it. After a write error Close
+// writes no End record (the file stays a readable truncated recording)
+// and returns that error.
+func (w *Writer) Close(end EndInfo) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	w.closed = true
+	w.mu.Unlock()
+	close(w.quit)
+	<-w.loopDone
+
+	err := w.flush(true)
+	if err == nil {
+		err = w.writeEnd(end)
+	}
+	if err == nil {
+		if serr := w.f.Sync(); serr != nil {
+			err = fmt.Errorf("rrlog: %s: fsync: %w", w.name, serr)
+		}
+	}
+	if cerr := w.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("rrlog: %s: %w", w.name, cerr)
+	}
+	w.enc.Close()
+	return err
+}
+
+// writeEnd writes the End record in its own chunk.
+func (w *Writer) writeEnd(end EndInfo) error {
+	w.mu.Lock()
+	end.ICount = max(end.ICount, w.last)
+	end.Events = w.events
+	end.WarpNs = w.warpNs
+	end.ByKind = make(map[Kind]uint64)
+	for k, n := range w.byKind {
+		if n > 0 {
+			end.ByKind[Kind(k)] = n
+		}
+	}
+	w.mu.Unlock()
+	data := encodeEnd(end)
+	p := putUvarint(nil, end.ICount)
+	p = putUvarint(p, 1)
+	p = putUvarint(p, 0)
+	p = append(p, byte(KindEnd))
+	p = putUvarint(p, uint64(len(data)))
+	p = append(p, data...)
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	return w.writeFrame(p)
+}
+
+// frameChunk appends the framing and the compressed payload to dst.
+func frameChunk(dst []byte, enc *zstd.Encoder, payload []byte) []byte {
+	start := len(dst)
+	dst = append(dst, chunkMagic...)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
+	dst = enc.EncodeAll(payload, dst)
+	body := dst[start+ChunkHeaderSize:]
+	binary.LittleEndian.PutUint32(dst[start+4:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(dst[start+8:], crc32.Checksum(body, castagnoli))
+	return dst
+}
