@@ -20,6 +20,11 @@ import (
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
+// exitTruncated is replay's exit status when the recording was cut short
+// (recorder killed, file damaged): the complete part replayed correctly,
+// but the session is not all there.
+const exitTruncated = 3
+
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rewind replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -287,6 +292,9 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 	stopProgress := progress(stderr, m, p)
 	start := time.Now()
 	res, runErr := runGuarded(m, 0)
+	if runErr == nil {
+		runErr = p.Finish(m)
+	}
 	elapsed := time.Since(start)
 	stopProgress()
 	_ = con.Close()
@@ -299,7 +307,8 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 	}
 	var trunc *rrlog.TruncatedError
 	if errors.As(p.Ended(), &trunc) {
-		fmt.Fprintf(stderr, "rewind: the recording is truncated; replayed its complete part up to icount %d (%v)\n", p.LastICount(), trunc)
+		fmt.Fprintf(stderr, "rewind: the recording is truncated or damaged; replayed its complete part up to icount %d (%v)\n", p.LastICount(), trunc)
+		return exitTruncated, nil
 	}
 	if until != 0 && res.ICount >= until {
 		return 0, nil

@@ -178,6 +178,9 @@ func (m *Machine) halt(r HaltReason, code int) {
 	m.CPU.RequestExit()
 }
 
+// Reason returns why the machine halted (HaltNone while running).
+func (m *Machine) Reason() HaltReason { return m.haltReason }
+
 // Halted reports whether the machine has stopped.
 func (m *Machine) Halted() bool { return m.haltReason != HaltNone }
 

@@ -174,6 +174,24 @@ func (p *Player) Idle(m *machine.Machine) error {
 	return nil
 }
 
+// Finish is called after the machine stopped: it verifies the final
+// digest recorded at this point and checks that the recording ends here
+// too. A machine stopped early (--until, quit key) skips the checks.
+func (p *Player) Finish(m *machine.Machine) error {
+	if !m.Halted() {
+		return nil
+	}
+	if p.due() && p.peek.Kind == rrlog.KindDigest {
+		if err := p.checkpoint(); err != nil {
+			return err
+		}
+	}
+	if p.peek != nil {
+		return p.diverged(fmt.Sprintf("the machine stopped (%s) but the recording continues: next event %s at icount %d", m.Reason(), p.peek.Kind, p.peek.ICount))
+	}
+	return nil
+}
+
 // Stuck implements machine.Player.
 func (p *Player) Stuck(m *machine.Machine) error {
 	return p.diverged(fmt.Sprintf("the recording has a %s event here that the machine cannot take (hart not idle)", p.peek.Kind))
