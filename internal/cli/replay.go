@@ -289,7 +289,11 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 	if err := con.Start(func([]byte) {}); err != nil {
 		return 1, fmt.Errorf("serial: %w", err)
 	}
-	stopProgress := progress(stderr, m, p)
+	var total uint64
+	if rep, err := rrlog.Verify(path); err == nil || rep.LastICount != 0 {
+		total = rep.LastICount
+	}
+	stopProgress := progress(stderr, m, total)
 	start := time.Now()
 	res, runErr := runGuarded(m, 0)
 	if runErr == nil {
@@ -318,7 +322,7 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 
 // progress prints "position / speed" on stderr while replaying, when
 // stderr is a terminal. It returns the function that stops it.
-func progress(stderr io.Writer, m *machine.Machine, p *replay.Player) func() {
+func progress(stderr io.Writer, m *machine.Machine, total uint64) func() {
 	f, ok := stderr.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return func() {}
@@ -336,10 +340,13 @@ func progress(stderr io.Writer, m *machine.Machine, p *replay.Player) func() {
 				fmt.Fprint(stderr, "\r\033[K")
 				return
 			case <-t.C:
-				// ICount is read racily for display only.
-				ic := p.LastICount()
+				ic := m.Progress()
 				secs := time.Since(start).Seconds()
-				fmt.Fprintf(stderr, "\r\033[Kreplay: event icount %d, %.0f s", ic, secs)
+				pct := ""
+				if total > 0 {
+					pct = fmt.Sprintf(" / %d (%.0f%%)", total, 100*float64(ic)/float64(total))
+				}
+				fmt.Fprintf(stderr, "\r\033[Kreplay: icount %d%s, %.0f MIPS", ic, pct, float64(ic)/secs/1e6)
 			}
 		}
 	}()

@@ -146,6 +146,7 @@ type Machine struct {
 	rx               []byte
 	stopRequested    atomic.Bool
 	stopCause        atomic.Uint32
+	progress         atomic.Uint64
 	haltReason       HaltReason
 	exitCode         int
 	htif             htif

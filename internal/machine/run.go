@@ -178,6 +178,10 @@ func (m *Machine) halt(r HaltReason, code int) {
 	m.CPU.RequestExit()
 }
 
+// Progress returns the instruction count at the last slice boundary. It
+// is safe to call from any goroutine (progress displays).
+func (m *Machine) Progress() uint64 { return m.progress.Load() }
+
 // Reason returns why the machine halted (HaltNone while running).
 func (m *Machine) Reason() HaltReason { return m.haltReason }
 
@@ -213,6 +217,7 @@ type Player interface {
 func (m *Machine) Run(limit uint64) (Result, error) {
 	for m.haltReason == HaltNone {
 		ic := m.CPU.ICount()
+		m.progress.Store(ic)
 		if m.NextCheckpoint != 0 && ic >= m.NextCheckpoint && m.OnCheckpoint != nil {
 			if err := m.OnCheckpoint(); err != nil {
 				return m.result(), err
