@@ -31,6 +31,12 @@ const (
 	StopIdle
 	// StopRequested: RequestExit was called during the slice.
 	StopRequested
+	// StopBreakpoint: the pc reached a breakpoint; the instruction there
+	// has not executed.
+	StopBreakpoint
+	// StopWatchpoint: the last instruction accessed a watched range
+	// (WatchHit says which).
+	StopWatchpoint
 )
 
 const pageInsts = 4096 / 2
@@ -103,6 +109,16 @@ type CPU struct {
 	curOff    uint64 // RAM index of the current fetch page
 	scratch   inst
 	dirty     []uint64 // RAM pages written since ClearDirty (nil = not tracked)
+
+	// Debugging: breakpoints and watchpoints live here, never in guest
+	// memory. debugOn gates the per-instruction check.
+	debugOn   bool
+	bps       []uint64
+	bpSkip    uint64 // pc whose breakpoint is ignored once (resume)
+	bpSkipOK  bool
+	watches   []Watch
+	watchHit  WatchHit
+	stopWhy   StopReason
 
 	watchPA uint64
 	// OnWatch is called after a store to the watched physical address
@@ -420,6 +436,11 @@ func (c *CPU) Run(budget uint64) StopReason {
 	for {
 		if c.exit {
 			c.exit = false
+			if c.stopWhy != StopBudget {
+				why := c.stopWhy
+				c.stopWhy = StopBudget
+				return why
+			}
 			return StopRequested
 		}
 		if c.waiting {

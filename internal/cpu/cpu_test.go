@@ -343,3 +343,35 @@ func reencode(in inst) (uint32, bool) {
 	}
 	return 0, false
 }
+
+func TestBreakpointAndWatchpoint(t *testing.T) {
+	pre := li(a0, ramBase+0x2000)
+	code := prog(
+		pre,
+		addi(a1, zero, 7), // +0
+		sd(a1, a0, 0),     // +4: writes the watched word
+		addi(a2, zero, 1), // +8: breakpoint here
+		ld(a3, a0, 0),     // +12
+		halt,
+	)
+	base := uint64(ramBase + 4*len(pre))
+	c := newTestCPU(t, code)
+	c.SetWatchpoints([]Watch{{Addr: ramBase + 0x2000, Len: 8, Kind: WatchWrite}})
+	c.SetBreakpoints([]uint64{base + 8})
+	if r := c.Run(100); r != StopWatchpoint {
+		t.Fatalf("Run = %v, want StopWatchpoint", r)
+	}
+	if hit := c.LastWatchHit(); hit.PC != base+4 || !hit.Write || c.PC() != base+8 {
+		t.Fatalf("watch hit %+v, pc %#x: want the store at +12 to have completed", hit, c.PC())
+	}
+	n := c.ICount()
+	if r := c.Run(100); r != StopBreakpoint || c.PC() != base+8 || c.ICount() != n {
+		t.Fatalf("Run = %v at pc %#x icount %d; want a breakpoint stop before +16 without executing", r, c.PC(), c.ICount())
+	}
+	c.SkipBreakpointOnce(c.PC())
+	c.SetWatchpoints(nil)
+	c.Run(3)
+	if c.Reg(int(a3)) != 7 || c.Reg(int(a2)) != 1 {
+		t.Fatalf("did not resume past the breakpoint")
+	}
+}

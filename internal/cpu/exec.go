@@ -8,6 +8,9 @@ import "math/bits"
 func (c *CPU) step() {
 	x := &c.x
 	for c.icount < c.limit {
+		if c.debugOn && c.breakHere() {
+			return
+		}
 		c.icount++
 		if c.pc>>12 != c.curVPN {
 			if !c.fetchPage() {

@@ -201,8 +201,13 @@ func (c *CPU) loadSlow(va uint64, size int) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
+	watched := false
+	if c.debugOn && len(c.watches) > 0 {
+		c.checkWatch(va, pa, size, false)
+		watched = c.watchedPage(va, pa)
+	}
 	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
-		if va&uint64(size-1) == 0 {
+		if va&uint64(size-1) == 0 && !watched {
 			e := &c.tlbR[(va>>12)&tlbMask]
 			e.key = va>>12 | c.dctx
 			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
@@ -241,6 +246,11 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 	if !ok {
 		return false
 	}
+	dbgWatched := false
+	if c.debugOn && len(c.watches) > 0 {
+		c.checkWatch(va, pa, size, true)
+		dbgWatched = c.watchedPage(va, pa)
+	}
 	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
 		for i := 0; i < size; i++ {
 			c.ram[off+uint64(i)] = byte(v >> (8 * i))
@@ -257,7 +267,7 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 			if pa <= c.watchPA+7 && pa+uint64(size) > c.watchPA && c.OnWatch != nil {
 				c.OnWatch(c.watchPA)
 			}
-		} else if va&uint64(size-1) == 0 {
+		} else if va&uint64(size-1) == 0 && !dbgWatched {
 			e := &c.tlbW[(va>>12)&tlbMask]
 			e.key = va>>12 | c.dctx
 			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
@@ -359,6 +369,12 @@ func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 	if !ok {
 		c.accessFault(acc, va)
 		return 0, false
+	}
+	if c.debugOn && len(c.watches) > 0 {
+		c.checkWatch(va, pa, size, false)
+		if acc == accWrite {
+			c.checkWatch(va, pa, size, true)
+		}
 	}
 	return off, true
 }
