@@ -282,7 +282,7 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 		return 1, err
 	}
 	if until != 0 {
-		m.StopAt = until
+		m.StopAt = min(until, m.StopAt)
 	}
 	defer notifySignals(m)()
 	// Host input is ignored during replay; the quit key still works.

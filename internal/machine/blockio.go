@@ -40,10 +40,12 @@ func (m *Machine) startBlockWorkers() {
 		go func() {
 			for j := range w.jobs {
 				m.blockDone <- BlockDone{Disk: disk, ID: j.id, Status: j.run()}
+				m.jobsPending.Add(-1)
 			}
 		}()
 		m.workers = append(m.workers, w)
 		d.Async = func(id uint64, write bool, run func() uint8) {
+			m.jobsPending.Add(1)
 			w.jobs <- blockJob{id: id, run: run}
 		}
 	}

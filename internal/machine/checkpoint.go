@@ -70,6 +70,9 @@ func (m *Machine) Check() StateCheck {
 	}
 	ram := m.Bus.RAM
 	m.CPU.TakeDirty(func(page uint64) {
+		if m.dirtyAcc != nil {
+			m.dirtyAcc[page>>6] |= 1 << (page & 63)
+		}
 		off := page * 4096
 		end := min(off+4096, uint64(len(ram)))
 		sc.Pages = append(sc.Pages, PageHash{page, pageHash(ram[off:end])})

@@ -130,6 +130,9 @@ type Machine struct {
 	// OnHostStop is called when the machine halts because the host asked
 	// it to (quit key, signal).
 	OnHostStop func(icount uint64, cause uint8)
+	// LastStop is set when Run returns because the hart hit a
+	// breakpoint or watchpoint (debugging).
+	LastStop cpu.StopReason
 	// Player, if set, replays a recording: host input, block completions,
 	// warps and shutdown come from it instead of the host.
 	Player Player
@@ -147,6 +150,8 @@ type Machine struct {
 	stopRequested    atomic.Bool
 	stopCause        atomic.Uint32
 	progress         atomic.Uint64
+	jobsPending      atomic.Int64
+	dirtyAcc         []uint64
 	haltReason       HaltReason
 	exitCode         int
 	htif             htif

@@ -223,9 +223,6 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 				return m.result(), err
 			}
 		}
-		if m.StopAt != 0 && ic >= m.StopAt {
-			return m.result(), nil
-		}
 		if m.Player != nil {
 			if err := m.Player.Drain(m); err != nil {
 				return m.result(), err
@@ -238,6 +235,9 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 				return m.result(), err
 			}
 			m.feedUART()
+		}
+		if m.StopAt != 0 && ic >= m.StopAt {
+			return m.result(), nil
 		}
 		m.Clock.FireDue()
 		if m.BeforeSlice != nil {
@@ -274,6 +274,10 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 			budget = 1
 		}
 		reason := m.CPU.Run(budget)
+		if reason == cpu.StopBreakpoint || reason == cpu.StopWatchpoint {
+			m.LastStop = reason
+			return m.result(), nil
+		}
 		if m.haltReason != HaltNone {
 			break
 		}

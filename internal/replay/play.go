@@ -16,10 +16,13 @@ type EventSource interface {
 }
 
 // Player feeds a recording into a machine. It implements machine.Player.
+// It reads the whole event stream up front (recordings are small next to
+// the machine), so it can be rewound for reverse debugging.
 type Player struct {
-	src  EventSource
-	m    *machine.Machine
-	peek *rrlog.Event
+	m      *machine.Machine
+	events []rrlog.Event
+	pos    int
+	peek   *rrlog.Event
 	// srcErr is the error that ended the event stream: io.EOF after a
 	// clean end record, a *rrlog.TruncatedError for a cut recording.
 	srcErr       error
@@ -30,6 +33,36 @@ type Player struct {
 	Verified int
 	// Events counts the events applied.
 	Events int
+	// SkipDigests consumes digest events without checking them (reverse
+	// debugging: after a snapshot restore, the pages written since the
+	// previous digest are not known, so digests cannot be compared).
+	SkipDigests bool
+}
+
+// PlayerState is the position of a player in its recording (snapshots).
+type PlayerState struct {
+	Pos, Verified, Events int
+	LastVerified         uint64
+}
+
+// Save returns the player's position.
+func (p *Player) Save() PlayerState {
+	return PlayerState{Pos: p.pos, Verified: p.Verified, Events: p.Events, LastVerified: p.lastVerified}
+}
+
+// Load moves the player back (or forward) to a saved position.
+func (p *Player) Load(s PlayerState) {
+	p.pos, p.Verified, p.Events, p.lastVerified = s.Pos, s.Verified, s.Events, s.LastVerified
+	p.setPeek()
+}
+
+// EndICount returns the instruction count at which the recording ends:
+// that of its last event.
+func (p *Player) EndICount() uint64 {
+	if len(p.events) == 0 {
+		return 0
+	}
+	return p.events[len(p.events)-1].ICount
 }
 
 var _ machine.Player = (*Player)(nil)
@@ -37,51 +70,54 @@ var _ machine.Player = (*Player)(nil)
 // Play attaches a player for src to m: from now on m takes its inputs
 // from the recording and ignores host input.
 func Play(m *machine.Machine, src EventSource) (*Player, error) {
-	p := &Player{src: src, m: m}
+	p := &Player{m: m}
+	for {
+		ev, err := src.Next()
+		if err != nil {
+			p.srcErr = err
+			var trunc *rrlog.TruncatedError
+			if !errors.Is(err, io.EOF) && !errors.As(err, &trunc) {
+				return nil, err
+			}
+			break
+		}
+		if ev.Kind == rrlog.KindEnd {
+			continue
+		}
+		if ev.ICount < p.last {
+			return nil, fmt.Errorf("recording: event at icount %d after one at %d", ev.ICount, p.last)
+		}
+		p.last = ev.ICount
+		p.events = append(p.events, ev)
+	}
 	m.Player = p
 	m.TrackDirty()
 	m.OnCheckpoint = p.checkpoint
 	m.UART.OnRxDiscard = nil // bytes the guest discards come back from the log, not from here
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
+	// Replay never runs past the recorded region, where inputs are
+	// unknown.
+	m.StopAt = max(p.last, 1)
+	p.setPeek()
 	return p, nil
 }
 
-// advance reads the next event into peek and schedules the machine's
-// next stop.
-func (p *Player) advance() error {
+// setPeek points peek at events[pos] and schedules the next digest.
+func (p *Player) setPeek() {
 	p.peek = nil
 	p.m.NextCheckpoint = 0
-	if p.srcErr != nil {
-		return nil
+	if p.pos >= len(p.events) {
+		return
 	}
-	ev, err := p.src.Next()
-	if err != nil {
-		p.srcErr = err
-		var trunc *rrlog.TruncatedError
-		if !errors.Is(err, io.EOF) && !errors.As(err, &trunc) {
-			return err
-		}
-		// No more events: replay must not run past the recorded
-		// region, where inputs are unknown.
-		p.m.StopAt = p.last
-		if p.m.StopAt == 0 {
-			p.m.StopAt = 1 // an empty recording: nothing to replay
-		}
-		return nil
+	p.peek = &p.events[p.pos]
+	if p.peek.Kind == rrlog.KindDigest {
+		p.m.NextCheckpoint = p.peek.ICount
 	}
-	if ev.Kind == rrlog.KindEnd {
-		return p.advance()
-	}
-	if ev.ICount < p.last {
-		return fmt.Errorf("recording: event at icount %d after one at %d", ev.ICount, p.last)
-	}
-	p.last = ev.ICount
-	p.peek = &ev
-	if ev.Kind == rrlog.KindDigest {
-		p.m.NextCheckpoint = ev.ICount
-	}
+}
+
+// advance moves to the next event.
+func (p *Player) advance() error {
+	p.pos++
+	p.setPeek()
 	return nil
 }
 
@@ -202,6 +238,10 @@ func (p *Player) checkpoint() error {
 	if !p.due() || p.peek.Kind != rrlog.KindDigest {
 		p.m.NextCheckpoint = 0
 		return nil
+	}
+	if p.SkipDigests {
+		p.Events++
+		return p.advance()
 	}
 	want, err := p.peek.Digest()
 	if err != nil {

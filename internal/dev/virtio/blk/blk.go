@@ -395,14 +395,20 @@ func (d *Blk) logf(format string, args ...any) {
 	}
 }
 
-// State is the snapshot form of the block device. The device has no
-// mutable state of its own: requests complete inside the notify, the
-// transport state is in virtio.MMIO's State, and disk contents belong to
-// the block layer (block.Overlay's State).
-type State struct{}
+// State is the snapshot form of the block device: the next request id
+// handed to Async (ids are part of a recording). Requests in flight are
+// not state: snapshots are taken only when none are (the transport state
+// is in virtio.MMIO's State, disk contents in the block layer's).
+type State struct {
+	NextID uint64
+}
 
-// Save returns the (empty) state.
-func (d *Blk) Save() State { return State{} }
+// Save returns the device state.
+func (d *Blk) Save() State { return State{NextID: d.nextID} }
 
-// Load restores the (empty) state.
-func (d *Blk) Load(State) error { return nil }
+// Load restores the device state and forgets requests in flight.
+func (d *Blk) Load(s State) error {
+	d.nextID = s.NextID
+	d.inflight = nil
+	return nil
+}

@@ -1,0 +1,481 @@
+// Package debugger moves a replaying machine through its recording in
+// both directions: seek to any instruction count, step backwards,
+// continue backwards to the previous breakpoint or watchpoint hit.
+//
+// It keeps snapshots of the machine during replay: a plain machine.State
+// plus the RAM pages written since the previous snapshot (incremental),
+// within a memory budget; when the budget is exceeded every other
+// snapshot is merged into its successor, which doubles the spacing.
+// Going back to instruction count N restores the nearest snapshot at or
+// before N and replays forward to exactly N; replay being deterministic,
+// that is the state the machine had at N.
+package debugger
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/rewindvm/rewind/internal/cpu"
+	"github.com/rewindvm/rewind/internal/machine"
+	"github.com/rewindvm/rewind/internal/replay"
+)
+
+const pageSize = 4096
+
+// DefaultBudget is the default memory for snapshots.
+const DefaultBudget = 512 << 20
+
+// DefaultSpacing is the initial number of instructions between snapshots.
+const DefaultSpacing = 10_000_000
+
+type snapshot struct {
+	icount uint64
+	state  machine.State
+	player replay.PlayerState
+	// pages written in (previous snapshot, this one], with their content
+	// at this snapshot.
+	pages map[uint64][]byte
+	bytes uint64
+}
+
+// Debugger drives a machine replaying a recording.
+type Debugger struct {
+	m      *machine.Machine
+	p      *replay.Player
+	snaps  []*snapshot
+	base   int // the current state is snaps[base] plus the machine's dirty pages
+	init   map[uint64][]byte
+	budget uint64
+	used   uint64
+	// spacing is the current distance between snapshots.
+	spacing uint64
+	// frontier is the highest icount reached so far.
+	frontier uint64
+
+	bps     []uint64
+	watches []cpu.Watch
+}
+
+// Options configure a Debugger.
+type Options struct {
+	// Budget bounds the memory used by snapshots (bytes; 0: DefaultBudget).
+	Budget uint64
+	// Spacing is the initial snapshot spacing (0: DefaultSpacing).
+	Spacing uint64
+}
+
+// New takes over m, which must have a replay.Player attached and not have
+// run yet.
+func New(m *machine.Machine, p *replay.Player, opts Options) (*Debugger, error) {
+	if opts.Budget == 0 {
+		opts.Budget = DefaultBudget
+	}
+	if opts.Spacing == 0 {
+		opts.Spacing = DefaultSpacing
+	}
+	d := &Debugger{m: m, p: p, budget: opts.Budget, spacing: opts.Spacing, init: map[uint64][]byte{}}
+	p.SkipDigests = true
+	m.KeepDirty()
+	// Snapshot 0: the initial RAM, sparse (pages that are not zero).
+	m.TakeDirtyPages()
+	ram := m.Bus.RAM
+	for off := 0; off < len(ram); off += pageSize {
+		pg := ram[off : off+pageSize]
+		for _, b := range pg {
+			if b != 0 {
+				d.init[uint64(off/pageSize)] = append([]byte(nil), pg...)
+				break
+			}
+		}
+	}
+	st, err := m.SaveState()
+	if err != nil {
+		return nil, err
+	}
+	d.snaps = []*snapshot{{icount: m.CPU.ICount(), state: st, player: p.Save(), pages: map[uint64][]byte{}}}
+	return d, nil
+}
+
+// Machine returns the machine being debugged.
+func (d *Debugger) Machine() *machine.Machine { return d.m }
+
+// ICount returns the current position.
+func (d *Debugger) ICount() uint64 { return d.m.CPU.ICount() }
+
+// End returns the last instruction count of the recording.
+func (d *Debugger) End() uint64 { return d.p.EndICount() }
+
+// Snapshots returns how many snapshots are kept and their memory.
+func (d *Debugger) Snapshots() (n int, bytes uint64) { return len(d.snaps), d.used }
+
+// SetBreakpoints sets the exec breakpoints (virtual pcs).
+func (d *Debugger) SetBreakpoints(pcs []uint64) { d.bps = append([]uint64(nil), pcs...) }
+
+// SetWatchpoints sets the watchpoints.
+func (d *Debugger) SetWatchpoints(ws []cpu.Watch) { d.watches = append([]cpu.Watch(nil), ws...) }
+
+// StopKind says why a movement stopped.
+type StopKind int
+
+// Stop kinds.
+const (
+	StopStep        StopKind = iota // reached the requested position
+	StopBreakpoint                  // a breakpoint (the instruction there has not run)
+	StopWatchpoint                  // a watched access (the instruction has run)
+	StopBegin                       // the start of the recording (reverse)
+	StopEnd                         // the end of the recording (forward)
+	StopHalted                      // the guest powered off / the recording's machine stopped
+	StopInterrupted                 // the user interrupted a continue
+)
+
+// Stop is where and why a movement ended.
+type Stop struct {
+	Kind   StopKind
+	ICount uint64
+	Watch  cpu.WatchHit
+}
+
+// arm installs breakpoints and watchpoints on the hart.
+func (d *Debugger) arm(on bool) {
+	if on {
+		d.m.CPU.SetBreakpoints(d.bps)
+		d.m.CPU.SetWatchpoints(d.watches)
+	} else {
+		d.m.CPU.SetBreakpoints(nil)
+		d.m.CPU.SetWatchpoints(nil)
+	}
+}
+
+// snapshotDue reports whether a snapshot should be taken now.
+func (d *Debugger) snapshotDue() bool {
+	last := d.snaps[len(d.snaps)-1]
+	return d.base == len(d.snaps)-1 && d.m.CPU.ICount() >= last.icount+d.spacing
+}
+
+// takeSnapshot records the current state at the frontier, if no block
+// request is in flight.
+func (d *Debugger) takeSnapshot() {
+	st, err := d.m.SaveState()
+	if err != nil {
+		return // busy: try again at the next boundary
+	}
+	s := &snapshot{icount: st.ICount, state: st, player: d.p.Save(), pages: map[uint64][]byte{}}
+	for _, pg := range d.m.TakeDirtyPages() {
+		off := pg * pageSize
+		s.pages[pg] = append([]byte(nil), d.m.Bus.RAM[off:off+pageSize]...)
+	}
+	s.bytes = uint64(len(s.pages))*pageSize + 4096
+	for _, ds := range st.Disks {
+		for _, b := range ds.Blocks {
+			s.bytes += uint64(len(b.Data))
+		}
+	}
+	d.snaps = append(d.snaps, s)
+	d.base = len(d.snaps) - 1
+	d.used += s.bytes
+	for d.used > d.budget && len(d.snaps) > 3 {
+		d.thin()
+	}
+}
+
+// thin merges every other snapshot (never the first or the last) into
+// its successor and doubles the spacing.
+func (d *Debugger) thin() {
+	keep := []*snapshot{d.snaps[0]}
+	for i := 1; i < len(d.snaps); i++ {
+		s := d.snaps[i]
+		if i%2 == 1 && i != len(d.snaps)-1 {
+			next := d.snaps[i+1]
+			for pg, data := range s.pages {
+				if _, ok := next.pages[pg]; !ok {
+					next.pages[pg] = data
+					next.bytes += pageSize
+				} else {
+					d.used -= pageSize
+				}
+			}
+			d.used -= s.bytes - uint64(len(s.pages))*pageSize
+			if d.base == i {
+				d.base = -1 // recomputed below
+			}
+			continue
+		}
+		keep = append(keep, s)
+	}
+	// The current state derives from a snapshot that may have gone:
+	// restore exactness by rebasing on the last kept one at or before.
+	d.snaps = keep
+	d.spacing *= 2
+	if d.base == -1 || d.base >= len(d.snaps) {
+		d.base = len(d.snaps) - 1
+		d.rebase()
+	}
+	// Recompute used exactly.
+	d.used = 0
+	for _, s := range d.snaps {
+		d.used += s.bytes
+	}
+}
+
+// rebase is called when the snapshot the current state derives from was
+// merged away: go to the current icount again from a kept snapshot.
+func (d *Debugger) rebase() {
+	target := d.m.CPU.ICount()
+	_ = d.seek(target, false)
+}
+
+// pageAt returns the content of RAM page pg at snapshot k.
+func (d *Debugger) pageAt(k int, pg uint64) []byte {
+	for i := k; i >= 1; i-- {
+		if data, ok := d.snaps[i].pages[pg]; ok {
+			return data
+		}
+	}
+	return d.init[pg]
+}
+
+// restore puts the machine in the state of snapshot k.
+func (d *Debugger) restore(k int) error {
+	changed := map[uint64]bool{}
+	for _, pg := range d.m.TakeDirtyPages() {
+		changed[pg] = true
+	}
+	lo, hi := min(d.base, k), max(d.base, k)
+	for i := lo + 1; i <= hi && i < len(d.snaps); i++ {
+		for pg := range d.snaps[i].pages {
+			changed[pg] = true
+		}
+	}
+	ram := d.m.Bus.RAM
+	pages := make([]uint64, 0, len(changed))
+	for pg := range changed {
+		pages = append(pages, pg)
+	}
+	sort.Slice(pages, func(i, j int) bool { return pages[i] < pages[j] })
+	for _, pg := range pages {
+		off := pg * pageSize
+		if data := d.pageAt(k, pg); data != nil {
+			copy(ram[off:off+pageSize], data)
+		} else {
+			clear(ram[off : off+pageSize])
+		}
+	}
+	if err := d.m.LoadState(d.snaps[k].state); err != nil {
+		return err
+	}
+	d.p.Load(d.snaps[k].player)
+	// RAM was rewritten behind the hart's back: drop decoded code and
+	// translations (LoadState already flushed them), and forget the
+	// dirty marks the rewrite did not make.
+	d.m.TakeDirtyPages()
+	d.base = k
+	return nil
+}
+
+// nearest returns the index of the last snapshot at or before icount.
+func (d *Debugger) nearest(icount uint64) int {
+	i := sort.Search(len(d.snaps), func(i int) bool { return d.snaps[i].icount > icount })
+	return max(i-1, 0)
+}
+
+// run replays forward to target (or a stop), taking snapshots on the way
+// and passing through existing ones. armed enables breakpoints and
+// watchpoints.
+func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (Stop, error) {
+	d.arm(armed)
+	defer d.arm(false)
+	m := d.m
+	for {
+		ic := m.CPU.ICount()
+		if ic >= target {
+			return Stop{Kind: StopStep, ICount: ic}, nil
+		}
+		if m.Halted() {
+			return Stop{Kind: StopHalted, ICount: ic}, nil
+		}
+		select {
+		case <-interrupt:
+			return Stop{Kind: StopInterrupted, ICount: ic}, nil
+		default:
+		}
+		// Stop at the next snapshot boundary (existing or due).
+		stop := target
+		if d.base+1 < len(d.snaps) {
+			stop = min(stop, d.snaps[d.base+1].icount)
+		} else {
+			stop = min(stop, d.snaps[len(d.snaps)-1].icount+d.spacing)
+		}
+		stop = min(stop, ic+50_000_000) // stay responsive to interrupts
+		if stop <= ic {
+			// A snapshot is due but could not be taken (disk requests in
+			// flight): move on a little and try again.
+			stop = min(target, ic+1000)
+		}
+		end := d.p.EndICount()
+		if ic >= end && end > 0 {
+			return Stop{Kind: StopEnd, ICount: ic}, nil
+		}
+		m.StopAt = min(stop, max(end, 1))
+		reason, err := d.runSlice()
+		m.StopAt = 0
+		if err != nil {
+			return Stop{ICount: m.CPU.ICount()}, err
+		}
+		ic = m.CPU.ICount()
+		switch reason {
+		case cpu.StopBreakpoint:
+			return Stop{Kind: StopBreakpoint, ICount: ic}, nil
+		case cpu.StopWatchpoint:
+			return Stop{Kind: StopWatchpoint, ICount: ic, Watch: m.CPU.LastWatchHit()}, nil
+		}
+		if d.base+1 < len(d.snaps) && ic == d.snaps[d.base+1].icount {
+			// Deterministic replay: the state now equals that snapshot.
+			d.m.TakeDirtyPages()
+			d.base++
+		} else if d.snapshotDue() {
+			d.takeSnapshot()
+		}
+		if ic > d.frontier {
+			d.frontier = ic
+		}
+	}
+}
+
+// runSlice runs the machine until StopAt, reporting a breakpoint or
+// watchpoint stop of the hart.
+func (d *Debugger) runSlice() (cpu.StopReason, error) {
+	d.m.LastStop = cpu.StopBudget
+	_, err := d.m.Run(0)
+	return d.m.LastStop, err
+}
+
+// seek restores the nearest snapshot and replays to icount exactly.
+func (d *Debugger) seek(icount uint64, armed bool) error {
+	icount = min(icount, d.End())
+	cur := d.m.CPU.ICount()
+	k := d.nearest(icount)
+	if icount < cur || d.snaps[k].icount > cur {
+		if err := d.restore(k); err != nil {
+			return err
+		}
+	}
+	_, err := d.run(icount, armed, nil)
+	return err
+}
+
+// Seek moves to instruction count icount (clamped to the recording).
+func (d *Debugger) Seek(icount uint64) error { return d.seek(icount, false) }
+
+// StepForward executes one instruction.
+func (d *Debugger) StepForward() (Stop, error) {
+	ic := d.m.CPU.ICount()
+	if ic >= d.End() {
+		return Stop{Kind: StopEnd, ICount: ic}, nil
+	}
+	st, err := d.run(ic+1, false, nil)
+	if err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// StepBackward moves to the previous instruction count.
+func (d *Debugger) StepBackward() (Stop, error) {
+	ic := d.m.CPU.ICount()
+	if ic == 0 || ic <= d.snaps[0].icount {
+		return Stop{Kind: StopBegin, ICount: ic}, nil
+	}
+	if err := d.Seek(ic - 1); err != nil {
+		return Stop{}, err
+	}
+	return Stop{Kind: StopStep, ICount: ic - 1}, nil
+}
+
+// Continue runs forward until a breakpoint, a watchpoint, the end of the
+// recording, or an interrupt.
+func (d *Debugger) Continue(interrupt <-chan struct{}) (Stop, error) {
+	pc := d.m.CPU.PC()
+	d.m.CPU.SkipBreakpointOnce(pc)
+	st, err := d.run(^uint64(0), true, interrupt)
+	if err == nil && st.Kind == StopStep {
+		st.Kind = StopEnd
+	}
+	return st, err
+}
+
+// ReverseContinue moves back to the last breakpoint or watchpoint hit
+// before the current position, or to the start of the recording.
+func (d *Debugger) ReverseContinue(interrupt <-chan struct{}) (Stop, error) {
+	cur := d.m.CPU.ICount()
+	k := d.nearest(cur)
+	for ; k >= 0; k-- {
+		from := d.snaps[k].icount
+		if from >= cur {
+			continue
+		}
+		last, found, err := d.lastHit(k, cur, interrupt)
+		if err != nil {
+			return Stop{}, err
+		}
+		if found.Kind == StopInterrupted {
+			return found, nil
+		}
+		if last != nil {
+			if err := d.seek(last.ICount, false); err != nil {
+				return Stop{}, err
+			}
+			last.ICount = d.m.CPU.ICount()
+			return *last, nil
+		}
+		cur = from
+	}
+	if err := d.seek(d.snaps[0].icount, false); err != nil {
+		return Stop{}, err
+	}
+	return Stop{Kind: StopBegin, ICount: d.m.CPU.ICount()}, nil
+}
+
+// lastHit replays the interval [snapshot k, end) with breakpoints armed
+// and returns the last hit strictly before end.
+func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop, Stop, error) {
+	if err := d.restore(k); err != nil {
+		return nil, Stop{}, err
+	}
+	var last *Stop
+	first := true
+	for {
+		if !first {
+			d.m.CPU.SkipBreakpointOnce(d.m.CPU.PC())
+		}
+		first = false
+		st, err := d.run(end, true, interrupt)
+		if err != nil {
+			return nil, Stop{}, err
+		}
+		switch st.Kind {
+		case StopBreakpoint, StopWatchpoint:
+			if st.ICount >= end {
+				return last, Stop{}, nil
+			}
+			s := st
+			last = &s
+			if st.Kind == StopWatchpoint {
+				continue // the access already executed; keep going
+			}
+		case StopInterrupted:
+			return nil, st, nil
+		default:
+			return last, Stop{}, nil
+		}
+	}
+}
+
+// ErrNoRecording is returned when the debugger has nothing to replay.
+var ErrNoRecording = errors.New("debugger: the recording has no events")
+
+// String describes the position.
+func (d *Debugger) String() string {
+	n, b := d.Snapshots()
+	return fmt.Sprintf("icount %d of %d; %d snapshots, %d MiB", d.ICount(), d.End(), n, b>>20)
+}

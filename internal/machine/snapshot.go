@@ -1,0 +1,156 @@
+package machine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/cpu"
+	"github.com/rewindvm/rewind/internal/dev/clint"
+	"github.com/rewindvm/rewind/internal/dev/plic"
+	"github.com/rewindvm/rewind/internal/dev/rtc"
+	"github.com/rewindvm/rewind/internal/dev/uart"
+	"github.com/rewindvm/rewind/internal/dev/virtio"
+	"github.com/rewindvm/rewind/internal/dev/virtio/blk"
+)
+
+// State is the machine's state apart from RAM, as a plain value: the
+// hart, every device model, virtual time, the disk overlays' block maps.
+// RAM is saved incrementally by the caller (see TakeDirtyPages).
+type State struct {
+	ICount  uint64
+	Hart    cpu.State
+	WarpNs  uint64
+	CLINT   clint.State
+	PLIC    plic.State
+	UART    uart.State
+	RTC     rtc.State
+	Virtio  []virtio.State
+	Blk     []blk.State
+	Disks   []block.OverlayState
+	Halt    HaltReason
+	ExitCod int
+}
+
+// ErrBusy is returned by SaveState while block requests are in flight.
+var ErrBusy = errors.New("machine: block requests in flight")
+
+// SaveState captures the machine's state (not RAM). It fails with ErrBusy
+// while disk requests are in flight: their host side cannot be captured.
+func (m *Machine) SaveState() (State, error) {
+	if m.blockInFlight() > 0 {
+		return State{}, ErrBusy
+	}
+	s := State{
+		ICount: m.CPU.ICount(), Hart: m.CPU.Save(), WarpNs: m.Clock.WarpTotal(),
+		CLINT: m.CLINT.Save(), PLIC: m.PLIC.Save(), UART: m.UART.Save(), RTC: m.RTC.Save(),
+		Halt: m.haltReason, ExitCod: m.exitCode,
+	}
+	for _, v := range m.Virtio {
+		s.Virtio = append(s.Virtio, v.Save())
+	}
+	for _, b := range m.Blk {
+		s.Blk = append(s.Blk, b.Save())
+	}
+	for _, d := range m.cfg.Disks {
+		if ov, ok := d.(*block.Overlay); ok {
+			s.Disks = append(s.Disks, ov.Save())
+		} else {
+			s.Disks = append(s.Disks, block.OverlayState{})
+		}
+	}
+	return s, nil
+}
+
+// LoadState restores a state saved by SaveState (RAM is the caller's).
+// Host block workers are drained first, so nothing they did after the
+// state was saved survives.
+func (m *Machine) LoadState(s State) error {
+	m.quiesceBlock()
+	m.Clock.SetWarpTotal(s.WarpNs)
+	m.CPU.Load(s.Hart)
+	if err := m.CLINT.Load(s.CLINT); err != nil {
+		return fmt.Errorf("restore clint: %w", err)
+	}
+	if err := m.PLIC.Load(s.PLIC); err != nil {
+		return fmt.Errorf("restore plic: %w", err)
+	}
+	if err := m.UART.Load(s.UART); err != nil {
+		return fmt.Errorf("restore uart: %w", err)
+	}
+	if err := m.RTC.Load(s.RTC); err != nil {
+		return fmt.Errorf("restore rtc: %w", err)
+	}
+	for i, v := range m.Virtio {
+		if i < len(s.Virtio) {
+			if err := v.Load(s.Virtio[i]); err != nil {
+				return fmt.Errorf("restore virtio%d: %w", i, err)
+			}
+		}
+	}
+	for i, b := range m.Blk {
+		var bs blk.State
+		if i < len(s.Blk) {
+			bs = s.Blk[i]
+		}
+		if err := b.Load(bs); err != nil {
+			return err
+		}
+	}
+	for i, d := range m.cfg.Disks {
+		if ov, ok := d.(*block.Overlay); ok && i < len(s.Disks) {
+			if err := ov.Load(s.Disks[i]); err != nil {
+				return fmt.Errorf("restore disk%d: %w", i, err)
+			}
+		}
+	}
+	m.haltReason, m.exitCode = s.Halt, s.ExitCod
+	m.hostStopReported = false
+	return nil
+}
+
+// quiesceBlock waits until the host block workers are idle and drops
+// their pending results.
+func (m *Machine) quiesceBlock() {
+	for m.jobsPending.Load() > 0 {
+		select {
+		case <-m.blockDone:
+		default:
+		}
+	}
+	for {
+		select {
+		case <-m.blockDone:
+			continue
+		default:
+		}
+		break
+	}
+	m.blockEarly = nil
+}
+
+// KeepDirty makes the machine remember which RAM pages were written, for
+// an incremental snapshot store, independently of state digests.
+func (m *Machine) KeepDirty() {
+	m.TrackDirty()
+	if m.dirtyAcc == nil {
+		m.dirtyAcc = make([]uint64, (len(m.Bus.RAM)/4096+63)/64)
+	}
+}
+
+// TakeDirtyPages returns the RAM pages (numbered from RAMBase) written
+// since the previous call, ascending, and starts a new epoch.
+func (m *Machine) TakeDirtyPages() []uint64 {
+	m.CPU.TakeDirty(func(p uint64) { m.dirtyAcc[p>>6] |= 1 << (p & 63) })
+	var pages []uint64
+	for w, bits := range m.dirtyAcc {
+		for b := 0; bits != 0; b++ {
+			if bits&1 != 0 {
+				pages = append(pages, uint64(w)*64+uint64(b))
+			}
+			bits >>= 1
+		}
+		m.dirtyAcc[w] = 0
+	}
+	return pages
+}
