@@ -112,13 +112,14 @@ type CPU struct {
 
 	// Debugging: breakpoints and watchpoints live here, never in guest
 	// memory. debugOn gates the per-instruction check.
-	debugOn   bool
-	bps       []uint64
-	bpSkip    uint64 // pc whose breakpoint is ignored once (resume)
-	bpSkipOK  bool
-	watches   []Watch
-	watchHit  WatchHit
-	stopWhy   StopReason
+	debugOn  bool
+	bps      []uint64
+	bpSkip   uint64 // pc whose breakpoint is ignored once (resume)
+	bpSkipOK bool
+	watches  []Watch
+	watchHit WatchHit
+	stopWhy  StopReason
+	probe    bool // translate without side effects (debugger)
 
 	watchPA uint64
 	// OnWatch is called after a store to the watched physical address

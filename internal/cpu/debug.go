@@ -109,3 +109,32 @@ func (c *CPU) checkWatch(va, pa uint64, size int, write bool) {
 		}
 	}
 }
+
+// Translate maps va as a load by the current privilege would, without
+// side effects: no exception, no A/D bit update (debugger memory access).
+func (c *CPU) Translate(va uint64) (uint64, bool) {
+	c.probe = true
+	defer func() { c.probe = false }()
+	return c.translate(va, accRead)
+}
+
+// ReadCSR reads CSR n as M-mode would, without side effects (debugger).
+func (c *CPU) ReadCSR(n uint16) (uint64, bool) {
+	priv := c.priv
+	c.priv = PrivM
+	v, ok := c.readCSR(n)
+	c.priv = priv
+	if n == csrFflags || n == csrFrm || n == csrFcsr {
+		// Readable even when mstatus.FS is off.
+		switch n {
+		case csrFflags:
+			v = uint64(c.fflags)
+		case csrFrm:
+			v = uint64(c.frm)
+		default:
+			v = uint64(c.frm)<<5 | uint64(c.fflags)
+		}
+		ok = true
+	}
+	return v, ok
+}

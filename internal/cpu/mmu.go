@@ -73,6 +73,9 @@ func (c *CPU) updateCtx() {
 
 // fault raises the page fault (or access fault) for an access type.
 func (c *CPU) pageFault(acc access, va uint64) {
+	if c.probe {
+		return
+	}
 	switch acc {
 	case accRead:
 		c.exception(CauseLoadPageFault, va)
@@ -84,6 +87,9 @@ func (c *CPU) pageFault(acc access, va uint64) {
 }
 
 func (c *CPU) accessFault(acc access, va uint64) {
+	if c.probe {
+		return
+	}
 	switch acc {
 	case accRead:
 		c.exception(CauseLoadAccess, va)
@@ -164,7 +170,7 @@ func (c *CPU) translate(va uint64, acc access) (uint64, bool) {
 		if acc == accWrite {
 			want |= 0x80 // D
 		}
-		if want != pte {
+		if want != pte && !c.probe {
 			binary.LittleEndian.PutUint64(c.ram[off:], want)
 			c.noteRAMWrite(pteAddr, 8)
 		}

@@ -1,0 +1,621 @@
+package gdbstub
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error replies. gdb only looks at whether a reply is an error ('E' and two
+// hex digits); the numbers follow gdbserver's habit of errno values.
+const (
+	replyBadRequest = "E01" // malformed or unsupported request arguments
+	replyTargetErr  = "E05" // the target refused (EIO)
+	replyMemErr     = "E0e" // memory not accessible (EFAULT)
+)
+
+// threadID is the only thread: the hart.
+const threadID = "1"
+
+// maxMemXfer bounds one m/M/X transfer so the hex reply fits a packet.
+const maxMemXfer = (MaxPacketSize - 32) / 2
+
+// handle answers one packet body (checksum verified, run-length decoded).
+// done means the session is over: 'D' (err nil) or 'k' (ErrKilled).
+func (s *session) handle(pkt []byte) (done bool, err error) {
+	if len(pkt) == 0 {
+		return false, s.reply("")
+	}
+	args := pkt[1:]
+	switch pkt[0] {
+	case '?':
+		return false, s.reply(s.stopReply(s.stop))
+	case 'g':
+		return false, s.replyBytes(s.readAllRegs())
+	case 'G':
+		return false, s.reply(s.writeAllRegs(args))
+	case 'p':
+		return false, s.replyBytes(s.readReg(args))
+	case 'P':
+		return false, s.reply(s.writeReg(args))
+	case 'm':
+		return false, s.replyBytes(s.readMem(args))
+	case 'M':
+		return false, s.reply(s.writeMemHex(args))
+	case 'X':
+		return false, s.reply(s.writeMemBinary(args))
+	case 'c', 's':
+		if len(args) > 0 {
+			if r := s.setPC(args); r != "" {
+				return false, s.reply(r)
+			}
+		}
+		return false, s.resume(Forward, pkt[0] == 's')
+	case 'C', 'S':
+		// "C sig[;addr]": signals mean nothing to a whole machine; the
+		// signal is dropped and the hart resumes.
+		if i := bytes.IndexByte(args, ';'); i >= 0 {
+			if r := s.setPC(args[i+1:]); r != "" {
+				return false, s.reply(r)
+			}
+		}
+		return false, s.resume(Forward, pkt[0] == 'S')
+	case 'b':
+		switch string(pkt) {
+		case "bc":
+			return false, s.resume(Backward, false)
+		case "bs":
+			return false, s.resume(Backward, true)
+		}
+	case 'v':
+		return s.handleV(pkt)
+	case 'q':
+		return false, s.handleQuery(pkt)
+	case 'Q':
+		if string(pkt) == "QStartNoAckMode" {
+			// The OK still goes out in ack mode; no-ack starts after it.
+			err := s.reply("OK")
+			s.noAck = true
+			return false, err
+		}
+	case 'H':
+		// Hg/Hc select a thread; there is one.
+		return false, s.reply("OK")
+	case 'T':
+		if isOurThread(args) {
+			return false, s.reply("OK")
+		}
+		return false, s.reply(replyBadRequest)
+	case 'Z', 'z':
+		return false, s.reply(s.breakpoint(pkt))
+	case 'D':
+		err := s.reply("OK")
+		return true, err
+	case 'k':
+		// gdb does not wait for a reply to 'k'.
+		return true, ErrKilled
+	}
+	return false, s.reply("")
+}
+
+// isOurThread reports whether a thread-id ("1", "-1", "0", "p1.1", ...)
+// names the hart.
+func isOurThread(id []byte) bool {
+	if len(id) > 0 && id[0] == 'p' {
+		if i := bytes.IndexByte(id, '.'); i >= 0 {
+			id = id[i+1:]
+		} else {
+			return true // "pPID": all threads of the process
+		}
+	}
+	if string(id) == "-1" { // all threads
+		return true
+	}
+	v, ok := parseHexU64(id) // 0: any thread
+	return ok && (v == 0 || v == 1)
+}
+
+// setPC handles the optional resume address of c/s/C/S.
+func (s *session) setPC(arg []byte) string {
+	addr, ok := parseHexU64(arg)
+	if !ok {
+		return replyBadRequest
+	}
+	if err := s.t.WriteReg(RegPC, addr); err != nil {
+		s.srv.logf("gdbstub: resume at %#x: %v", addr, err)
+		return replyTargetErr
+	}
+	return ""
+}
+
+// resume steps or continues the target and sends the stop reply.
+func (s *session) resume(dir Direction, step bool) error {
+	if dir == Backward {
+		if ok, why := s.t.CanReverse(); !ok {
+			if why == "" {
+				why = "reverse execution is not available"
+			}
+			return s.reply("E." + sanitizeText(why))
+		}
+	}
+	if s.watchStepOver {
+		s.watchStepOver = false
+		if step && dir == s.watchDir {
+			// gdb's step over the watchpoint it was just told about: the
+			// target has already crossed the access (see watchStepOver).
+			ev := StopEvent{Reason: StopStep}
+			s.stop = ev
+			return s.reply(s.stopReply(ev))
+		}
+	}
+	ev, err := s.runTarget(func(interrupt <-chan struct{}) (StopEvent, error) {
+		if step {
+			return s.t.Step(dir)
+		}
+		return s.t.Continue(dir, interrupt)
+	})
+	if err != nil {
+		op := "continue"
+		if step {
+			op = "step"
+		}
+		s.srv.logf("gdbstub: %s %s: %v", dir, op, err)
+		return s.reply("E." + sanitizeText(err.Error()))
+	}
+	s.stop = ev
+	switch ev.Reason {
+	case StopWatch, StopReadWatch, StopAccessWatch:
+		s.watchStepOver, s.watchDir = true, dir
+	}
+	return s.reply(s.stopReply(ev))
+}
+
+// sanitizeText makes text safe inside a packet: printable ASCII only, no
+// '$', '#', '*' or '}', and not too long.
+func sanitizeText(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg) && b.Len() < 200; i++ {
+		c := msg[i]
+		if c < 0x20 || c > 0x7e || needsEscape(c) {
+			c = '?'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// stopReply renders ev as a stop reply (GDB manual E.4 "Stop Reply
+// Packets").
+func (s *session) stopReply(ev StopEvent) string {
+	if ev.Reason == StopExited {
+		return fmt.Sprintf("W%02x", uint8(ev.ExitCode))
+	}
+	var b strings.Builder
+	if ev.Reason == StopInterrupted {
+		b.WriteString("T02") // SIGINT
+	} else {
+		b.WriteString("T05") // SIGTRAP
+	}
+	switch ev.Reason {
+	case StopSWBreak:
+		if s.swbreak {
+			b.WriteString("swbreak:;")
+		}
+	case StopHWBreak:
+		if s.hwbreak {
+			b.WriteString("hwbreak:;")
+		}
+	case StopWatch:
+		fmt.Fprintf(&b, "watch:%x;", ev.Addr)
+	case StopReadWatch:
+		fmt.Fprintf(&b, "rwatch:%x;", ev.Addr)
+	case StopAccessWatch:
+		fmt.Fprintf(&b, "awatch:%x;", ev.Addr)
+	case StopReplayBegin:
+		b.WriteString("replaylog:begin;")
+	case StopReplayEnd:
+		b.WriteString("replaylog:end;")
+	}
+	b.WriteString("thread:" + threadID + ";")
+	if pc, err := s.t.ReadReg(RegPC); err == nil {
+		fmt.Fprintf(&b, "%02x:%s;", RegPC, appendLE(nil, pc, 8))
+	}
+	return b.String()
+}
+
+// readAllRegs answers 'g': x0..x31, pc, f0..f31, 8 bytes each; a register
+// the target cannot read is sent as "xx..." (unavailable).
+func (s *session) readAllRegs() []byte {
+	b := make([]byte, 0, numGRegs*16)
+	for n := 0; n < numGRegs; n++ {
+		v, err := s.t.ReadReg(n)
+		if err != nil {
+			s.srv.logf("gdbstub: read register %d: %v", n, err)
+			b = append(b, "xxxxxxxxxxxxxxxx"...)
+			continue
+		}
+		b = appendLE(b, v, 8)
+	}
+	return b
+}
+
+// writeAllRegs answers 'G' with as many whole registers as were sent.
+func (s *session) writeAllRegs(data []byte) string {
+	if len(data) == 0 || len(data)%16 != 0 || len(data) > numGRegs*16 {
+		return replyBadRequest
+	}
+	vals := make([]uint64, len(data)/16)
+	for i := range vals {
+		v, ok := parseLE(data[16*i:16*i+16], 8)
+		if !ok {
+			return replyBadRequest
+		}
+		vals[i] = v
+	}
+	reply := "OK"
+	for n, v := range vals {
+		if err := s.t.WriteReg(n, v); err != nil {
+			s.srv.logf("gdbstub: write register %d: %v", n, err)
+			reply = replyTargetErr
+		}
+	}
+	return reply
+}
+
+// regNum parses a register number and returns it with its size.
+func (s *session) regNum(arg []byte) (n, size int, ok bool) {
+	v, ok := parseHexU64(arg)
+	if !ok || v > 1<<16 {
+		return 0, 0, false
+	}
+	n = int(v)
+	size = s.regs.regSize(n)
+	return n, size, size > 0
+}
+
+// readReg answers "p n".
+func (s *session) readReg(arg []byte) []byte {
+	n, size, ok := s.regNum(arg)
+	if !ok {
+		return []byte(replyBadRequest)
+	}
+	v, err := s.t.ReadReg(n)
+	if err != nil {
+		s.srv.logf("gdbstub: read register %d: %v", n, err)
+		return bytes.Repeat([]byte{'x'}, 2*size)
+	}
+	return appendLE(nil, v, size)
+}
+
+// writeReg answers "P n=r".
+func (s *session) writeReg(arg []byte) string {
+	i := bytes.IndexByte(arg, '=')
+	if i < 0 {
+		return replyBadRequest
+	}
+	n, size, ok := s.regNum(arg[:i])
+	if !ok {
+		return replyBadRequest
+	}
+	v, ok := parseLE(arg[i+1:], size)
+	if !ok {
+		return replyBadRequest
+	}
+	if err := s.t.WriteReg(n, v); err != nil {
+		s.srv.logf("gdbstub: write register %d: %v", n, err)
+		return replyTargetErr
+	}
+	return "OK"
+}
+
+// parseAddrLen parses "addr,length" as used by m, M, X and Z.
+func parseAddrLen(arg []byte) (addr, length uint64, ok bool) {
+	i := bytes.IndexByte(arg, ',')
+	if i < 0 {
+		return 0, 0, false
+	}
+	addr, ok1 := parseHexU64(arg[:i])
+	length, ok2 := parseHexU64(arg[i+1:])
+	return addr, length, ok1 && ok2
+}
+
+// readMem answers "m addr,length". The reply may be shorter than asked
+// (GDB manual E.2, 'm'): it holds the readable prefix of the range.
+func (s *session) readMem(arg []byte) []byte {
+	addr, length, ok := parseAddrLen(arg)
+	if !ok {
+		return []byte(replyBadRequest)
+	}
+	length = min(length, maxMemXfer)
+	if addr+length < addr { // wraps past 2^64
+		length = -addr
+	}
+	buf := make([]byte, length)
+	n := s.readPrefix(addr, buf)
+	if n == 0 && length > 0 {
+		return []byte(replyMemErr)
+	}
+	return appendHex(nil, buf[:n])
+}
+
+// readPrefix reads as much of [addr, addr+len(p)) as is readable from the
+// start and returns how many bytes it got.
+func (s *session) readPrefix(addr uint64, p []byte) int {
+	if len(p) == 0 || s.t.ReadMem(addr, p) == nil {
+		return len(p)
+	}
+	// Some of the range is not readable: go page by page, then byte by
+	// byte in the page that fails.
+	const page = 4096
+	done := 0
+	for done < len(p) {
+		a := addr + uint64(done)
+		n := min(int(page-a%page), len(p)-done)
+		if s.t.ReadMem(a, p[done:done+n]) == nil {
+			done += n
+			continue
+		}
+		for i := 0; i < n; i++ {
+			if s.t.ReadMem(a+uint64(i), p[done+i:done+i+1]) != nil {
+				return done + i
+			}
+		}
+		return done + n
+	}
+	return done
+}
+
+// writeMemHex answers "M addr,length:XX...".
+func (s *session) writeMemHex(arg []byte) string {
+	i := bytes.IndexByte(arg, ':')
+	if i < 0 {
+		return replyBadRequest
+	}
+	addr, length, ok := parseAddrLen(arg[:i])
+	if !ok {
+		return replyBadRequest
+	}
+	data, ok := decodeHex(arg[i+1:])
+	if !ok || uint64(len(data)) != length {
+		return replyBadRequest
+	}
+	return s.writeMem(addr, data)
+}
+
+// writeMemBinary answers "X addr,length:binary". A zero length is gdb's
+// probe for X support.
+func (s *session) writeMemBinary(arg []byte) string {
+	i := bytes.IndexByte(arg, ':')
+	if i < 0 {
+		return replyBadRequest
+	}
+	addr, length, ok := parseAddrLen(arg[:i])
+	if !ok {
+		return replyBadRequest
+	}
+	data, err := unescape(arg[i+1:])
+	if err != nil || uint64(len(data)) != length {
+		return replyBadRequest
+	}
+	return s.writeMem(addr, data)
+}
+
+func (s *session) writeMem(addr uint64, data []byte) string {
+	if len(data) == 0 {
+		return "OK"
+	}
+	if err := s.t.WriteMem(addr, data); err != nil {
+		s.srv.logf("gdbstub: write %d bytes at %#x: %v", len(data), addr, err)
+		return replyMemErr
+	}
+	return "OK"
+}
+
+// breakpoint answers "Zt,addr,kind" and "zt,addr,kind" (conditions and
+// commands after ';' are ignored: the stub does not advertise them).
+func (s *session) breakpoint(pkt []byte) string {
+	if len(pkt) < 2 || pkt[1] < '0' || pkt[1] > '4' {
+		return "" // not a kind we support
+	}
+	kind := BPKind(pkt[1] - '0')
+	arg := pkt[2:]
+	if len(arg) == 0 || arg[0] != ',' {
+		return replyBadRequest
+	}
+	arg = arg[1:]
+	if i := bytes.IndexByte(arg, ';'); i >= 0 {
+		arg = arg[:i]
+	}
+	addr, length, ok := parseAddrLen(arg)
+	if !ok {
+		return replyBadRequest
+	}
+	var err error
+	if pkt[0] == 'Z' {
+		err = s.t.SetBreakpoint(kind, addr, length)
+	} else {
+		err = s.t.ClearBreakpoint(kind, addr, length)
+	}
+	switch {
+	case err == nil:
+		return "OK"
+	case errors.Is(err, errors.ErrUnsupported):
+		return ""
+	default:
+		s.srv.logf("gdbstub: %c%d at %#x len %d: %v", pkt[0], kind, addr, length, err)
+		return replyTargetErr
+	}
+}
+
+// handleV answers the v packets: vCont, vCont?, vKill and vMustReplyEmpty
+// (which, like every unknown v packet, gets an empty reply).
+func (s *session) handleV(pkt []byte) (bool, error) {
+	switch {
+	case string(pkt) == "vCont?":
+		return false, s.reply("vCont;c;C;s;S")
+	case bytes.HasPrefix(pkt, []byte("vCont;")):
+		return false, s.vCont(pkt[len("vCont;"):])
+	case bytes.HasPrefix(pkt, []byte("vKill")):
+		if err := s.reply("OK"); err != nil {
+			return true, err
+		}
+		return true, ErrKilled
+	}
+	return false, s.reply("")
+}
+
+// vCont runs the first action that applies to our thread.
+func (s *session) vCont(actions []byte) error {
+	for _, a := range bytes.Split(actions, []byte{';'}) {
+		if i := bytes.IndexByte(a, ':'); i >= 0 {
+			if !isOurThread(a[i+1:]) {
+				continue
+			}
+			a = a[:i]
+		}
+		if len(a) == 0 {
+			return s.reply(replyBadRequest)
+		}
+		switch a[0] {
+		case 'c', 'C':
+			return s.resume(Forward, false)
+		case 's', 'S':
+			return s.resume(Forward, true)
+		default:
+			return s.reply(replyBadRequest)
+		}
+	}
+	// No action for our thread: it stays stopped. In all-stop mode gdb
+	// expects a stop reply.
+	return s.reply(s.stopReply(s.stop))
+}
+
+// supported is the qSupported reply (GDB manual E.4 "General Query
+// Packets", qSupported). PacketSize is hex.
+var supported = fmt.Sprintf("PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"+
+	"swbreak+;hwbreak+;ReverseStep+;ReverseContinue+;vContSupported+", MaxPacketSize)
+
+// handleQuery answers the q packets.
+func (s *session) handleQuery(pkt []byte) error {
+	name, rest, _ := bytes.Cut(pkt, []byte{':'})
+	switch string(name) {
+	case "qSupported":
+		for _, f := range bytes.Split(rest, []byte{';'}) {
+			switch string(f) {
+			case "swbreak+":
+				s.swbreak = true
+			case "hwbreak+":
+				s.hwbreak = true
+			}
+		}
+		return s.reply(supported)
+	case "qXfer":
+		return s.replyBytes(s.xferFeatures(rest))
+	case "qC":
+		return s.reply("QC" + threadID)
+	case "qfThreadInfo":
+		return s.reply("m" + threadID)
+	case "qsThreadInfo":
+		return s.reply("l")
+	case "qAttached":
+		// Attached to an existing machine: gdb detaches rather than kills
+		// when it quits.
+		return s.reply("1")
+	}
+	if bytes.HasPrefix(pkt, []byte("qRcmd,")) {
+		return s.monitor(pkt[len("qRcmd,"):])
+	}
+	return s.reply("")
+}
+
+// xferFeatures answers "qXfer:features:read:ANNEX:offset,length" (after
+// "qXfer:"), serving target.xml.
+func (s *session) xferFeatures(arg []byte) []byte {
+	const prefix = "features:read:"
+	if !bytes.HasPrefix(arg, []byte(prefix)) {
+		return nil // other qXfer objects are not supported
+	}
+	annex, span, ok := bytes.Cut(arg[len(prefix):], []byte{':'})
+	if !ok {
+		return []byte(replyBadRequest)
+	}
+	off, length, ok := parseAddrLen(span)
+	if !ok {
+		return []byte(replyBadRequest)
+	}
+	if string(annex) != "target.xml" {
+		return []byte("E00") // no such annex
+	}
+	doc := s.regs.xml
+	if off >= uint64(len(doc)) {
+		return []byte("l")
+	}
+	length = min(length, MaxPacketSize-32)
+	out := []byte{'m'}
+	i := int(off)
+	for ; i < len(doc); i++ {
+		w := uint64(1)
+		if needsEscape(doc[i]) {
+			w = 2
+		}
+		if uint64(len(out)-1)+w > length {
+			break
+		}
+		out = appendEscaped(out, doc[i:i+1])
+	}
+	if i == len(doc) {
+		out[0] = 'l'
+	}
+	return out
+}
+
+// monitor answers "qRcmd,HEX": the target's output goes to gdb as 'O'
+// packets, then OK, or E01 after the error text.
+func (s *session) monitor(hexCmd []byte) error {
+	cmd, ok := decodeHex(hexCmd)
+	if !ok {
+		return s.reply(replyBadRequest)
+	}
+	w := &consoleWriter{s: s}
+	err := s.t.Monitor(string(cmd), w)
+	if w.err != nil {
+		return w.err
+	}
+	if err != nil {
+		msg := err.Error()
+		if !strings.HasSuffix(msg, "\n") {
+			msg += "\n"
+		}
+		if _, err := w.Write([]byte(msg)); err != nil {
+			return err
+		}
+		return s.reply("E01")
+	}
+	return s.reply("OK")
+}
+
+// consoleWriter sends what is written to it as 'O' packets.
+type consoleWriter struct {
+	s   *session
+	err error
+}
+
+// maxConsoleChunk is how many bytes of text go in one 'O' packet.
+const maxConsoleChunk = (MaxPacketSize - 16) / 2
+
+func (w *consoleWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	for done := 0; done < len(p); {
+		n := min(len(p)-done, maxConsoleChunk)
+		pkt := appendHex([]byte{'O'}, p[done:done+n])
+		if err := w.s.replyBytes(pkt); err != nil {
+			w.err = err
+			return done, err
+		}
+		done += n
+	}
+	return len(p), nil
+}
