@@ -29,7 +29,8 @@ const usage = `Rewind: a deterministic RISC-V (RV64GC) full-system emulator.
 Usage:
   rewind run [options]               boot a machine (default: the built-in guest)
   rewind record -o FILE [options]    run a machine and record it into FILE
-  rewind replay [options] FILE       replay a recording exactly
+  rewind replay [options] FILE       replay a recording exactly (--gdb ADDR: debug it)
+  rewind debug FILE                  serve FILE to gdb on 127.0.0.1:1234, both directions
   rewind log info|dump|verify FILE   inspect a recording
   rewind version                     print the version
 
@@ -50,6 +51,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdRecord(args[1:], stdout, stderr)
 	case "replay":
 		return cmdReplay(args[1:], stdout, stderr)
+	case "debug":
+		return cmdReplay(append([]string{"--gdb", "127.0.0.1:1234"}, args[1:]...), stdout, stderr)
 	case "log":
 		return cmdLog(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

@@ -15,6 +15,8 @@ import (
 
 	"github.com/rewindvm/rewind/internal/block"
 	"github.com/rewindvm/rewind/internal/chardev"
+	"github.com/rewindvm/rewind/internal/debugger"
+	"github.com/rewindvm/rewind/internal/gdbstub"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/replay"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -31,6 +33,8 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	var f machineFlags
 	f.register(fs)
 	until := fs.Uint64("until", 0, "stop at this instruction count")
+	gdbAddr := fs.String("gdb", "", "serve the recording to gdb on `ADDR` (e.g. 127.0.0.1:1234) instead of running it")
+	budget := fs.Uint64("snapshot-budget", debugger.DefaultBudget>>20, "memory for reverse-execution snapshots, in MiB")
 	var imageFlags multiFlag
 	fs.Var(&imageFlags, "image", "use `ROLE=PATH` for an image the recording names (firmware, kernel, initrd, disk0, ...): it must have the recorded digest")
 	if err := fs.Parse(args); err != nil {
@@ -40,7 +44,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rewind replay: want exactly one recording file")
 		return 2
 	}
-	code, err := replayFile(fs, &f, fs.Arg(0), *until, imageFlags, stdout, stderr)
+	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: *gdbAddr, budget: *budget << 20}, imageFlags, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
 		if code == 0 {
@@ -195,7 +199,14 @@ func loadImages(h rrlog.Header, embedded map[string][]byte, overrides map[string
 	return images, paths, nil
 }
 
-func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, imageFlags []string, stdout, stderr io.Writer) (int, error) {
+type replayOpts struct {
+	until  uint64
+	gdb    string
+	budget uint64
+}
+
+func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, imageFlags []string, stdout, stderr io.Writer) (int, error) {
+	until := ro.until
 	r, err := rrlog.Open(path)
 	if err != nil {
 		return 1, err
@@ -270,7 +281,15 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 		return 1, err
 	}
 	defer con.Close()
-	b, err := f.build(con, stderr)
+	var console io.Writer = con
+	var once *onceConsole
+	if ro.gdb != "" {
+		// Reverse execution re-runs parts of the recording: print each
+		// byte of console output only the first time it is produced.
+		once = &onceConsole{w: con}
+		console = once
+	}
+	b, err := f.build(console, stderr)
 	if err != nil {
 		return 1, err
 	}
@@ -283,6 +302,13 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, until uint64, im
 	}
 	if until != 0 {
 		m.StopAt = min(until, m.StopAt)
+	}
+	if ro.gdb != "" {
+		once.icount = m.CPU.ICount
+		if err := con.Start(func([]byte) {}); err != nil {
+			return 1, fmt.Errorf("serial: %w", err)
+		}
+		return serveGDB(m, p, ro, stderr)
 	}
 	defer notifySignals(m)()
 	// Host input is ignored during replay; the quit key still works.
@@ -351,4 +377,47 @@ func progress(stderr io.Writer, m *machine.Machine, total uint64) func() {
 		}
 	}()
 	return func() { close(done); <-stopped }
+}
+
+// onceConsole passes console output through only for instruction counts
+// not seen before, so going backward and forward again in a debugger does
+// not print the same output twice.
+type onceConsole struct {
+	w      io.Writer
+	icount func() uint64
+	last   uint64
+	any    bool
+}
+
+func (o *onceConsole) Write(p []byte) (int, error) {
+	if o.icount != nil {
+		ic := o.icount()
+		if o.any && ic <= o.last {
+			return len(p), nil
+		}
+		o.last, o.any = ic, true
+	}
+	return o.w.Write(p)
+}
+
+// serveGDB serves the recording to gdb until it detaches or kills.
+func serveGDB(m *machine.Machine, p *replay.Player, ro replayOpts, stderr io.Writer) (int, error) {
+	d, err := debugger.New(m, p, debugger.Options{Budget: ro.budget})
+	if err != nil {
+		return 1, err
+	}
+	l, err := gdbstub.Listen(ro.gdb)
+	if err != nil {
+		return 1, fmt.Errorf("gdb: %w", err)
+	}
+	fmt.Fprintf(stderr, "rewind: serving the recording to gdb on %s (instructions 0..%d)\n", l.Addr(), d.End())
+	fmt.Fprintf(stderr, "rewind:   gdb-multiarch -ex 'target remote %s'\n", l.Addr())
+	srv := gdbstub.NewServer(debugger.NewTarget(d), gdbstub.Options{Logf: func(format string, args ...any) {
+		fmt.Fprintf(stderr, "rewind: gdb: "+format+"\n", args...)
+	}})
+	err = srv.Serve(l)
+	if err == nil || errors.Is(err, gdbstub.ErrKilled) {
+		return 0, nil
+	}
+	return 1, err
 }

@@ -455,10 +455,18 @@ func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop,
 		}
 		switch st.Kind {
 		case StopBreakpoint, StopWatchpoint:
-			if st.ICount >= end {
+			// Going backward, a watch stop is at the accessing
+			// instruction (before it), a breakpoint stop before the
+			// instruction at the breakpoint.
+			pos := st.ICount
+			if st.Kind == StopWatchpoint {
+				pos--
+			}
+			if pos >= end {
 				return last, Stop{}, nil
 			}
 			s := st
+			s.ICount = pos
 			last = &s
 			if st.Kind == StopWatchpoint {
 				continue // the access already executed; keep going
@@ -469,6 +477,58 @@ func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop,
 			return last, Stop{}, nil
 		}
 	}
+}
+
+// StepForwardWatched executes one instruction with watchpoints armed (not
+// breakpoints): a watched access reports StopWatchpoint after it.
+func (d *Debugger) StepForwardWatched() (Stop, error) {
+	ic := d.m.CPU.ICount()
+	if ic >= d.End() {
+		return Stop{Kind: StopEnd, ICount: ic}, nil
+	}
+	bps := d.bps
+	d.bps = nil
+	defer func() { d.bps = bps }()
+	st, err := d.run(ic+1, true, nil)
+	if err == nil && st.Kind == StopWatchpoint && d.m.CPU.ICount() != ic+1 {
+		err = fmt.Errorf("debugger: watch stop at icount %d stepping from %d", d.m.CPU.ICount(), ic)
+	}
+	return st, err
+}
+
+// StepBackwardWatched moves back one instruction; if that instruction
+// accessed a watched location it reports StopWatchpoint (positioned at
+// the instruction, memory as before it).
+func (d *Debugger) StepBackwardWatched() (Stop, error) {
+	ic := d.m.CPU.ICount()
+	st, err := d.StepBackward()
+	if err != nil || st.Kind == StopBegin || len(d.watches) == 0 {
+		return st, err
+	}
+	fwd, err := d.StepForwardWatched()
+	if err != nil {
+		return Stop{}, err
+	}
+	if err := d.Seek(ic - 1); err != nil {
+		return Stop{}, err
+	}
+	if fwd.Kind == StopWatchpoint {
+		fwd.ICount = ic - 1
+		return fwd, nil
+	}
+	return Stop{Kind: StopStep, ICount: ic - 1}, nil
+}
+
+// LastWrite moves to the last instruction before the current position
+// that wrote any byte of the guest-physical range [addr, addr+n). It
+// returns StopWatchpoint positioned at that instruction, or StopBegin
+// (at the start) if there is none. Breakpoints and watchpoints set by the
+// user are ignored meanwhile and kept.
+func (d *Debugger) LastWrite(addr, n uint64) (Stop, error) {
+	bps, ws := d.bps, d.watches
+	d.bps, d.watches = nil, []cpu.Watch{{Addr: addr, Len: max(n, 1), Kind: cpu.WatchWrite, Physical: true}}
+	defer func() { d.bps, d.watches = bps, ws }()
+	return d.ReverseContinue(nil)
 }
 
 // ErrNoRecording is returned when the debugger has nothing to replay.

@@ -206,20 +206,28 @@ func TestReverseWatchpoint(t *testing.T) {
 	if st.Kind != StopWatchpoint || st.Watch.Addr != addr {
 		t.Fatalf("reverse-continue: %+v", st)
 	}
-	// The stop is just after the writing instruction: one step back
-	// the value differs or the pc is the writer.
-	if d.Machine().CPU.PC() == st.Watch.PC {
-		t.Fatalf("stopped before the write")
+	// Going backward the stop is at the writing instruction, before it.
+	if pc := d.Machine().CPU.PC(); pc != st.Watch.PC {
+		t.Fatalf("stopped at pc %#x, the writer is %#x", pc, st.Watch.PC)
 	}
-	hitAt := st.ICount
-	d.SetWatchpoints(nil)
-	if _, err := d.StepBackward(); err != nil {
+	before := make([]byte, 8)
+	tgt := NewTarget(d)
+	if err := tgt.ReadMem(addr, before); err != nil {
 		t.Fatal(err)
 	}
-	if pc := d.Machine().CPU.PC(); pc != st.Watch.PC {
-		t.Fatalf("one instruction before the watch stop pc is %#x, the writer is %#x", pc, st.Watch.PC)
+	fwd, err := d.StepForwardWatched()
+	if err != nil || fwd.Kind != StopWatchpoint {
+		t.Fatalf("stepping over the writer: %+v %v", fwd, err)
 	}
-	if d.ICount() != hitAt-1 {
-		t.Fatalf("icount %d", d.ICount())
+	after := make([]byte, 8)
+	if err := tgt.ReadMem(addr, after); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("value before %x, after %x", before, after)
+	// last-write finds the same instruction through the physical address.
+	pa, _ := d.Machine().CPU.Translate(addr)
+	lw, err := d.LastWrite(pa, 8)
+	if err != nil || lw.Kind != StopWatchpoint || d.Machine().CPU.PC() != st.Watch.PC {
+		t.Fatalf("last-write: %+v %v at pc %#x", lw, err, d.Machine().CPU.PC())
 	}
 }
