@@ -212,6 +212,9 @@ func TestGDBLinux(t *testing.T) {
 		"continue",
 	)
 	out, console := debugSession(t, rec, filepath.Join(dir, "vmlinux"), cmds)
+	if os.Getenv("REWIND_SHOW_GDB") != "" {
+		t.Log(out)
+	}
 	vs := gdbValues(t, out)
 	if len(vs) < 1+2*n+3 {
 		t.Fatalf("got %d values; gdb output:\n%s", len(vs), out)
