@@ -5,6 +5,7 @@ package cli
 
 import (
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"github.com/rewindvm/rewind/guest/builtin"
 	"github.com/rewindvm/rewind/internal/block"
 	"github.com/rewindvm/rewind/internal/chardev"
+	"github.com/rewindvm/rewind/internal/debugger"
+	"github.com/rewindvm/rewind/internal/gdbstub"
 	"github.com/rewindvm/rewind/internal/loader"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -82,6 +85,7 @@ type machineFlags struct {
 	maxInsns uint64
 	sv48     bool
 	rtcBase  string
+	gdb      string
 
 	// record: disks always go behind an overlay (the image is never
 	// written) and disk I/O is asynchronous, as record/replay needs.
@@ -109,6 +113,7 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.maxInsns, "max-insns", 0, "stop after this many instructions (0: no limit)")
 	fs.BoolVar(&f.sv48, "sv48", false, "offer Sv48 paging as well as Sv39")
 	fs.StringVar(&f.rtcBase, "rtc-base", "", "RTC start time (RFC 3339 or Unix seconds); default: now")
+	fs.StringVar(&f.gdb, "gdb", "", "wait for gdb on `ADDR` (e.g. 127.0.0.1:1234) and run under its control, forward only")
 	// Accepted for QEMU command-line compatibility.
 	var ignored string
 	var ignoredBool bool
@@ -354,7 +359,12 @@ func run(f *machineFlags, stdout, stderr io.Writer) (int, error) {
 		return 1, fmt.Errorf("serial: %w", err)
 	}
 	start := time.Now()
-	res, err := runGuarded(m, f.maxInsns)
+	var res machine.Result
+	if f.gdb != "" {
+		res, err = runUnderGDB(m, f.gdb, f.maxInsns, stderr)
+	} else {
+		res, err = runGuarded(m, f.maxInsns)
+	}
 	elapsed := time.Since(start)
 	if cerr := con.Close(); cerr != nil && err == nil {
 		fmt.Fprintf(stderr, "rewind: console: %v\n", cerr)
@@ -386,6 +396,31 @@ func notifySignals(m *machine.Machine) func() {
 		}
 	}()
 	return func() { signal.Stop(sigs); close(sigs) }
+}
+
+// runUnderGDB serves the live machine to gdb (forward only). When gdb
+// detaches, the machine runs on by itself; when gdb kills it, it stops.
+func runUnderGDB(m *machine.Machine, addr string, limit uint64, stderr io.Writer) (machine.Result, error) {
+	l, err := gdbstub.Listen(addr)
+	if err != nil {
+		return machine.Result{}, fmt.Errorf("gdb: %w", err)
+	}
+	fmt.Fprintf(stderr, "rewind: waiting for gdb on %s (forward-only: record and use rewind debug to go backwards)\n", l.Addr())
+	srv := gdbstub.NewServer(debugger.NewLiveTarget(m), gdbstub.Options{Logf: func(format string, args ...any) {
+		fmt.Fprintf(stderr, "rewind: gdb: "+format+"\n", args...)
+	}})
+	err = srv.Serve(l)
+	if errors.Is(err, gdbstub.ErrKilled) {
+		m.HaltHostStop()
+		return machine.Result{Reason: machine.HaltHostStop, ICount: m.CPU.ICount()}, nil
+	}
+	if err != nil {
+		return machine.Result{}, err
+	}
+	if m.Halted() {
+		return machine.Result{Reason: m.Reason(), ICount: m.CPU.ICount()}, nil
+	}
+	return runGuarded(m, limit)
 }
 
 // runGuarded turns an emulator panic into an error that names the

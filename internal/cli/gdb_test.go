@@ -250,3 +250,38 @@ func TestGDBLinux(t *testing.T) {
 		}
 	}
 }
+
+// Live debugging (rewind run --gdb) goes forward only; reverse commands
+// get an error that says why.
+func TestGDBLive(t *testing.T) {
+	gdb := gdbPath(t)
+	port := freePort(t)
+	srv := exec.Command(rewindBinary(t), "run", "--gdb", fmt.Sprintf("127.0.0.1:%d", port), "-serial", "null", "--fast-idle")
+	var serr bytes.Buffer
+	srv.Stderr = &serr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	for i := 0; i < 300; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, _ := exec.Command(gdb, "-nx", "-batch", "-ex", "set architecture riscv:rv64",
+		"-ex", fmt.Sprintf("target remote 127.0.0.1:%d", port),
+		"-ex", "p/x $pc", "-ex", "stepi", "-ex", "stepi", "-ex", "p/x $pc",
+		"-ex", "reverse-stepi", "-ex", "monitor when", "-ex", "kill").CombinedOutput()
+	vs := gdbValues(t, string(out))
+	if len(vs) != 2 || vs[0] != 0x80000000 || vs[1] == vs[0] {
+		t.Fatalf("live stepping: values %x\n%s", vs, out)
+	}
+	if !strings.Contains(string(out), "no history to go back in") || !strings.Contains(string(out), "icount 2 (live)") {
+		t.Fatalf("reverse-stepi on a live machine:\n%s", out)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("rewind run --gdb: %v\n%s", err, serr.String())
+	}
+}

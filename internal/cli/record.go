@@ -136,7 +136,13 @@ func record(f *machineFlags, out string, selfContained bool, interval uint64, st
 		return 1, fmt.Errorf("serial: %w", err)
 	}
 	start := time.Now()
-	res, runErr := runGuarded(m, f.maxInsns)
+	var res machine.Result
+	var runErr error
+	if f.gdb != "" {
+		res, runErr = runUnderGDB(m, f.gdb, f.maxInsns, stderr)
+	} else {
+		res, runErr = runGuarded(m, f.maxInsns)
+	}
 	elapsed := time.Since(start)
 	m.Close()
 	finErr := rec.Finish(res)

@@ -32,8 +32,9 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f machineFlags
 	f.register(fs)
+	fs.Lookup("gdb").Usage = "serve the recording to gdb on `ADDR` (e.g. 127.0.0.1:1234), both directions, instead of running it"
 	until := fs.Uint64("until", 0, "stop at this instruction count")
-	gdbAddr := fs.String("gdb", "", "serve the recording to gdb on `ADDR` (e.g. 127.0.0.1:1234) instead of running it")
+	var gdbAddr = &f.gdb
 	budget := fs.Uint64("snapshot-budget", debugger.DefaultBudget>>20, "memory for reverse-execution snapshots, in MiB")
 	var imageFlags multiFlag
 	fs.Var(&imageFlags, "image", "use `ROLE=PATH` for an image the recording names (firmware, kernel, initrd, disk0, ...): it must have the recorded digest")

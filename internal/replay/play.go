@@ -42,7 +42,7 @@ type Player struct {
 // PlayerState is the position of a player in its recording (snapshots).
 type PlayerState struct {
 	Pos, Verified, Events int
-	LastVerified         uint64
+	LastVerified          uint64
 }
 
 // Save returns the player's position.

@@ -1,0 +1,137 @@
+package debugger
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/machine"
+	"github.com/rewindvm/rewind/internal/replay"
+	"github.com/rewindvm/rewind/internal/rrlog"
+)
+
+// linuxLong builds the shared Linux guest (idle warped) for the long
+// recording of the reverse-execution benchmark.
+func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
+	dir := os.Getenv("REWIND_GUEST")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "guest")
+	}
+	read := func(n string) []byte {
+		d, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			b.Skipf("Linux guest not found: %v", err)
+		}
+		return d
+	}
+	fw, kernel, initrd := read("fw_jump.bin"), read("Image"), read("initramfs.cpio")
+	raw, err := block.OpenRaw(filepath.Join(dir, "disk.img"), true)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Cleanup(func() { raw.Close() })
+	m, err := machine.New(machine.Config{
+		RAMSize: 256 << 20, Firmware: fw, Kernel: kernel, Initrd: initrd,
+		Append: "console=ttyS0", DynamicInfo: true, Disks: []block.Device{block.NewOverlay(raw)},
+		AsyncBlock: true, RTCBaseUnixNs: 1_700_000_000e9, Console: out,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(m.Close)
+	m.Idle = machine.IdleFast
+	return m
+}
+
+// BenchmarkReverseStep records a long Linux session (boot, then gowork
+// until at least 5 billion instructions), opens it in the debugger with
+// the default snapshot budget, walks to the end once (building
+// snapshots), then measures reverse-stepi and seek latency at several
+// points of the recording. Run it with -benchtime 1x.
+func BenchmarkReverseStep(b *testing.B) {
+	const total = 5_000_000_000
+	path := filepath.Join(b.TempDir(), "long.rwd")
+	var out bytes.Buffer
+	m := linuxLong(b, &out)
+	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := replay.Record(m, w, 0, false)
+	mark := 0
+	m.BeforeSlice = func() {
+		if i := strings.Index(out.String()[mark:], "\n$ "); i >= 0 {
+			mark += i + 3
+			cmd := "gowork\n"
+			if m.CPU.ICount() > total {
+				cmd = "poweroff\n"
+			}
+			m.InjectInput([]byte(cmd))
+		}
+	}
+	start := time.Now()
+	res, err := m.Run(0)
+	if err != nil || res.Reason != machine.HaltPowerOff {
+		b.Fatalf("recording: %v %v", res.Reason, err)
+	}
+	if err := rec.Finish(res); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("recorded %d instructions in %v", res.ICount, time.Since(start))
+
+	var out2 bytes.Buffer
+	m2 := linuxLong(b, &out2)
+	r, err := rrlog.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := replay.Play(m2, r)
+	r.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := New(m2, p, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	if err := d.Seek(d.End()); err != nil {
+		b.Fatal(err)
+	}
+	n, mem := d.Snapshots()
+	b.Logf("first pass to %d: %v; %d snapshots, %d MiB", d.End(), time.Since(start), n, mem>>20)
+	b.ReportMetric(float64(mem)/(1<<20), "snapshot-MiB")
+	b.ReportMetric(float64(n), "snapshots")
+
+	b.ResetTimer()
+	var steps, seeks []time.Duration
+	for _, frac := range []float64{0.05, 0.25, 0.5, 0.75, 0.95, 0.999} {
+		target := uint64(float64(d.End()) * frac)
+		t0 := time.Now()
+		if err := d.Seek(target); err != nil {
+			b.Fatal(err)
+		}
+		seeks = append(seeks, time.Since(t0))
+		for i := 0; i < 5; i++ {
+			t0 := time.Now()
+			if _, err := d.StepBackward(); err != nil {
+				b.Fatal(err)
+			}
+			steps = append(steps, time.Since(t0))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(steps)
+	slices.Sort(seeks)
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(steps[len(steps)/2]), "revstep-median-ms")
+	b.ReportMetric(ms(steps[len(steps)-1]), "revstep-worst-ms")
+	b.ReportMetric(ms(seeks[len(seeks)/2]), "seek-median-ms")
+	b.ReportMetric(ms(seeks[len(seeks)-1]), "seek-worst-ms")
+	b.ReportMetric(float64(d.End()), "insns")
+}

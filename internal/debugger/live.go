@@ -1,0 +1,188 @@
+package debugger
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rewindvm/rewind/internal/cpu"
+	"github.com/rewindvm/rewind/internal/gdbstub"
+	"github.com/rewindvm/rewind/internal/machine"
+)
+
+// LiveTarget is forward-only gdb debugging of a machine running live
+// (rewind run --gdb, rewind record --gdb): there is no recording behind
+// it yet, so it cannot go backwards.
+type LiveTarget struct {
+	m       *machine.Machine
+	bps     map[uint64]int
+	watches []cpu.Watch
+	view    *Target // register and memory access, shared with replay
+}
+
+var _ gdbstub.Target = (*LiveTarget)(nil)
+
+// NewLiveTarget returns a gdb target for m, which must not be running.
+func NewLiveTarget(m *machine.Machine) *LiveTarget {
+	return &LiveTarget{m: m, bps: map[uint64]int{}, view: &Target{d: &Debugger{m: m}}}
+}
+
+// ReadReg implements gdbstub.Target.
+func (t *LiveTarget) ReadReg(n int) (uint64, error) { return t.view.ReadReg(n) }
+
+// WriteReg implements gdbstub.Target.
+func (t *LiveTarget) WriteReg(n int, v uint64) error {
+	c := t.m.CPU
+	switch {
+	case n > 0 && n < 32:
+		c.SetReg(n, v)
+	case n == gdbstub.RegPC:
+		c.SetPC(v)
+	case n >= 33 && n < 65:
+		c.SetFReg(n-33, v)
+	default:
+		return fmt.Errorf("register %d cannot be written", n)
+	}
+	return nil
+}
+
+// ReadMem implements gdbstub.Target.
+func (t *LiveTarget) ReadMem(addr uint64, p []byte) error { return t.view.ReadMem(addr, p) }
+
+// WriteMem implements gdbstub.Target (through the translation, physical
+// fallback, RAM only).
+func (t *LiveTarget) WriteMem(addr uint64, p []byte) error {
+	m := t.m
+	for i := 0; i < len(p); {
+		va := addr + uint64(i)
+		pa, ok := m.CPU.Translate(va)
+		if !ok {
+			pa = va
+		}
+		n := min(len(p)-i, int(4096-va&0xfff))
+		if err := m.Bus.WriteBytes(pa, p[i:i+n]); err != nil {
+			return err
+		}
+		i += n
+	}
+	return nil
+}
+
+func (t *LiveTarget) arm(bps bool) {
+	var pcs []uint64
+	if bps {
+		for pc := range t.bps {
+			pcs = append(pcs, pc)
+		}
+	}
+	t.m.CPU.SetBreakpoints(pcs)
+	t.m.CPU.SetWatchpoints(t.watches)
+}
+
+func (t *LiveTarget) stop(reason cpu.StopReason) gdbstub.StopEvent {
+	if reason == cpu.StopBreakpoint {
+		return gdbstub.StopEvent{Reason: gdbstub.StopSWBreak}
+	}
+	hit := t.m.CPU.LastWatchHit()
+	r := gdbstub.StopWatch
+	switch hit.Watch.Kind {
+	case cpu.WatchRead:
+		r = gdbstub.StopReadWatch
+	case cpu.WatchAccess:
+		r = gdbstub.StopAccessWatch
+	}
+	return gdbstub.StopEvent{Reason: r, Addr: max(hit.Addr, hit.Watch.Addr)}
+}
+
+// Step implements gdbstub.Target.
+func (t *LiveTarget) Step(dir gdbstub.Direction) (gdbstub.StopEvent, error) {
+	if dir == gdbstub.Backward {
+		return gdbstub.StopEvent{}, errors.New(liveWhy)
+	}
+	t.arm(false)
+	defer t.m.CPU.SetWatchpoints(nil)
+	ic := t.m.CPU.ICount()
+	for t.m.CPU.ICount() == ic && !t.m.Halted() {
+		t.m.StopAt = ic + 1
+		t.m.LastStop = cpu.StopBudget
+		_, err := t.m.Run(0)
+		t.m.StopAt = 0
+		if err != nil {
+			return gdbstub.StopEvent{}, err
+		}
+		if t.m.LastStop == cpu.StopWatchpoint {
+			return t.stop(t.m.LastStop), nil
+		}
+	}
+	if t.m.Halted() {
+		return gdbstub.StopEvent{Reason: gdbstub.StopExited}, nil
+	}
+	return gdbstub.StopEvent{Reason: gdbstub.StopStep}, nil
+}
+
+// Continue implements gdbstub.Target.
+func (t *LiveTarget) Continue(dir gdbstub.Direction, interrupt <-chan struct{}) (gdbstub.StopEvent, error) {
+	if dir == gdbstub.Backward {
+		return gdbstub.StopEvent{}, errors.New(liveWhy)
+	}
+	t.arm(true)
+	defer func() {
+		t.m.CPU.SetBreakpoints(nil)
+		t.m.CPU.SetWatchpoints(nil)
+	}()
+	t.m.CPU.SkipBreakpointOnce(t.m.CPU.PC())
+	for !t.m.Halted() {
+		select {
+		case <-interrupt:
+			return gdbstub.StopEvent{Reason: gdbstub.StopInterrupted}, nil
+		default:
+		}
+		t.m.StopAt = t.m.CPU.ICount() + 20_000_000
+		t.m.LastStop = cpu.StopBudget
+		_, err := t.m.Run(0)
+		t.m.StopAt = 0
+		if err != nil {
+			return gdbstub.StopEvent{}, err
+		}
+		if t.m.LastStop == cpu.StopBreakpoint || t.m.LastStop == cpu.StopWatchpoint {
+			return t.stop(t.m.LastStop), nil
+		}
+	}
+	return gdbstub.StopEvent{Reason: gdbstub.StopExited}, nil
+}
+
+// SetBreakpoint implements gdbstub.Target.
+func (t *LiveTarget) SetBreakpoint(kind gdbstub.BPKind, addr, length uint64) error {
+	tt := &Target{bps: t.bps, watches: t.watches}
+	err := tt.SetBreakpoint(kind, addr, length)
+	t.watches = tt.watches
+	return err
+}
+
+// ClearBreakpoint implements gdbstub.Target.
+func (t *LiveTarget) ClearBreakpoint(kind gdbstub.BPKind, addr, length uint64) error {
+	tt := &Target{bps: t.bps, watches: t.watches}
+	err := tt.ClearBreakpoint(kind, addr, length)
+	t.watches = tt.watches
+	return err
+}
+
+const liveWhy = "this machine is running live, there is no history to go back in: record it (rewind record) and debug the recording (rewind debug FILE) to execute backwards"
+
+// CanReverse implements gdbstub.Target.
+func (t *LiveTarget) CanReverse() (bool, string) { return false, liveWhy }
+
+// Monitor implements gdbstub.Target: "when" only.
+func (t *LiveTarget) Monitor(cmd string, out io.Writer) error {
+	switch strings.TrimSpace(cmd) {
+	case "when":
+		ns := t.m.Clock.Now()
+		_, err := fmt.Fprintf(out, "icount %d (live), guest time %d.%09d s, pc %#x\n", t.m.CPU.ICount(), ns/1e9, ns%1e9, t.m.CPU.PC())
+		return err
+	case "", "help":
+		_, err := io.WriteString(out, "live machine: monitor when (reverse execution needs a recording)\n")
+		return err
+	}
+	return fmt.Errorf("%q is not available on a live machine (%s)", cmd, liveWhy)
+}
