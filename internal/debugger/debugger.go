@@ -180,49 +180,34 @@ func (d *Debugger) takeSnapshot() {
 }
 
 // thin merges every other snapshot (never the first or the last) into
-// its successor and doubles the spacing.
+// its successor and doubles the spacing. It is called right after a
+// snapshot was taken, when the current state is the newest snapshot, so
+// the base stays the newest one.
 func (d *Debugger) thin() {
 	keep := []*snapshot{d.snaps[0]}
 	for i := 1; i < len(d.snaps); i++ {
 		s := d.snaps[i]
 		if i%2 == 1 && i != len(d.snaps)-1 {
+			// Pages last written before s keep their content at s in
+			// the next snapshot.
 			next := d.snaps[i+1]
 			for pg, data := range s.pages {
 				if _, ok := next.pages[pg]; !ok {
 					next.pages[pg] = data
 					next.bytes += pageSize
-				} else {
-					d.used -= pageSize
 				}
-			}
-			d.used -= s.bytes - uint64(len(s.pages))*pageSize
-			if d.base == i {
-				d.base = -1 // recomputed below
 			}
 			continue
 		}
 		keep = append(keep, s)
 	}
-	// The current state derives from a snapshot that may have gone:
-	// restore exactness by rebasing on the last kept one at or before.
 	d.snaps = keep
+	d.base = len(d.snaps) - 1
 	d.spacing *= 2
-	if d.base == -1 || d.base >= len(d.snaps) {
-		d.base = len(d.snaps) - 1
-		d.rebase()
-	}
-	// Recompute used exactly.
 	d.used = 0
 	for _, s := range d.snaps {
 		d.used += s.bytes
 	}
-}
-
-// rebase is called when the snapshot the current state derives from was
-// merged away: go to the current icount again from a kept snapshot.
-func (d *Debugger) rebase() {
-	target := d.m.CPU.ICount()
-	_ = d.seek(target, false)
 }
 
 // pageAt returns the content of RAM page pg at snapshot k.
