@@ -9,7 +9,6 @@ import (
 
 	"github.com/rewindvm/rewind/internal/cpu"
 	"github.com/rewindvm/rewind/internal/gdbstub"
-	"github.com/rewindvm/rewind/internal/machine"
 )
 
 // Target adapts a Debugger to the GDB stub.
@@ -192,6 +191,7 @@ const monitorHelp = `Rewind monitor commands:
   last-write ADDR [LEN]  go to the last instruction before now that wrote the
                        guest-physical range [ADDR, ADDR+LEN) (default LEN 8)
   info                 snapshots and memory use
+  digest               the machine state digest (as rewind --stats prints it)
 `
 
 // Monitor implements gdbstub.Target.
@@ -271,9 +271,9 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 	case "info":
 		_, err := fmt.Fprintln(out, t.d.String())
 		return err
+	case "digest":
+		_, err := fmt.Fprintf(out, "state digest %x at icount %d\n", m.Digest(), t.d.ICount())
+		return err
 	}
 	return fmt.Errorf("unknown monitor command %q (try: monitor help)", f[0])
 }
-
-// keep machine import for docs
-var _ = machine.RAMBase
