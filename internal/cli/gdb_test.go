@@ -49,13 +49,7 @@ func debugSession(t *testing.T, rec string, symbols string, cmds []string) (gdbO
 		t.Fatal(err)
 	}
 	defer srv.Process.Kill()
-	for i := 0; i < 300; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(port)
 	args := []string{"-nx", "-batch", "-ex", "set architecture riscv:rv64", "-ex", "set pagination off", "-ex", "set confirm off"}
 	if symbols != "" {
 		args = append(args, "-ex", "file "+symbols)
@@ -273,13 +267,7 @@ func TestGDBLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Process.Kill()
-	for i := 0; i < 300; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(port)
 	out, _ := exec.Command(gdb, "-nx", "-batch", "-ex", "set architecture riscv:rv64",
 		"-ex", fmt.Sprintf("target remote 127.0.0.1:%d", port),
 		"-ex", "p/x $pc", "-ex", "stepi", "-ex", "stepi", "-ex", "p/x $pc",
@@ -293,5 +281,17 @@ func TestGDBLive(t *testing.T) {
 	}
 	if err := srv.Wait(); err != nil {
 		t.Fatalf("rewind run --gdb: %v\n%s", err, serr.String())
+	}
+}
+
+// waitListening waits (up to 6 s) until something accepts connections on
+// the loopback port.
+func waitListening(port int) {
+	for i := 0; i < 300; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

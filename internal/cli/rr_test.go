@@ -26,7 +26,7 @@ var (
 	binErr  error
 )
 
-func rewindBinary(t *testing.T) string {
+func rewindBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "rewind-bin")
@@ -48,7 +48,7 @@ func rewindBinary(t *testing.T) string {
 
 // console is the test's end of a guest serial port.
 type console struct {
-	t    *testing.T
+	t    testing.TB
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	mark int
@@ -56,7 +56,7 @@ type console struct {
 	rng  *rand.Rand
 }
 
-func newConsole(t *testing.T, out io.Reader, in io.Writer) *console {
+func newConsole(t testing.TB, out io.Reader, in io.Writer) *console {
 	c := &console{t: t, in: in, rng: rand.New(rand.NewPCG(1, 2))}
 	go func() {
 		b := make([]byte, 4096)

@@ -30,8 +30,7 @@ func BenchmarkCLISession(b *testing.B) {
 	if _, err := os.Stat(filepath.Join(dir, "Image")); err != nil {
 		b.Skip("no guest")
 	}
-	t := &testing.T{}
-	bin := rewindBinary(t)
+	bin := rewindBinary(b)
 	rec := filepath.Join(b.TempDir(), "s.rwd")
 	args := []string{"-m", "256M", "-bios", filepath.Join(dir, "fw_jump.bin"),
 		"-kernel", filepath.Join(dir, "Image"), "-initrd", filepath.Join(dir, "initramfs.cpio.gz"),
@@ -48,9 +47,9 @@ func BenchmarkCLISession(b *testing.B) {
 			if err := cmd.Start(); err != nil {
 				b.Fatal(err)
 			}
-			c := newConsole(t, stdout, stdin)
+			c := newConsole(b, stdout, stdin)
 			for _, line := range append(qemuBaselineScript, "poweroff") {
-				c.expectB(b, "\n$ ", 2*time.Minute)
+				c.expect("\n$ ", 2*time.Minute)
 				time.Sleep(500 * time.Millisecond)
 				for _, ch := range []byte(line + "\n") {
 					stdin.Write([]byte{ch})
@@ -79,20 +78,4 @@ func BenchmarkCLISession(b *testing.B) {
 			b.ReportMetric(time.Since(start).Seconds(), "wall-s")
 		}
 	})
-}
-
-func (c *console) expectB(b *testing.B, s string, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		i := bytes.Index(c.buf.Bytes()[c.mark:], []byte(s))
-		if i >= 0 {
-			c.mark += i + len(s)
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.Fatalf("timed out waiting for %q; console tail:\n%s", s, tail(c.bytes(), 2000))
 }
