@@ -1,10 +1,6 @@
 package cpu
 
-import (
-	"math"
-
-	"github.com/rewindvm/rewind/internal/fpu"
-)
+import "github.com/rewindvm/rewind/internal/fpu"
 
 // FP sub-operations (inst.fop). fpDouble is or-ed in for D instructions.
 const (
@@ -243,47 +239,7 @@ func (c *CPU) execFP(in *inst) bool {
 		case fpCVTfromLU:
 			r, fl = fpu.U64ToF64(c.x[in.rs1], rm)
 		default:
-			// Integer destinations.
-			var x uint64
-			switch fop {
-			case fpCVTtoW:
-				v, fl2 := fpu.F64ToI32(a, rm)
-				x, fl = uint64(int64(v)), fl2
-			case fpCVTtoWU:
-				v, fl2 := fpu.F64ToU32(a, rm)
-				x, fl = uint64(int64(int32(v))), fl2
-			case fpCVTtoL:
-				v, fl2 := fpu.F64ToI64(a, rm)
-				x, fl = uint64(v), fl2
-			case fpCVTtoLU:
-				x, fl = fpu.F64ToU64(a, rm)
-			case fpMVtoX:
-				x = a
-			case fpCLASS:
-				x = fpu.Class64(a)
-			case fpEQ, fpLT, fpLE:
-				var t bool
-				switch fop {
-				case fpEQ:
-					t, fl = fpu.Eq64(a, b)
-				case fpLT:
-					t, fl = fpu.Lt64(a, b)
-				default:
-					t, fl = fpu.Le64(a, b)
-				}
-				if t {
-					x = 1
-				}
-			default:
-				c.illegal(in)
-				return false
-			}
-			c.x[in.rd] = x
-			c.fflags |= uint8(fl)
-			if fl != 0 {
-				c.mstatus |= msFS
-			}
-			return true
+			return c.fpIntDest(in, fop, true, a, b, rm)
 		}
 		f[in.rd&31] = r
 	} else {
@@ -331,46 +287,7 @@ func (c *CPU) execFP(in *inst) bool {
 		case fpCVTfromLU:
 			r, fl = fpu.U64ToF32(c.x[in.rs1], rm)
 		default:
-			var x uint64
-			switch fop {
-			case fpCVTtoW:
-				v, fl2 := fpu.F32ToI32(a32, rm)
-				x, fl = uint64(int64(v)), fl2
-			case fpCVTtoWU:
-				v, fl2 := fpu.F32ToU32(a32, rm)
-				x, fl = uint64(int64(int32(v))), fl2
-			case fpCVTtoL:
-				v, fl2 := fpu.F32ToI64(a32, rm)
-				x, fl = uint64(v), fl2
-			case fpCVTtoLU:
-				x, fl = fpu.F32ToU64(a32, rm)
-			case fpMVtoX:
-				x = uint64(int64(int32(uint32(a)))) // raw low bits, sign-extended, no unboxing
-			case fpCLASS:
-				x = fpu.Class32(a32)
-			case fpEQ, fpLT, fpLE:
-				var t bool
-				switch fop {
-				case fpEQ:
-					t, fl = fpu.Eq32(a32, b32)
-				case fpLT:
-					t, fl = fpu.Lt32(a32, b32)
-				default:
-					t, fl = fpu.Le32(a32, b32)
-				}
-				if t {
-					x = 1
-				}
-			default:
-				c.illegal(in)
-				return false
-			}
-			c.x[in.rd] = x
-			c.fflags |= uint8(fl)
-			if fl != 0 {
-				c.mstatus |= msFS
-			}
-			return true
+			return c.fpIntDest(in, fop, false, a, b, rm)
 		}
 		f[in.rd&31] = box32(r)
 	}
@@ -379,4 +296,80 @@ func (c *CPU) execFP(in *inst) bool {
 	return true
 }
 
-var _ = math.Float64bits
+// fpIntDest executes the OP-FP instructions whose destination is an
+// integer register (conversions to integers, moves, fclass, comparisons)
+// for double (dbl) or single precision operands a and b.
+func (c *CPU) fpIntDest(in *inst, fop uint8, dbl bool, a, b uint64, rm uint8) bool {
+	a32, b32 := unbox32(a), unbox32(b)
+	var x uint64
+	var fl fpu.Flags
+	switch fop {
+	case fpCVTtoW:
+		var v int32
+		if dbl {
+			v, fl = fpu.F64ToI32(a, rm)
+		} else {
+			v, fl = fpu.F32ToI32(a32, rm)
+		}
+		x = uint64(int64(v))
+	case fpCVTtoWU:
+		var v uint32
+		if dbl {
+			v, fl = fpu.F64ToU32(a, rm)
+		} else {
+			v, fl = fpu.F32ToU32(a32, rm)
+		}
+		x = uint64(int64(int32(v))) // RV64: the 32-bit result is sign-extended
+	case fpCVTtoL:
+		var v int64
+		if dbl {
+			v, fl = fpu.F64ToI64(a, rm)
+		} else {
+			v, fl = fpu.F32ToI64(a32, rm)
+		}
+		x = uint64(v)
+	case fpCVTtoLU:
+		if dbl {
+			x, fl = fpu.F64ToU64(a, rm)
+		} else {
+			x, fl = fpu.F32ToU64(a32, rm)
+		}
+	case fpMVtoX:
+		x = a
+		if !dbl {
+			x = uint64(int64(int32(uint32(a)))) // raw low bits, sign-extended, no unboxing
+		}
+	case fpCLASS:
+		if dbl {
+			x = fpu.Class64(a)
+		} else {
+			x = fpu.Class32(a32)
+		}
+	case fpEQ, fpLT, fpLE:
+		var t bool
+		switch {
+		case fop == fpEQ && dbl:
+			t, fl = fpu.Eq64(a, b)
+		case fop == fpEQ:
+			t, fl = fpu.Eq32(a32, b32)
+		case fop == fpLT && dbl:
+			t, fl = fpu.Lt64(a, b)
+		case fop == fpLT:
+			t, fl = fpu.Lt32(a32, b32)
+		case dbl:
+			t, fl = fpu.Le64(a, b)
+		default:
+			t, fl = fpu.Le32(a32, b32)
+		}
+		x = b2u(t)
+	default:
+		c.illegal(in)
+		return false
+	}
+	c.x[in.rd] = x
+	c.fflags |= uint8(fl)
+	if fl != 0 {
+		c.mstatus |= msFS
+	}
+	return true
+}
