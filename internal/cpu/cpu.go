@@ -41,9 +41,21 @@ const (
 
 const pageInsts = 4096 / 2
 
+// codePage holds the decoded instructions of one physical RAM page. A
+// slot is valid when its gen equals the page's gen, so a recycled page
+// is invalidated by bumping gen instead of clearing 48 KiB.
 type codePage struct {
 	insts [pageInsts]inst
+	gen   uint32
+	// writes counts stores to the page since execution last entered it;
+	// a page that keeps being written without being executed is dropped
+	// (it holds data now), which lets its stores use the write TLB again.
+	writes int
 }
+
+// codeWriteLimit is how many stores a code page takes, without being
+// entered by execution, before it is dropped.
+const codeWriteLimit = 256
 
 // CPU is one RV64GC hart.
 type CPU struct {
@@ -106,6 +118,7 @@ type CPU struct {
 	freePages []*codePage
 	curVPN    uint64
 	curPage   *codePage
+	curGen    uint32
 	curOff    uint64 // RAM index of the current fetch page
 	scratch   inst
 	dirty     []uint64 // RAM pages written since ClearDirty (nil = not tracked)
@@ -299,18 +312,44 @@ func (c *CPU) fetchPage() bool {
 		if n := len(c.freePages); n > 0 {
 			cp = c.freePages[n-1]
 			c.freePages = c.freePages[:n-1]
-			*cp = codePage{}
+			cp.gen++
+			if cp.gen == 0 { // wrapped: old slots could look valid
+				*cp = codePage{gen: 1}
+			}
 		} else {
-			cp = new(codePage)
+			cp = &codePage{gen: 1}
 		}
 		c.codePages[page] = cp
 		// Stores to this page must now take the slow path.
 		c.flushWriteTLB()
 	}
+	cp.writes = 0
 	c.curVPN = vpn
 	c.curPage = cp
+	c.curGen = cp.gen
 	c.curOff = off
 	return true
+}
+
+// codeWrite invalidates the decoded slots a store of size bytes at page
+// offset po overlaps (including a 4-byte instruction starting 2 bytes
+// before it), or drops the page if it is written a lot without being
+// executed.
+func (c *CPU) codeWrite(page, po uint64, size int) {
+	cp := c.codePages[page]
+	cp.writes++
+	if cp.writes > codeWriteLimit {
+		c.dropCodePage(page)
+		return
+	}
+	first := po &^ 1
+	if first >= 2 {
+		first -= 2
+	}
+	last := min(po+uint64(size)-1, 4095)
+	for s := first >> 1; s <= last>>1; s++ {
+		cp.insts[s].gen = 0
+	}
 }
 
 // decodeSlot decodes the instruction at c.pc into its cache slot. An
@@ -321,10 +360,12 @@ func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
 	lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:])
 	if lo&3 != 3 {
 		*slot = decode16(lo)
+		slot.gen = c.curGen
 		return slot, true
 	}
 	if po <= 0xffc {
 		*slot = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:]))
+		slot.gen = c.curGen
 		return slot, true
 	}
 	pa, ok := c.translate(c.pc+2, accExec)

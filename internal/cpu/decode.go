@@ -132,6 +132,7 @@ type inst struct {
 	fop    uint8 // FP sub-op (funct7 / opcode class), see fp.go
 	imm    int64
 	raw    uint32 // instruction bits, for mtval on illegal instruction
+	gen    uint32 // decode-cache generation (see codePage); 0 = not decoded
 }
 
 const regSink = 32

@@ -18,7 +18,7 @@ func (c *CPU) step() {
 			}
 		}
 		in := &c.curPage.insts[(c.pc&0xfff)>>1]
-		if in.op == opNone {
+		if in.gen != c.curGen {
 			var ok bool
 			if in, ok = c.decodeSlot(in); !ok {
 				continue
