@@ -181,3 +181,22 @@ func TestLinuxSession(t *testing.T) {
 		t.Errorf("written file content not found in the disk overlay (%d blocks written)", len(ov.Blocks()))
 	}
 }
+
+// With Sv48 offered, Linux picks it (its satp probe falls back from Sv57).
+func TestLinuxSv48(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots Linux")
+	}
+	cfg, _ := linuxConfig(t)
+	cfg.Sv48 = true
+	s := newSession(t, cfg, []step{
+		{Expect: prompt, Send: "cat /proc/cpuinfo\n"},
+		{Expect: prompt, Send: "poweroff\n"},
+	})
+	if res := s.run(1_000_000_000); res.Reason != HaltPowerOff {
+		t.Fatalf("halt %v", res.Reason)
+	}
+	if !regexp.MustCompile(`mmu\s+: sv48`).MatchString(s.String()) {
+		t.Fatalf("/proc/cpuinfo does not report sv48:\n%s", s.String())
+	}
+}
