@@ -47,6 +47,11 @@ func (m *Machine) startBlockWorkers() {
 		d.Async = func(id uint64, write bool, run func() uint8) {
 			m.jobsPending.Add(1)
 			w.jobs <- blockJob{id: id, run: run}
+			if m.Player == nil {
+				// Shorter slices while the host works, so the completion
+				// reaches the guest soon after it is ready.
+				m.CPU.RequestExit()
+			}
 		}
 	}
 }

@@ -202,6 +202,11 @@ func New(cfg Config) (*Machine, error) {
 		// ahead of anything typed after them.
 		m.rx = append(append([]byte(nil), p...), m.rx...)
 	}
+	m.UART.OnRxRead = func() {
+		if len(m.rx) > 0 {
+			m.CPU.RequestExit() // feed the next bytes now, not at the slice end
+		}
+	}
 	m.RTC = rtc.New(m.Clock, m.PLIC.Line(RTCIRQ), cfg.RTCBaseUnixNs)
 	m.Syscon = syscon.New(func(k syscon.Kind, code int) {
 		switch k {

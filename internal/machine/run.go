@@ -26,6 +26,9 @@ const (
 // Quantum is the longest CPU slice between two looks at host input.
 const Quantum = 1 << 20
 
+// quantumIO is the slice length while host disk I/O is in flight.
+const quantumIO = 1 << 15
+
 type eventKind int
 
 const (
@@ -247,6 +250,11 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 			break
 		}
 		budget := uint64(Quantum)
+		if m.Player == nil && m.jobsPending.Load() > 0 {
+			// Disk requests are running on the host: look for their
+			// completions more often.
+			budget = quantumIO
+		}
 		if next, ok := m.Clock.Next(); ok {
 			budget = min(budget, m.Clock.InsnsUntil(next))
 		}

@@ -144,6 +144,10 @@ type UART struct {
 	// real 16550 would drop it; a piped session would then lose the
 	// first line).
 	OnRxDiscard func(p []byte)
+	// OnRxRead, if set, is called when the guest takes a byte from the
+	// receiver: there is room again, so the machine can feed waiting
+	// host input without waiting for the end of its CPU slice.
+	OnRxRead func()
 
 	out io.Writer
 	irq IRQ
@@ -264,8 +268,12 @@ func (u *UART) Read(off uint64, size int) uint64 {
 		if u.lcr&LCRDLAB != 0 {
 			return uint64(u.dll)
 		}
+		had := u.rxLen > 0
 		b := u.pop()
 		u.update()
+		if had && u.OnRxRead != nil {
+			u.OnRxRead()
+		}
 		return uint64(b)
 	case RegIER:
 		if u.lcr&LCRDLAB != 0 {
