@@ -11,20 +11,22 @@ func (c *CPU) step() {
 		if c.debugOn && c.breakHere() {
 			return
 		}
+		pc := c.pc
 		c.icount++
-		if c.pc>>12 != c.curVPN {
+		page := c.curPage
+		if pc>>12 != c.curVPN {
 			if !c.fetchPage() {
 				continue
 			}
+			page = c.curPage
 		}
-		in := &c.curPage.insts[(c.pc&0xfff)>>1]
+		in := &page.insts[(pc&0xfff)>>1]
 		if in.gen != c.curGen {
 			var ok bool
 			if in, ok = c.decodeSlot(in); !ok {
 				continue
 			}
 		}
-		pc := c.pc
 		next := pc + uint64(in.length)
 		switch in.op {
 		case opADDI:
