@@ -97,16 +97,19 @@ func (o *Overlay) WriteAt(p []byte, off int64) (int, error) {
 		in := int(pos % OverlayBlockSize)
 		blen := o.blockLen(b)
 		n := min(len(p)-done, blen-in)
-		data, ok := o.blocks[b]
-		if !ok {
-			data = make([]byte, blen)
-			if n < blen {
-				if _, err := o.base.ReadAt(data, b*OverlayBlockSize); err != nil {
-					return done, fmt.Errorf("block: overlay write %d bytes at offset %d: copy block %d from base: %w", len(p), off, b, err)
-				}
+		old, ok := o.blocks[b]
+		// Blocks are copy-on-write: a write makes a new buffer, so a
+		// buffer handed out by SaveShared never changes.
+		data := make([]byte, blen)
+		switch {
+		case ok:
+			copy(data, old)
+		case n < blen:
+			if _, err := o.base.ReadAt(data, b*OverlayBlockSize); err != nil {
+				return done, fmt.Errorf("block: overlay write %d bytes at offset %d: copy block %d from base: %w", len(p), off, b, err)
 			}
-			o.blocks[b] = data
 		}
+		o.blocks[b] = data
 		copy(data[in:], p[done:done+n])
 		done += n
 	}
@@ -155,6 +158,34 @@ func (o *Overlay) Save() OverlayState {
 		s.Blocks = append(s.Blocks, OverlayBlock{Index: b, Data: slices.Clone(o.blocks[b])})
 	}
 	return s
+}
+
+// SaveShared is Save without copying the block data: the overlay never
+// modifies a block buffer after it was written (writes replace buffers),
+// so the returned state stays valid. The caller must not modify it.
+// Snapshots use it so that unchanged blocks cost nothing.
+func (o *Overlay) SaveShared() OverlayState {
+	var s OverlayState
+	for _, b := range o.Blocks() {
+		s.Blocks = append(s.Blocks, OverlayBlock{Index: b, Data: o.blocks[b]})
+	}
+	return s
+}
+
+// LoadShared is Load without copying: s must come from SaveShared (its
+// buffers are never modified, by the overlay or the caller).
+func (o *Overlay) LoadShared(s OverlayState) error {
+	if err := o.Load(OverlayState{}); err != nil {
+		return err
+	}
+	nblocks := (o.size + OverlayBlockSize - 1) / OverlayBlockSize
+	for i, b := range s.Blocks {
+		if b.Index < 0 || b.Index >= nblocks || len(b.Data) != o.blockLen(b.Index) || i > 0 && b.Index <= s.Blocks[i-1].Index {
+			return fmt.Errorf("block: overlay load: bad block %d", b.Index)
+		}
+		o.blocks[b.Index] = b.Data
+	}
+	return nil
 }
 
 // Load replaces the overlay contents with s (deep-copied). Blocks must be

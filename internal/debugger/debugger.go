@@ -166,9 +166,21 @@ func (d *Debugger) takeSnapshot() {
 		s.pages[pg] = append([]byte(nil), d.m.Bus.RAM[off:off+pageSize]...)
 	}
 	s.bytes = uint64(len(s.pages))*pageSize + 4096
+	// Disk blocks are shared between snapshots until written: count only
+	// buffers the previous snapshot does not hold.
+	prev := map[*byte]bool{}
+	for _, ds := range d.snaps[len(d.snaps)-1].state.Disks {
+		for _, b := range ds.Blocks {
+			if len(b.Data) > 0 {
+				prev[&b.Data[0]] = true
+			}
+		}
+	}
 	for _, ds := range st.Disks {
 		for _, b := range ds.Blocks {
-			s.bytes += uint64(len(b.Data))
+			if len(b.Data) > 0 && !prev[&b.Data[0]] {
+				s.bytes += uint64(len(b.Data))
+			}
 		}
 	}
 	d.snaps = append(d.snaps, s)

@@ -16,7 +16,9 @@ import (
 
 // State is the machine's state apart from RAM, as a plain value: the
 // hart, every device model, virtual time, the disk overlays' block maps.
-// RAM is saved incrementally by the caller (see TakeDirtyPages).
+// RAM is saved incrementally by the caller (see TakeDirtyPages). Disk
+// block buffers are shared with the overlay (which never modifies a
+// buffer once written), so unchanged blocks cost nothing per snapshot.
 type State struct {
 	ICount  uint64
 	Hart    cpu.State
@@ -38,7 +40,7 @@ var ErrBusy = errors.New("machine: block requests in flight")
 // SaveState captures the machine's state (not RAM). It fails with ErrBusy
 // while disk requests are in flight: their host side cannot be captured.
 func (m *Machine) SaveState() (State, error) {
-	if m.blockInFlight() > 0 {
+	if m.blockInFlight() > 0 || m.jobsPending.Load() > 0 {
 		return State{}, ErrBusy
 	}
 	s := State{
@@ -54,7 +56,7 @@ func (m *Machine) SaveState() (State, error) {
 	}
 	for _, d := range m.cfg.Disks {
 		if ov, ok := d.(*block.Overlay); ok {
-			s.Disks = append(s.Disks, ov.Save())
+			s.Disks = append(s.Disks, ov.SaveShared())
 		} else {
 			s.Disks = append(s.Disks, block.OverlayState{})
 		}
@@ -99,7 +101,7 @@ func (m *Machine) LoadState(s State) error {
 	}
 	for i, d := range m.cfg.Disks {
 		if ov, ok := d.(*block.Overlay); ok && i < len(s.Disks) {
-			if err := ov.Load(s.Disks[i]); err != nil {
+			if err := ov.LoadShared(s.Disks[i]); err != nil {
 				return fmt.Errorf("restore disk%d: %w", i, err)
 			}
 		}
