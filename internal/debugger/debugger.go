@@ -75,7 +75,6 @@ func New(m *machine.Machine, p *replay.Player, opts Options) (*Debugger, error) 
 		opts.Spacing = DefaultSpacing
 	}
 	d := &Debugger{m: m, p: p, budget: opts.Budget, spacing: opts.Spacing, init: map[uint64][]byte{}}
-	p.SkipDigests = true
 	m.KeepDirty()
 	// Snapshot 0: the initial RAM, sparse (pages that are not zero).
 	m.TakeDirtyPages()
@@ -262,6 +261,7 @@ func (d *Debugger) restore(k int) error {
 		return err
 	}
 	d.p.Load(d.snaps[k].player)
+	d.p.ForgetPages()
 	// RAM was rewritten behind the hart's back: drop decoded code and
 	// translations (LoadState already flushed them), and forget the
 	// dirty marks the rewrite did not make.

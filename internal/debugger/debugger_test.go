@@ -122,6 +122,9 @@ func TestSeekMatchesStraightReplay(t *testing.T) {
 			t.Fatalf("state after seek to %d differs from a straight replay (pc %#x vs %#x)", target, got.PC, want.PC)
 		}
 	}
+	if d.p.Checked < 5 {
+		t.Fatalf("only %d state digests were checked while seeking around", d.p.Checked)
+	}
 	if n, b := d.Snapshots(); n < 2 || b > 4<<20+8<<20 {
 		t.Fatalf("%d snapshots using %d bytes", n, b)
 	}

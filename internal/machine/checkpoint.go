@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 
 	"github.com/rewindvm/rewind/internal/cpu"
 )
@@ -69,16 +70,32 @@ func (m *Machine) Check() StateCheck {
 		add(fmt.Sprintf("blk%d", i), b.InFlight())
 	}
 	ram := m.Bus.RAM
+	// Pages written since the previous check: the hart's dirty bits, plus
+	// those a snapshot store took from it meanwhile (checkAcc).
+	if m.checkAcc == nil {
+		m.checkAcc = make([]uint64, (len(ram)/4096+63)/64)
+	}
 	m.CPU.TakeDirty(func(page uint64) {
 		if m.dirtyAcc != nil {
 			m.dirtyAcc[page>>6] |= 1 << (page & 63)
 		}
-		off := page * 4096
-		end := min(off+4096, uint64(len(ram)))
-		sc.Pages = append(sc.Pages, PageHash{page, pageHash(ram[off:end])})
+		m.checkAcc[page>>6] |= 1 << (page & 63)
 	})
+	for w, bits := range m.checkAcc {
+		for bits != 0 {
+			b := bits & -bits
+			page := uint64(w)*64 + uint64(trailingZeros(b))
+			off := page * 4096
+			end := min(off+4096, uint64(len(ram)))
+			sc.Pages = append(sc.Pages, PageHash{page, pageHash(ram[off:end])})
+			bits &^= b
+		}
+		m.checkAcc[w] = 0
+	}
 	return sc
 }
+
+func trailingZeros(v uint64) int { return bits.TrailingZeros64(v) }
 
 // Sum returns one SHA-256 over the whole check.
 func (sc *StateCheck) Sum() [32]byte {

@@ -151,7 +151,8 @@ type Machine struct {
 	stopCause        atomic.Uint32
 	progress         atomic.Uint64
 	jobsPending      atomic.Int64
-	dirtyAcc         []uint64
+	dirtyAcc         []uint64 // pages written, for the snapshot store
+	checkAcc         []uint64 // pages written, for the next state digest
 	haltReason       HaltReason
 	exitCode         int
 	htif             htif

@@ -143,7 +143,13 @@ func (m *Machine) KeepDirty() {
 // TakeDirtyPages returns the RAM pages (numbered from RAMBase) written
 // since the previous call, ascending, and starts a new epoch.
 func (m *Machine) TakeDirtyPages() []uint64 {
-	m.CPU.TakeDirty(func(p uint64) { m.dirtyAcc[p>>6] |= 1 << (p & 63) })
+	if m.checkAcc == nil {
+		m.checkAcc = make([]uint64, len(m.dirtyAcc))
+	}
+	m.CPU.TakeDirty(func(p uint64) {
+		m.dirtyAcc[p>>6] |= 1 << (p & 63)
+		m.checkAcc[p>>6] |= 1 << (p & 63) // still owed to the next state digest
+	})
 	var pages []uint64
 	for w, bits := range m.dirtyAcc {
 		for b := 0; bits != 0; b++ {
