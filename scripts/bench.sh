@@ -1,11 +1,43 @@
 #!/usr/bin/env bash
 # Runs the benchmarks that BENCHMARKS.md reports, in one go, on this machine.
 # Needs the Linux guest (REWIND_GUEST, default ../shared/guest) and, for the
-# side-by-side figures, qemu-system-riscv64.
+# side-by-side figures, qemu-system-riscv64 (and its record/replay baseline
+# driver from the guest's recipe folder). Takes about 10 minutes.
+#   scripts/bench.sh            everything
+#   scripts/bench.sh quick      interpreter and boot only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
+GUEST=${REWIND_GUEST:-$PWD/../shared/guest}
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(go version) $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 command -v qemu-system-riscv64 >/dev/null && qemu-system-riscv64 --version | head -1
+
+# Interpreter speed; Linux boot to the prompt, next to QEMU.
 go test -run '^$' -bench 'InterpreterSv39' -count 5 -benchtime 2s ./internal/cpu/
 go test -run '^$' -bench 'LinuxBoot|QEMUBoot' -count 1 -benchtime 5x ./internal/machine/
+[ "${1:-}" = quick ] && exit 0
+
+# Record / replay: CPU-bound session, then the interactive session next to
+# QEMU's own record/replay (qemu-baseline.sh from the guest recipe).
+go test -run '^$' -bench 'Session' -count 3 -benchtime 1x ./internal/replay/
+go test -run '^$' -bench 'CLISession' -count 1 -benchtime 1x ./internal/cli/
+if [ -x "$GUEST/recipe/qemu-baseline.sh" ]; then
+  out=$(mktemp -d)
+  SKIP_APT=1 REPS=1 "$GUEST/recipe/qemu-baseline.sh" "$out" --modes plain,record,replay >/dev/null
+  cat "$out/results.md"
+fi
+
+# Record overhead in host instructions (independent of machine load).
+if command -v valgrind >/dev/null; then
+  go build -o /tmp/rewind-bench ./cmd/rewind
+  for mode in run record; do
+    extra=""; [ $mode = record ] && extra="-o /tmp/rewind-bench.rwd"
+    printf 'uname -a\npoweroff\n' | GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind \
+      --callgrind-out-file=/tmp/rewind-bench.$mode.cg /tmp/rewind-bench $mode $extra --fast-idle \
+      -bios "$GUEST/fw_jump.bin" -kernel "$GUEST/Image" -initrd "$GUEST/initramfs.cpio" \
+      -append console=ttyS0 --rtc-base 1700000000 2>&1 >/dev/null | grep -E 'I +refs' | sed "s/^/$mode: /"
+  done
+fi
+
+# Reverse execution on a 5-billion-instruction recording.
+go test -run '^$' -bench 'ReverseStep' -benchtime 1x -timeout 30m -v ./internal/debugger/ | grep -E 'Benchmark|bench_test'
