@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,7 +134,7 @@ func checkCompat(fs *flag.FlagSet) error {
 		v := fl.Value.String()
 		switch fl.Name {
 		case "machine", "M":
-			if name, _, _ := cut(v, ","); name != "virt" {
+			if name, _, _ := strings.Cut(v, ","); name != "virt" {
 				err = fmt.Errorf("-%s %s: only the virt board exists", fl.Name, v)
 			}
 		case "smp":
@@ -151,15 +152,6 @@ func checkCompat(fs *flag.FlagSet) error {
 		}
 	})
 	return err
-}
-
-func cut(s, sep string) (string, string, bool) {
-	for i := 0; i+len(sep) <= len(s); i++ {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }
 
 // built is a machine and the host resources behind it.

@@ -221,11 +221,11 @@ func (c *CPU) TrackDirty() {
 // ascending order) written since the previous call, then starts a new
 // epoch. Tracking must be on (TrackDirty).
 func (c *CPU) TakeDirty(fn func(page uint64)) {
-	for w, bits := range c.dirty {
-		for bits != 0 {
-			b := uint64(bits & -bits)
-			fn(uint64(w)*64 + uint64(trailingZeros(b)))
-			bits &^= b
+	for w, word := range c.dirty {
+		for word != 0 {
+			b := word & -word
+			fn(uint64(w)*64 + uint64(bits.TrailingZeros64(b)))
+			word &^= b
 		}
 		c.dirty[w] = 0
 	}
@@ -254,8 +254,6 @@ func (c *CPU) RequestExit() {
 	c.limit = c.icount
 	c.stop = c.icount
 }
-
-func trailingZeros(v uint64) int { return bits.TrailingZeros64(v) }
 
 func (c *CPU) mip() uint64 { return c.mipSW | c.mipHW }
 

@@ -12,7 +12,6 @@
 package debugger
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
@@ -370,11 +369,7 @@ func (d *Debugger) StepForward() (Stop, error) {
 	if ic >= d.End() {
 		return Stop{Kind: StopEnd, ICount: ic}, nil
 	}
-	st, err := d.run(ic+1, false, nil)
-	if err != nil {
-		return st, err
-	}
-	return st, nil
+	return d.run(ic+1, false, nil)
 }
 
 // StepBackward moves to the previous instruction count.
@@ -527,9 +522,6 @@ func (d *Debugger) LastWrite(addr, n uint64) (Stop, error) {
 	defer func() { d.bps, d.watches = bps, ws }()
 	return d.ReverseContinue(nil)
 }
-
-// ErrNoRecording is returned when the debugger has nothing to replay.
-var ErrNoRecording = errors.New("debugger: the recording has no events")
 
 // String describes the position.
 func (d *Debugger) String() string {

@@ -15,17 +15,16 @@ import (
 // (rewind run --gdb, rewind record --gdb): there is no recording behind
 // it yet, so it cannot go backwards.
 type LiveTarget struct {
-	m       *machine.Machine
-	bps     map[uint64]int
-	watches []cpu.Watch
-	view    *Target // register and memory access, shared with replay
+	points
+	m    *machine.Machine
+	view *Target // register and memory access, shared with replay
 }
 
 var _ gdbstub.Target = (*LiveTarget)(nil)
 
 // NewLiveTarget returns a gdb target for m, which must not be running.
 func NewLiveTarget(m *machine.Machine) *LiveTarget {
-	return &LiveTarget{m: m, bps: map[uint64]int{}, view: &Target{d: &Debugger{m: m}}}
+	return &LiveTarget{m: m, view: &Target{d: &Debugger{m: m}}}
 }
 
 // ReadReg implements gdbstub.Target.
@@ -72,9 +71,7 @@ func (t *LiveTarget) WriteMem(addr uint64, p []byte) error {
 func (t *LiveTarget) arm(bps bool) {
 	var pcs []uint64
 	if bps {
-		for pc := range t.bps {
-			pcs = append(pcs, pc)
-		}
+		pcs = t.pcs()
 	}
 	t.m.CPU.SetBreakpoints(pcs)
 	t.m.CPU.SetWatchpoints(t.watches)
@@ -84,15 +81,7 @@ func (t *LiveTarget) stop(reason cpu.StopReason) gdbstub.StopEvent {
 	if reason == cpu.StopBreakpoint {
 		return gdbstub.StopEvent{Reason: gdbstub.StopSWBreak}
 	}
-	hit := t.m.CPU.LastWatchHit()
-	r := gdbstub.StopWatch
-	switch hit.Watch.Kind {
-	case cpu.WatchRead:
-		r = gdbstub.StopReadWatch
-	case cpu.WatchAccess:
-		r = gdbstub.StopAccessWatch
-	}
-	return gdbstub.StopEvent{Reason: r, Addr: max(hit.Addr, hit.Watch.Addr)}
+	return watchEvent(t.m.CPU.LastWatchHit())
 }
 
 // Step implements gdbstub.Target.
@@ -150,22 +139,6 @@ func (t *LiveTarget) Continue(dir gdbstub.Direction, interrupt <-chan struct{}) 
 		}
 	}
 	return gdbstub.StopEvent{Reason: gdbstub.StopExited}, nil
-}
-
-// SetBreakpoint implements gdbstub.Target.
-func (t *LiveTarget) SetBreakpoint(kind gdbstub.BPKind, addr, length uint64) error {
-	tt := &Target{bps: t.bps, watches: t.watches}
-	err := tt.SetBreakpoint(kind, addr, length)
-	t.watches = tt.watches
-	return err
-}
-
-// ClearBreakpoint implements gdbstub.Target.
-func (t *LiveTarget) ClearBreakpoint(kind gdbstub.BPKind, addr, length uint64) error {
-	tt := &Target{bps: t.bps, watches: t.watches}
-	err := tt.ClearBreakpoint(kind, addr, length)
-	t.watches = tt.watches
-	return err
 }
 
 const liveWhy = "this machine is running live, there is no history to go back in: record it (rewind record) and debug the recording (rewind debug FILE) to execute backwards"

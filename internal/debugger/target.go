@@ -7,22 +7,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rewindvm/rewind/internal/cpu"
 	"github.com/rewindvm/rewind/internal/gdbstub"
 )
 
 // Target adapts a Debugger to the GDB stub.
 type Target struct {
+	points
 	d           *Debugger
-	bps         map[uint64]int // pc -> number of gdb breakpoints there
-	watches     []cpu.Watch
 	checkpoints []uint64
 }
 
 var _ gdbstub.Target = (*Target)(nil)
 
 // NewTarget returns the gdb view of d.
-func NewTarget(d *Debugger) *Target { return &Target{d: d, bps: map[uint64]int{}} }
+func NewTarget(d *Debugger) *Target { return &Target{d: d} }
 
 var errReplayWrite = errors.New("this is a recording: changing registers or memory would make the replay diverge")
 
@@ -74,11 +72,7 @@ func (t *Target) ReadMem(addr uint64, p []byte) error {
 func (t *Target) WriteMem(uint64, []byte) error { return errReplayWrite }
 
 func (t *Target) arm() {
-	pcs := make([]uint64, 0, len(t.bps))
-	for pc := range t.bps {
-		pcs = append(pcs, pc)
-	}
-	t.d.SetBreakpoints(pcs)
+	t.d.SetBreakpoints(t.pcs())
 	t.d.SetWatchpoints(t.watches)
 }
 
@@ -87,15 +81,7 @@ func (t *Target) event(st Stop) gdbstub.StopEvent {
 	case StopBreakpoint:
 		return gdbstub.StopEvent{Reason: gdbstub.StopSWBreak}
 	case StopWatchpoint:
-		r := gdbstub.StopWatch
-		switch st.Watch.Watch.Kind {
-		case cpu.WatchRead:
-			r = gdbstub.StopReadWatch
-		case cpu.WatchAccess:
-			r = gdbstub.StopAccessWatch
-		}
-		addr := max(st.Watch.Addr, st.Watch.Watch.Addr)
-		return gdbstub.StopEvent{Reason: r, Addr: addr}
+		return watchEvent(st.Watch)
 	case StopBegin:
 		return gdbstub.StopEvent{Reason: gdbstub.StopReplayBegin}
 	case StopEnd, StopHalted:
@@ -129,55 +115,6 @@ func (t *Target) Continue(dir gdbstub.Direction, interrupt <-chan struct{}) (gdb
 	}
 	st, err := t.d.ReverseContinue(interrupt)
 	return t.event(st), err
-}
-
-func (t *Target) watchFor(kind gdbstub.BPKind, addr, length uint64) cpu.Watch {
-	k := cpu.WatchWrite
-	switch kind {
-	case gdbstub.ReadWatch:
-		k = cpu.WatchRead
-	case gdbstub.AccessWatch:
-		k = cpu.WatchAccess
-	}
-	return cpu.Watch{Addr: addr, Len: max(length, 1), Kind: k}
-}
-
-// SetBreakpoint implements gdbstub.Target.
-func (t *Target) SetBreakpoint(kind gdbstub.BPKind, addr, length uint64) error {
-	switch kind {
-	case gdbstub.SWBreak, gdbstub.HWBreak:
-		t.bps[addr]++
-	default:
-		w := t.watchFor(kind, addr, length)
-		for _, x := range t.watches {
-			if x == w {
-				return nil
-			}
-		}
-		t.watches = append(t.watches, w)
-	}
-	return nil
-}
-
-// ClearBreakpoint implements gdbstub.Target.
-func (t *Target) ClearBreakpoint(kind gdbstub.BPKind, addr, length uint64) error {
-	switch kind {
-	case gdbstub.SWBreak, gdbstub.HWBreak:
-		if t.bps[addr] > 1 {
-			t.bps[addr]--
-		} else {
-			delete(t.bps, addr)
-		}
-	default:
-		w := t.watchFor(kind, addr, length)
-		for i, x := range t.watches {
-			if x == w {
-				t.watches = append(t.watches[:i], t.watches[i+1:]...)
-				break
-			}
-		}
-	}
-	return nil
 }
 
 // CanReverse implements gdbstub.Target.

@@ -46,19 +46,22 @@ func pageHash(p []byte) uint64 {
 	return uint64(crc32.Checksum(p, castagnoli)) | uint64(crc32.ChecksumIEEE(p))<<32
 }
 
-// TrackDirty starts tracking which RAM pages are written, for StateCheck.
-func (m *Machine) TrackDirty() { m.CPU.TrackDirty() }
+type componentState struct {
+	name string
+	text []byte
+}
 
-// Check computes the state fingerprint now and starts a new dirty-page
-// epoch.
-func (m *Machine) Check() StateCheck {
-	sc := StateCheck{ICount: m.CPU.ICount(), Hart: m.CPU.Save()}
+// componentStates serialises every part of the machine's state but the
+// hart and RAM, in a fixed order: virtual time and each device model.
+// State digests hash each one; Digest hashes them all.
+func (m *Machine) componentStates() []componentState {
+	var cs []componentState
 	add := func(name string, v any) {
-		sc.Components = append(sc.Components, Component{name, sha256.Sum256(fmt.Appendf(nil, "%#v", v))})
+		cs = append(cs, componentState{name, fmt.Appendf(nil, "%#v", v)})
 	}
 	var warp [8]byte
 	binary.LittleEndian.PutUint64(warp[:], m.Clock.WarpTotal())
-	sc.Components = append(sc.Components, Component{"clock", sha256.Sum256(warp[:])})
+	cs = append(cs, componentState{"clock", warp[:]})
 	add("clint", m.CLINT.Save())
 	add("plic", m.PLIC.Save())
 	add("uart", m.UART.Save())
@@ -67,7 +70,23 @@ func (m *Machine) Check() StateCheck {
 		add(fmt.Sprintf("virtio%d", i), v.Save())
 	}
 	for i, b := range m.Blk {
-		add(fmt.Sprintf("blk%d", i), b.InFlight())
+		add(fmt.Sprintf("blk%d", i), struct {
+			State    any
+			InFlight []uint64
+		}{b.Save(), b.InFlight()})
+	}
+	return cs
+}
+
+// TrackDirty starts tracking which RAM pages are written, for StateCheck.
+func (m *Machine) TrackDirty() { m.CPU.TrackDirty() }
+
+// Check computes the state fingerprint now and starts a new dirty-page
+// epoch.
+func (m *Machine) Check() StateCheck {
+	sc := StateCheck{ICount: m.CPU.ICount(), Hart: m.CPU.Save()}
+	for _, c := range m.componentStates() {
+		sc.Components = append(sc.Components, Component{c.name, sha256.Sum256(c.text)})
 	}
 	ram := m.Bus.RAM
 	// Pages written since the previous check: the hart's dirty bits, plus
@@ -81,21 +100,26 @@ func (m *Machine) Check() StateCheck {
 		}
 		m.checkAcc[page>>6] |= 1 << (page & 63)
 	})
-	for w, bits := range m.checkAcc {
-		for bits != 0 {
-			b := bits & -bits
-			page := uint64(w)*64 + uint64(trailingZeros(b))
-			off := page * 4096
-			end := min(off+4096, uint64(len(ram)))
-			sc.Pages = append(sc.Pages, PageHash{page, pageHash(ram[off:end])})
-			bits &^= b
-		}
-		m.checkAcc[w] = 0
-	}
+	takeBits(m.checkAcc, func(page uint64) {
+		off := page * 4096
+		end := min(off+4096, uint64(len(ram)))
+		sc.Pages = append(sc.Pages, PageHash{page, pageHash(ram[off:end])})
+	})
 	return sc
 }
 
-func trailingZeros(v uint64) int { return bits.TrailingZeros64(v) }
+// takeBits calls fn for every set bit of a page bitmap, in ascending
+// order, and clears the bitmap.
+func takeBits(bitmap []uint64, fn func(page uint64)) {
+	for w, word := range bitmap {
+		for word != 0 {
+			b := word & -word
+			fn(uint64(w)*64 + uint64(bits.TrailingZeros64(b)))
+			word &^= b
+		}
+		bitmap[w] = 0
+	}
+}
 
 // Sum returns one SHA-256 over the whole check.
 func (sc *StateCheck) Sum() [32]byte {

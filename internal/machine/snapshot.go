@@ -20,18 +20,18 @@ import (
 // block buffers are shared with the overlay (which never modifies a
 // buffer once written), so unchanged blocks cost nothing per snapshot.
 type State struct {
-	ICount  uint64
-	Hart    cpu.State
-	WarpNs  uint64
-	CLINT   clint.State
-	PLIC    plic.State
-	UART    uart.State
-	RTC     rtc.State
-	Virtio  []virtio.State
-	Blk     []blk.State
-	Disks   []block.OverlayState
-	Halt    HaltReason
-	ExitCod int
+	ICount   uint64
+	Hart     cpu.State
+	WarpNs   uint64
+	CLINT    clint.State
+	PLIC     plic.State
+	UART     uart.State
+	RTC      rtc.State
+	Virtio   []virtio.State
+	Blk      []blk.State
+	Disks    []block.OverlayState
+	Halt     HaltReason
+	ExitCode int
 }
 
 // ErrBusy is returned by SaveState while block requests are in flight.
@@ -46,7 +46,7 @@ func (m *Machine) SaveState() (State, error) {
 	s := State{
 		ICount: m.CPU.ICount(), Hart: m.CPU.Save(), WarpNs: m.Clock.WarpTotal(),
 		CLINT: m.CLINT.Save(), PLIC: m.PLIC.Save(), UART: m.UART.Save(), RTC: m.RTC.Save(),
-		Halt: m.haltReason, ExitCod: m.exitCode,
+		Halt: m.haltReason, ExitCode: m.exitCode,
 	}
 	for _, v := range m.Virtio {
 		s.Virtio = append(s.Virtio, v.Save())
@@ -106,7 +106,7 @@ func (m *Machine) LoadState(s State) error {
 			}
 		}
 	}
-	m.haltReason, m.exitCode = s.Halt, s.ExitCod
+	m.haltReason, m.exitCode = s.Halt, s.ExitCode
 	m.hostStopReported = false
 	return nil
 }
@@ -151,14 +151,6 @@ func (m *Machine) TakeDirtyPages() []uint64 {
 		m.checkAcc[p>>6] |= 1 << (p & 63) // still owed to the next state digest
 	})
 	var pages []uint64
-	for w, bits := range m.dirtyAcc {
-		for b := 0; bits != 0; b++ {
-			if bits&1 != 0 {
-				pages = append(pages, uint64(w)*64+uint64(b))
-			}
-			bits >>= 1
-		}
-		m.dirtyAcc[w] = 0
-	}
+	takeBits(m.dirtyAcc, func(p uint64) { pages = append(pages, p) })
 	return pages
 }
