@@ -34,7 +34,6 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	f.register(fs)
 	fs.Lookup("gdb").Usage = "serve the recording to gdb on `ADDR` (e.g. 127.0.0.1:1234), both directions, instead of running it"
 	until := fs.Uint64("until", 0, "stop at this instruction count")
-	var gdbAddr = &f.gdb
 	budget := fs.Uint64("snapshot-budget", debugger.DefaultBudget>>20, "memory for reverse-execution snapshots, in MiB")
 	var imageFlags multiFlag
 	fs.Var(&imageFlags, "image", "use `ROLE=PATH` for an image the recording names (firmware, kernel, initrd, disk0, ...): it must have the recorded digest")
@@ -45,7 +44,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rewind replay: want exactly one recording file")
 		return 2
 	}
-	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: *gdbAddr, budget: *budget << 20}, imageFlags, stdout, stderr)
+	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20}, imageFlags, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
 		if code == 0 {

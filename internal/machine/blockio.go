@@ -56,12 +56,15 @@ func (m *Machine) startBlockWorkers() {
 	}
 }
 
-// Close stops the block workers. The machine must not run afterwards.
+// Close stops the block workers after they finish what they were given,
+// so nothing touches the disks once it returns. The machine must not run
+// afterwards.
 func (m *Machine) Close() {
 	for _, w := range m.workers {
 		close(w.jobs)
 	}
 	m.workers = nil
+	m.quiesceBlock()
 }
 
 // deliverBlock completes a finished request in the guest and reports it.

@@ -200,8 +200,11 @@ func New(cfg Config) (*Machine, error) {
 	m.UART = uart.New(consoleWriter{m}, m.PLIC.Line(UARTIRQ))
 	m.UART.OnRxDiscard = func(p []byte) {
 		// The guest reset its receive FIFO: queue the unread bytes again,
-		// ahead of anything typed after them.
-		m.rx = append(append([]byte(nil), p...), m.rx...)
+		// ahead of anything typed after them. A replay drops them: the
+		// recording supplies them again where they entered.
+		if m.Player == nil {
+			m.rx = append(append([]byte(nil), p...), m.rx...)
+		}
 	}
 	m.UART.OnRxRead = func() {
 		if len(m.rx) > 0 {

@@ -105,7 +105,6 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 	m.Player = p
 	m.TrackDirty()
 	m.OnCheckpoint = p.checkpoint
-	m.UART.OnRxDiscard = nil // bytes the guest discards come back from the log, not from here
 	// Replay never runs past the recorded region, where inputs are
 	// unknown.
 	m.StopAt = max(p.last, 1)
