@@ -87,6 +87,9 @@ type machineFlags struct {
 	sv48     bool
 	rtcBase  string
 	gdb      string
+	rngSeedS string
+	devices  multiFlag
+	objects  multiFlag
 
 	// record: disks always go behind an overlay (the image is never
 	// written) and disk I/O is asynchronous, as record/replay needs.
@@ -98,6 +101,12 @@ type machineFlags struct {
 	disks []block.Device
 	// rtcNs, when nonzero (replay), is the recorded RTC base.
 	rtcNs uint64
+	// replaying: the configuration below comes from a recording.
+	replaying bool
+	// recordedSeed is the recorded rng-seed (nil: none).
+	recordedSeed []byte
+	// timebase is the recorded timebase (0: the default).
+	timebase uint64
 }
 
 func (f *machineFlags) register(fs *flag.FlagSet) {
@@ -115,6 +124,9 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sv48, "sv48", false, "offer Sv48 paging as well as Sv39")
 	fs.StringVar(&f.rtcBase, "rtc-base", "", "RTC start time (RFC 3339 or Unix seconds); default: now")
 	fs.StringVar(&f.gdb, "gdb", "", "wait for gdb on `ADDR` (e.g. 127.0.0.1:1234) and run under its control, forward only")
+	fs.StringVar(&f.rngSeedS, "rng-seed", "", "device-tree /chosen rng-seed: `HEX` bytes, or none; default: 32 fresh random bytes (recorded)")
+	fs.Var(&f.devices, "device", "extra device: virtio-rng-device[,rng=ID] (QEMU syntax)")
+	fs.Var(&f.objects, "object", "entropy backend for -device virtio-rng-device,rng=ID: rng-random,id=ID[,filename=PATH] or rng-builtin,id=ID")
 	// Accepted for QEMU command-line compatibility.
 	var ignored string
 	var ignoredBool bool
@@ -194,7 +206,13 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	if err != nil {
 		return nil, err
 	}
-	cfg := machine.Config{RAMSize: ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48}
+	cfg := machine.Config{RAMSize: ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48, TimebaseHz: f.timebase}
+	if cfg.TimebaseHz == 0 {
+		cfg.TimebaseHz = machine.DefaultTimebaseHz
+	}
+	if cfg.RNGSeed, err = f.rngSeed(); err != nil {
+		return nil, err
+	}
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "rewind: "+format+"\n", args...) }
 	cfg.RTCBaseUnixNs, err = parseRTCBase(f.rtcBase)
 	if err != nil {
@@ -257,6 +275,14 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	}
 	if f.disks != nil {
 		cfg.Disks = f.disks
+	}
+	entropyFile, err := f.applyDevices(&cfg)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if entropyFile != nil {
+		b.closers = append(b.closers, entropyFile)
 	}
 	if builtinGuest && len(cfg.Disks) == 0 && f.disks == nil {
 		// The built-in guest shows off its disk driver on a scratch disk.

@@ -34,6 +34,13 @@ type recordedConfig struct {
 	Sv48           bool     `json:"sv48,omitempty"`
 	Builtin        bool     `json:"builtin,omitempty"`
 	DigestInterval uint64   `json:"digest_interval"`
+	// TimebaseHz is the mtime rate; absent in recordings made before it
+	// was recorded, which ran at QEMU's 10 MHz.
+	TimebaseHz uint64 `json:"timebase_hz,omitempty"`
+	// RNGSeed is the /chosen rng-seed in hex; absent: none.
+	RNGSeed string `json:"rng_seed,omitempty"`
+	// Devices lists the extra devices (-device), e.g. virtio-rng-device.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // image roles in the header.
@@ -171,6 +178,10 @@ func (f *machineFlags) header(b *built, selfContained bool, interval uint64) (rr
 	cfg := recordedConfig{
 		Mem: f.mem, Bios: f.bios, Kernel: f.kernel, Initrd: f.initrd, Append: f.appendS,
 		ICount: f.icount, Sv48: f.sv48, Builtin: b.builtin, DigestInterval: interval,
+		TimebaseHz: b.cfg.TimebaseHz, RNGSeed: hex.EncodeToString(b.cfg.RNGSeed),
+	}
+	if b.cfg.RNG {
+		cfg.Devices = append(cfg.Devices, deviceVirtioRNG)
 	}
 	h := rrlog.Header{
 		Emulator:      "rewind " + Version,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -68,7 +69,7 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 			err = fmt.Errorf("-%s %q contradicts the recording (recorded: %q); the machine configuration comes from the recording", fl.Name, fl.Value.String(), want)
 		}
 		switch fl.Name {
-		case "drive", "rtc-base", "max-insns", "fast-idle":
+		case "drive", "rtc-base", "max-insns", "fast-idle", "device", "object", "rng-seed":
 			if err == nil {
 				err = fmt.Errorf("-%s cannot be used with replay: the recording defines it", fl.Name)
 			}
@@ -78,6 +79,26 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 		return err
 	}
 	f.mem, f.bios, f.kernel, f.initrd, f.appendS, f.icount, f.sv48 = cfg.Mem, cfg.Bios, cfg.Kernel, cfg.Initrd, cfg.Append, cfg.ICount, cfg.Sv48
+	f.replaying = true
+	f.timebase = cfg.TimebaseHz
+	if f.timebase == 0 {
+		f.timebase = machine.QEMUTimebaseHz // recorded before the timebase was
+	}
+	f.recordedSeed = nil
+	if cfg.RNGSeed != "" {
+		seed, err := hex.DecodeString(cfg.RNGSeed)
+		if err != nil {
+			return fmt.Errorf("recording: configuration: rng_seed %q is not hex", cfg.RNGSeed)
+		}
+		f.recordedSeed = seed
+	}
+	f.devices = nil
+	for _, d := range cfg.Devices {
+		if d != deviceVirtioRNG {
+			return fmt.Errorf("recording: configuration: device %q is unknown to this rewind (recorded by a newer one?)", d)
+		}
+		f.devices = append(f.devices, d)
+	}
 	f.drives = nil
 	for i, d := range cfg.Drives {
 		spec := "file=" + strings.ReplaceAll(d, ",", ",,") + ",format=raw"

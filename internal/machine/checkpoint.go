@@ -75,6 +75,9 @@ func (m *Machine) componentStates() []componentState {
 			InFlight []uint64
 		}{b.Save(), b.InFlight()})
 	}
+	if m.RNG != nil {
+		add("rng", m.RNG.Save())
+	}
 	return cs
 }
 

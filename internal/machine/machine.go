@@ -25,6 +25,7 @@ import (
 	"github.com/rewindvm/rewind/internal/dev/uart"
 	"github.com/rewindvm/rewind/internal/dev/virtio"
 	"github.com/rewindvm/rewind/internal/dev/virtio/blk"
+	"github.com/rewindvm/rewind/internal/dev/virtio/rng"
 	"github.com/rewindvm/rewind/internal/fdt"
 	"github.com/rewindvm/rewind/internal/loader"
 	"github.com/rewindvm/rewind/internal/vclock"
@@ -49,8 +50,27 @@ const (
 	VirtioSize  = 0x1000
 	VirtioIRQ   = 1 // slot i uses IRQ VirtioIRQ+i
 	VirtioSlots = 8
-	TimebaseHz  = 10_000_000
 )
+
+// Timebases: the rate of mtime and the time CSR, given to the guest as
+// the device tree's timebase-frequency.
+const (
+	// DefaultTimebaseHz makes mtime count virtual nanoseconds. At the
+	// default -icount shift=0 the time CSR then changes with every
+	// instruction, as a real timer sampled by a fast core does: Linux's
+	// jitter-entropy fallback (try_to_generate_entropy) needs that to
+	// seed its random generator on a kernel that trusts neither the
+	// bootloader's rng-seed nor a hardware RNG. With QEMU's 10 MHz it
+	// gives up every time and getrandom() blocks forever.
+	DefaultTimebaseHz = 1_000_000_000
+	// QEMUTimebaseHz is QEMU virt's 10 MHz, which recordings made before
+	// the timebase was configurable used.
+	QEMUTimebaseHz = 10_000_000
+)
+
+// RNGSeedSize is the length of the /chosen rng-seed Rewind generates
+// (QEMU's virt board also passes 32 bytes).
+const RNGSeedSize = 32
 
 // Config is everything that defines a machine. Two machines built from
 // equal Configs (and equal disk contents) and given the same input at the
@@ -79,6 +99,22 @@ type Config struct {
 	RTCBaseUnixNs uint64
 	// Sv48 also offers Sv48 paging (default: Sv39 only).
 	Sv48 bool
+	// TimebaseHz is the rate of mtime and the time CSR (1..1e9); 0 means
+	// DefaultTimebaseHz.
+	TimebaseHz uint64
+	// RNGSeed, when non-empty, is passed to the guest as /chosen
+	// rng-seed: Linux mixes it into its random pool at boot (and, if the
+	// kernel trusts the bootloader, is seeded from it at once). It is
+	// guest-visible, so it is part of the configuration: a run that
+	// should repeat must reuse it.
+	RNGSeed []byte
+	// RNG attaches a virtio entropy device (virtio-rng) in the virtio slot
+	// after the disks.
+	RNG bool
+	// Entropy supplies the virtio-rng device's bytes outside replay (the
+	// host's random source). Reads happen on the machine goroutine at
+	// slice boundaries and are reported through OnEntropy.
+	Entropy io.Reader
 	// AsyncBlock runs disk I/O on host worker goroutines; completions
 	// reach the guest at slice boundaries (record/replay). Without it a
 	// request completes at the instruction that notified the device.
@@ -103,6 +139,8 @@ type Machine struct {
 	Virtio []*virtio.MMIO
 	// Blk are the virtio-blk devices, one per configured disk.
 	Blk []*blk.Blk
+	// RNG is the virtio entropy device (nil without Config.RNG).
+	RNG *rng.RNG
 	// DTB is the device tree the guest was given.
 	DTB []byte
 	// Layout is where the boot images went.
@@ -127,6 +165,9 @@ type Machine struct {
 	// OnBlockComplete is called when an asynchronous block request
 	// completes in the guest; data is what a read returned.
 	OnBlockComplete func(icount uint64, d BlockDone, data []byte)
+	// OnEntropy is called when host random bytes enter the guest through
+	// the virtio-rng device (the point at which record mode logs them).
+	OnEntropy func(icount uint64, p []byte)
 	// OnHostStop is called when the machine halts because the host asked
 	// it to (quit key, signal).
 	OnHostStop func(icount uint64, cause uint8)
@@ -185,8 +226,14 @@ func New(cfg Config) (*Machine, error) {
 	if cfg.RAMSize%4096 != 0 {
 		return nil, fmt.Errorf("machine: RAM size %d is not a multiple of 4 KiB", cfg.RAMSize)
 	}
-	if len(cfg.Disks) > VirtioSlots {
-		return nil, fmt.Errorf("machine: %d disks, but the board has %d virtio slots", len(cfg.Disks), VirtioSlots)
+	if cfg.TimebaseHz == 0 {
+		cfg.TimebaseHz = DefaultTimebaseHz
+	}
+	if cfg.TimebaseHz > 1_000_000_000 {
+		return nil, fmt.Errorf("machine: timebase %d Hz is above 1 GHz (mtime cannot tick faster than virtual nanoseconds)", cfg.TimebaseHz)
+	}
+	if n := len(cfg.Disks) + b2i(cfg.RNG); n > VirtioSlots {
+		return nil, fmt.Errorf("machine: %d virtio devices, but the board has %d virtio slots", n, VirtioSlots)
 	}
 	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64)}
 	m.Bus = bus.New(RAMBase, cfg.RAMSize)
@@ -194,7 +241,7 @@ func New(cfg Config) (*Machine, error) {
 	m.CPU.Sv48 = cfg.Sv48
 	m.Clock = vclock.New(m.CPU.ICount, cfg.ICountShift)
 	m.Clock.OnChange = m.CPU.RequestExit
-	m.CLINT = clint.New(m.Clock, m.CPU, TimebaseHz)
+	m.CLINT = clint.New(m.Clock, m.CPU, cfg.TimebaseHz)
 	m.CPU.Time = m.CLINT.Time
 	m.PLIC = plic.New(m.CPU)
 	m.UART = uart.New(consoleWriter{m}, m.PLIC.Line(UARTIRQ))
@@ -250,6 +297,10 @@ func New(cfg Config) (*Machine, error) {
 			}
 			m.Blk = append(m.Blk, b)
 			be = b
+		} else if i == len(cfg.Disks) && cfg.RNG {
+			m.RNG = rng.New()
+			m.RNG.OnWant = m.CPU.RequestExit // fill at the next slice boundary
+			be = m.RNG
 		}
 		t := virtio.NewMMIO(m.Bus, m.PLIC.Line(VirtioIRQ+i), be)
 		if cfg.Logf != nil {
@@ -293,6 +344,10 @@ func (m *Machine) load() error {
 	}
 	vc := fdt.DefaultVirtConfig()
 	vc.RAMSize = cfg.RAMSize
+	vc.TimebaseHz = uint32(cfg.TimebaseHz)
+	if len(cfg.RNGSeed) > 0 {
+		vc.RNGSeed = cfg.RNGSeed
+	}
 	vc.Bootargs = cfg.Append
 	vc.InitrdStart, vc.InitrdEnd = layout.Initrd.Start, layout.Initrd.End
 	if cfg.Sv48 {
@@ -316,4 +371,11 @@ func (m *Machine) load() error {
 		m.CPU.OnWatch = m.onHTIF
 	}
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

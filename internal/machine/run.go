@@ -3,6 +3,7 @@ package machine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/rewindvm/rewind/internal/cpu"
@@ -134,6 +135,65 @@ func (m *Machine) feedUART() {
 	}
 }
 
+// feedEntropy fills the buffers the guest offered the virtio-rng device
+// with host random bytes. This is the moment entropy enters the guest.
+func (m *Machine) feedEntropy() error {
+	if m.RNG == nil || !m.RNG.Wanted() {
+		return nil
+	}
+	if m.cfg.Entropy == nil {
+		return errors.New("machine: virtio-rng: the guest asked for entropy but the machine has no entropy source")
+	}
+	var got []byte
+	_, err := m.RNG.Fill(func(n int) ([]byte, error) {
+		p := make([]byte, n)
+		if _, err := io.ReadFull(m.cfg.Entropy, p); err != nil {
+			return nil, fmt.Errorf("machine: virtio-rng: reading host entropy: %w", err)
+		}
+		got = append(got, p...)
+		return p, nil
+	})
+	if got != nil || err == nil {
+		// Report even an empty fill: returning buffers changes the guest.
+		if m.OnEntropy != nil {
+			m.OnEntropy(m.CPU.ICount(), got)
+		}
+	}
+	return err
+}
+
+// EntropyWanted reports whether the guest has offered virtio-rng buffers
+// that have not been filled yet (replay uses it to check a recorded fill).
+func (m *Machine) EntropyWanted() bool { return m.RNG != nil && m.RNG.Wanted() }
+
+// FillEntropy fills the offered virtio-rng buffers with p, recorded bytes
+// (replay). p must fit the buffers exactly as they were filled when
+// recording; anything else is an error describing the mismatch.
+func (m *Machine) FillEntropy(p []byte) error {
+	if m.RNG == nil {
+		return fmt.Errorf("recorded entropy (%d bytes), but the machine has no virtio-rng device", len(p))
+	}
+	if !m.RNG.Wanted() {
+		return fmt.Errorf("recorded entropy (%d bytes), but the guest has offered no virtio-rng buffers here", len(p))
+	}
+	rest := p
+	_, err := m.RNG.Fill(func(n int) ([]byte, error) {
+		if n > len(rest) {
+			return nil, fmt.Errorf("the guest offered virtio-rng buffers for more than the %d recorded bytes", len(p))
+		}
+		q := rest[:n]
+		rest = rest[n:]
+		return q, nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("the guest's virtio-rng buffers took %d of %d recorded bytes", len(p)-len(rest), len(p))
+	}
+	return nil
+}
+
 // HaltReason says why the machine stopped.
 type HaltReason int
 
@@ -238,6 +298,9 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 				return m.result(), err
 			}
 			m.feedUART()
+			if err := m.feedEntropy(); err != nil {
+				return m.result(), err
+			}
 		}
 		if m.StopAt != 0 && ic >= m.StopAt {
 			return m.result(), nil

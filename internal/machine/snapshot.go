@@ -12,6 +12,7 @@ import (
 	"github.com/rewindvm/rewind/internal/dev/uart"
 	"github.com/rewindvm/rewind/internal/dev/virtio"
 	"github.com/rewindvm/rewind/internal/dev/virtio/blk"
+	"github.com/rewindvm/rewind/internal/dev/virtio/rng"
 )
 
 // State is the machine's state apart from RAM, as a plain value: the
@@ -29,6 +30,7 @@ type State struct {
 	RTC      rtc.State
 	Virtio   []virtio.State
 	Blk      []blk.State
+	RNG      rng.State
 	Disks    []block.OverlayState
 	Halt     HaltReason
 	ExitCode int
@@ -53,6 +55,9 @@ func (m *Machine) SaveState() (State, error) {
 	}
 	for _, b := range m.Blk {
 		s.Blk = append(s.Blk, b.Save())
+	}
+	if m.RNG != nil {
+		s.RNG = m.RNG.Save()
 	}
 	for _, d := range m.cfg.Disks {
 		if ov, ok := d.(*block.Overlay); ok {
@@ -98,6 +103,9 @@ func (m *Machine) LoadState(s State) error {
 		if err := b.Load(bs); err != nil {
 			return err
 		}
+	}
+	if m.RNG != nil {
+		m.RNG.Load(s.RNG, m.Virtio[len(m.Blk)].Queue(0))
 	}
 	for i, d := range m.cfg.Disks {
 		if ov, ok := d.(*block.Overlay); ok && i < len(s.Disks) {

@@ -182,6 +182,14 @@ func (p *Player) Drain(m *machine.Machine) error {
 			}
 		case rrlog.KindShutdown:
 			m.HaltHostStop()
+		case rrlog.KindEntropy:
+			_, data, err := ev.Entropy()
+			if err != nil {
+				return err
+			}
+			if err := m.FillEntropy(data); err != nil {
+				return p.diverged(err.Error())
+			}
 		case rrlog.KindSerialInput:
 			_, data, err := ev.SerialInput()
 			if err != nil {
@@ -215,7 +223,7 @@ func (p *Player) Idle(m *machine.Machine) error {
 		m.Clock.Warp(ns)
 		p.Events++
 		return p.advance()
-	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown:
+	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown, rrlog.KindEntropy:
 		return nil // the next Drain wakes the hart
 	}
 	return nil

@@ -27,6 +27,8 @@ const (
 	KindDigest Kind = 5
 	// KindImageData: a piece of an embedded image (self-contained mode).
 	KindImageData Kind = 6
+	// KindEntropy: host random bytes filling a virtio-rng device's buffers.
+	KindEntropy Kind = 7
 	// KindEnd: the end record with totals; written by Writer.Close only.
 	KindEnd Kind = 0xFF
 )
@@ -52,6 +54,7 @@ func init() {
 	kinds[KindShutdown] = kindInfo{"shutdown", checkShutdown, formatShutdown}
 	kinds[KindDigest] = kindInfo{"digest", checkDigest, formatDigest}
 	kinds[KindImageData] = kindInfo{"image-data", checkImageData, formatImageData}
+	kinds[KindEntropy] = kindInfo{"entropy", checkEntropy, formatEntropy}
 	kinds[KindEnd] = kindInfo{"end", checkEnd, formatEnd}
 }
 

@@ -166,6 +166,17 @@ func (q *Queue) write16(pa uint64, v uint16) error {
 	return q.t.mem.WriteBytes(pa, b[:])
 }
 
+// Pending reports whether the driver has made chains available that Pop
+// has not taken yet. A ring that cannot be read counts as empty (Pop
+// reports the error when it is called).
+func (q *Queue) Pending() bool {
+	if !q.live() {
+		return false
+	}
+	availIdx, err := q.read16(q.driver + 2)
+	return err == nil && availIdx != q.lastAvail
+}
+
 // Pop returns the next chain the driver has made available, or nil if
 // there is none, the queue is not ready, or the device needs reset. A
 // malformed chain puts the device into DEVICE_NEEDS_RESET and returns nil.
