@@ -82,7 +82,7 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 	f.replaying = true
 	f.timebase = cfg.TimebaseHz
 	if f.timebase == 0 {
-		f.timebase = machine.QEMUTimebaseHz // recorded before the timebase was
+		f.timebase = machine.QEMUTimebaseHz // recorded before the timebase was part of the configuration
 	}
 	f.recordedSeed = nil
 	if cfg.RNGSeed != "" {

@@ -66,9 +66,10 @@ type VirtConfig struct {
 	// PLICNDev is the PLIC node's riscv,ndev: the number of interrupt
 	// sources, not counting source 0.
 	PLICNDev uint32
-	// RNGSeed, when non-nil, becomes /chosen rng-seed. It must be a fixed
-	// value (it is guest-visible); QEMU puts fresh random bytes there,
-	// which would break replay, so the default leaves it out.
+	// RNGSeed, when non-nil, becomes /chosen rng-seed. It is
+	// guest-visible, so a reproducible run must reuse it: the machine
+	// draws it from the host and a recording stores it. The default
+	// configuration here leaves it out.
 	RNGSeed []byte
 }
 
@@ -123,7 +124,11 @@ func (c *VirtConfig) check() error {
 //     not QEMU's rv64 CPU model (which has H, Zb*, Sstc and Sv57).
 //   - riscv,ndev is VirtConfig.PLICNDev (0x5f), not QEMU 7.2's 0x60.
 //   - /chosen rng-seed is left out unless VirtConfig.RNGSeed is set
-//     (QEMU writes random bytes there: not reproducible).
+//     (QEMU writes fresh random bytes; Rewind's machine does too, and
+//     recordings keep them).
+//   - The machine sets TimebaseHz to 1 GHz rather than QEMU's 10 MHz
+//     (see machine.DefaultTimebaseHz); DefaultVirtConfig keeps 10 MHz so
+//     the tree can be compared with QEMU's.
 //   - linux,initrd-start/-end are one cell when they fit in 32 bits (as
 //     QEMU writes them) and two cells otherwise.
 //   - Nodes for devices we do not model are left out: /pmu (SBI PMU
