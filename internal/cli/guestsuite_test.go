@@ -219,6 +219,16 @@ func TestGoStdlibSuite(t *testing.T) {
 	}
 	disk := makeExt4(t, root, 256)
 	t.Logf("built %d test binaries and the disk in %v", len(stdlibSuite), time.Since(start).Round(time.Second))
+	if keep := os.Getenv("REWIND_SUITE_DISK"); keep != "" {
+		// scripts/stdlib-suite.sh runs QEMU on the same disk.
+		data, err := os.ReadFile(disk)
+		if err == nil {
+			err = os.WriteFile(keep, data, 0o644)
+		}
+		if err != nil {
+			t.Fatalf("REWIND_SUITE_DISK: %v", err)
+		}
+	}
 
 	start = time.Now()
 	rec := filepath.Join(t.TempDir(), "stdlib.rwd")
