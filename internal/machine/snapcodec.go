@@ -1,0 +1,228 @@
+package machine
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/rewindvm/rewind/internal/block"
+)
+
+// A Snapshot is a machine state that can leave the process: written into a
+// recording (embedded snapshots), read back by another process, and
+// restored there. It is incremental: it carries the RAM pages and disk
+// overlay blocks changed since the previous snapshot of the same chain,
+// or, when Full is set, every non-zero page and every written block.
+// Restoring a chain — a full snapshot or the machine's freshly loaded
+// boot state, then each increment in order — gives the machine exactly
+// the state it had when the last snapshot was taken.
+type Snapshot struct {
+	// Full: Pages holds every non-zero RAM page and Disks every written
+	// overlay block; the chain starts here, not at the boot state.
+	Full bool
+	// State is everything but RAM; its Disks field is left empty (the
+	// overlay blocks travel in Disks below).
+	State State
+	// Pages are RAM pages (numbered from RAMBase) with their contents.
+	Pages []SnapshotPage
+	// Disks holds, per disk, the overlay blocks written since the previous
+	// snapshot (all of them when Full), ascending.
+	Disks [][]block.OverlayBlock
+}
+
+// SnapshotPage is one 4 KiB RAM page of a snapshot.
+type SnapshotPage struct {
+	Page uint64
+	Data []byte
+}
+
+// snapshotMagic starts every encoded snapshot; the byte after it is the
+// encoding version.
+const (
+	snapshotMagic   = "RWSNAP"
+	snapshotVersion = 1
+)
+
+// Encode serialises s: the magic, a version byte, then the snapshot in
+// Go's gob encoding. The bytes are opaque to the recording format (which
+// compresses and checksums them); a reader refuses another version.
+func (s *Snapshot) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(snapshotMagic)
+	buf.WriteByte(snapshotVersion)
+	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+		return nil, fmt.Errorf("machine: encode snapshot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeSnapshot parses bytes made by Snapshot.Encode and checks their
+// shape (page numbers, sizes, order); it never panics on bad input.
+func DecodeSnapshot(b []byte) (*Snapshot, error) {
+	if len(b) < len(snapshotMagic)+1 || string(b[:len(snapshotMagic)]) != snapshotMagic {
+		return nil, errors.New("machine: not an encoded snapshot")
+	}
+	if v := b[len(snapshotMagic)]; v != snapshotVersion {
+		return nil, fmt.Errorf("machine: snapshot encoding version %d, this rewind reads %d", v, snapshotVersion)
+	}
+	var s Snapshot
+	if err := gob.NewDecoder(bytes.NewReader(b[len(snapshotMagic)+1:])).Decode(&s); err != nil {
+		return nil, fmt.Errorf("machine: decode snapshot: %w", err)
+	}
+	for i, p := range s.Pages {
+		if len(p.Data) != pageSize {
+			return nil, fmt.Errorf("machine: snapshot page %#x has %d bytes", p.Page, len(p.Data))
+		}
+		if i > 0 && p.Page <= s.Pages[i-1].Page {
+			return nil, fmt.Errorf("machine: snapshot pages out of order at %#x", p.Page)
+		}
+	}
+	return &s, nil
+}
+
+const pageSize = 4096
+
+// SnapshotTaker takes the snapshots of one chain from a running machine:
+// the first one relative to the boot state (or full), later ones relative
+// to the previous. It owns the machine's dirty-page accumulator for
+// snapshots (KeepDirty / TakeDirtyPages), so it cannot be used together
+// with a debugger's snapshot store on the same machine.
+type SnapshotTaker struct {
+	m     *Machine
+	disks []block.OverlayState // shared overlay state at the previous snapshot
+	full  bool
+}
+
+// NewSnapshotTaker starts a chain on m. With full, the first snapshot is
+// full; otherwise it is relative to the state m has now, which must be its
+// boot state (nothing has run yet).
+func (m *Machine) NewSnapshotTaker(full bool) *SnapshotTaker {
+	m.KeepDirty()
+	t := &SnapshotTaker{m: m, full: full}
+	if !full {
+		m.TakeDirtyPages() // the loader's writes are part of the boot state
+		t.disks = m.sharedDisks()
+	}
+	return t
+}
+
+// sharedDisks returns every disk's overlay state, sharing block buffers.
+func (m *Machine) sharedDisks() []block.OverlayState {
+	out := make([]block.OverlayState, len(m.cfg.Disks))
+	for i, d := range m.cfg.Disks {
+		if ov, ok := d.(*block.Overlay); ok {
+			out[i] = ov.SaveShared()
+		}
+	}
+	return out
+}
+
+// Take returns the next snapshot of the chain. It fails with ErrBusy while
+// disk requests are in flight (try again at a later slice boundary).
+func (t *SnapshotTaker) Take() (*Snapshot, error) {
+	m := t.m
+	st, err := m.SaveState()
+	if err != nil {
+		return nil, err
+	}
+	st.Disks = nil
+	s := &Snapshot{Full: t.full, State: st}
+	dirty := m.TakeDirtyPages()
+	ram := m.Bus.RAM
+	if t.full {
+		for off := 0; off < len(ram); off += pageSize {
+			pg := ram[off : off+pageSize]
+			if slices.ContainsFunc(pg, func(b byte) bool { return b != 0 }) {
+				s.Pages = append(s.Pages, SnapshotPage{uint64(off / pageSize), slices.Clone(pg)})
+			}
+		}
+	} else {
+		for _, p := range dirty {
+			s.Pages = append(s.Pages, SnapshotPage{p, slices.Clone(ram[p*pageSize : (p+1)*pageSize])})
+		}
+	}
+	now := m.sharedDisks()
+	s.Disks = make([][]block.OverlayBlock, len(now))
+	for i, cur := range now {
+		var prev []block.OverlayBlock
+		if !t.full && i < len(t.disks) {
+			prev = t.disks[i].Blocks
+		}
+		s.Disks[i] = changedBlocks(prev, cur.Blocks)
+	}
+	t.disks, t.full = now, false
+	return s, nil
+}
+
+// changedBlocks returns the blocks of cur that are not in prev with the
+// same buffer (overlay buffers are never modified once written, so a
+// rewritten block has a new buffer), copied.
+func changedBlocks(prev, cur []block.OverlayBlock) []block.OverlayBlock {
+	var out []block.OverlayBlock
+	j := 0
+	for _, b := range cur {
+		for j < len(prev) && prev[j].Index < b.Index {
+			j++
+		}
+		if j < len(prev) && prev[j].Index == b.Index && len(prev[j].Data) > 0 && len(b.Data) > 0 && &prev[j].Data[0] == &b.Data[0] {
+			continue
+		}
+		out = append(out, block.OverlayBlock{Index: b.Index, Data: slices.Clone(b.Data)})
+	}
+	return out
+}
+
+// RestoreSnapshots puts m into the state of the last snapshot of chain.
+// m must be freshly built from the recording's configuration (boot state)
+// unless chain starts with a full snapshot. Disk overlays are rebuilt
+// from the blocks of the chain.
+func (m *Machine) RestoreSnapshots(chain []*Snapshot) error {
+	if len(chain) == 0 {
+		return errors.New("machine: restore: empty snapshot chain")
+	}
+	ram := m.Bus.RAM
+	npages := uint64(len(ram) / pageSize)
+	disks := make([]map[int64][]byte, len(m.cfg.Disks))
+	for i := range disks {
+		disks[i] = map[int64][]byte{}
+	}
+	for k, s := range chain {
+		if s.Full {
+			if k != 0 {
+				return fmt.Errorf("machine: restore: full snapshot at position %d of the chain", k)
+			}
+			clear(ram)
+		}
+		if len(s.Disks) != len(m.cfg.Disks) {
+			return fmt.Errorf("machine: restore: snapshot has %d disks, the machine %d", len(s.Disks), len(m.cfg.Disks))
+		}
+		for _, p := range s.Pages {
+			if p.Page >= npages {
+				return fmt.Errorf("machine: restore: page %#x beyond RAM (%d pages)", p.Page, npages)
+			}
+			copy(ram[p.Page*pageSize:], p.Data)
+		}
+		for i, blocks := range s.Disks {
+			for _, b := range blocks {
+				disks[i][b.Index] = b.Data
+			}
+		}
+	}
+	st := chain[len(chain)-1].State
+	st.Disks = make([]block.OverlayState, len(m.cfg.Disks))
+	for i, blocks := range disks {
+		idx := make([]int64, 0, len(blocks))
+		for b := range blocks {
+			idx = append(idx, b)
+		}
+		slices.Sort(idx)
+		for _, b := range idx {
+			st.Disks[i].Blocks = append(st.Disks[i].Blocks, block.OverlayBlock{Index: b, Data: blocks[b]})
+		}
+	}
+	// LoadState drops the hart's decoded code and TLBs (CPU.Load), so
+	// nothing cached from the old RAM survives.
+	return m.LoadState(st)
+}
