@@ -9,3 +9,5 @@ require (
 )
 
 require github.com/klauspost/compress v1.20.4
+
+require golang.org/x/arch v0.33.0

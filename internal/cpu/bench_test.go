@@ -64,3 +64,17 @@ func TestWorkloadNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per slice in the hot loop", n)
 	}
 }
+
+// BenchmarkJITSv39 is BenchmarkInterpreterSv39 on the compiled engine.
+func BenchmarkJITSv39(b *testing.B) {
+	c := newSv39Workload(b)
+	if !c.EnableJIT(0) {
+		b.Skip("no compiled engine on this host")
+	}
+	const slice = 1 << 20
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Run(slice)
+	}
+	b.ReportMetric(float64(slice)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+}

@@ -144,6 +144,9 @@ type CPU struct {
 
 	// Sv48 offers Sv48 in satp in addition to Sv39.
 	Sv48 bool
+
+	// jit is the compiled engine (nil: interpreter only); see jit_amd64.go.
+	jit *jitState
 }
 
 // New returns a hart attached to b, in M-mode, with pc = 0.
@@ -280,6 +283,9 @@ func (c *CPU) dropCodePage(page uint64) {
 	c.codePages[page] = nil
 	c.freePages = append(c.freePages, cp)
 	c.curVPN = tlbNone
+	if c.jit != nil {
+		c.jitInvalidate(page, 0, 4095)
+	}
 }
 
 // fetchPage makes the page of c.pc the current fetch page. It returns
@@ -347,6 +353,9 @@ func (c *CPU) codeWrite(page, po uint64, size int) {
 	last := min(po+uint64(size)-1, 4095)
 	for s := first >> 1; s <= last>>1; s++ {
 		cp.insts[s].gen = 0
+	}
+	if c.jit != nil {
+		c.jitInvalidate(page, first, last)
 	}
 }
 
@@ -496,6 +505,10 @@ func (c *CPU) Run(budget uint64) StopReason {
 			return StopBudget
 		}
 		c.limit = c.stop
-		c.step()
+		if c.jit != nil && !c.debugOn {
+			c.jitRun()
+		} else {
+			c.step()
+		}
 	}
 }

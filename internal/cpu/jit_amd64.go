@@ -1,0 +1,548 @@
+//go:build linux && amd64
+
+package cpu
+
+// The compiled execution tier: guest basic blocks translated to amd64
+// machine code. docs/JIT.md describes the design; in short:
+//
+//   - Generated code lives in one mmap'd region outside the Go heap: a
+//     read-write data part (chain cells, jump cache) followed by the code,
+//     which is read-execute except while a new block is copied in (W^X).
+//   - It is entered through jitCall (jit_enter_amd64.s) and returns an
+//     exit code; it never calls Go. Anything it cannot do (TLB miss, MMIO,
+//     misaligned access, CSR, FP, atomics, traps) is an exit that makes Go
+//     run that one instruction on the interpreter.
+//   - Registers: R15 = &cpu + jitBias, R13 = &ram[0], R12 = instruction
+//     limit for this call, RBX = instruction count at the start of the
+//     current block. Guest registers stay in c.x; every instruction loads
+//     and stores them, so the state at any exit is exact.
+
+import (
+	"encoding/binary"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rewindvm/rewind/internal/amd64"
+)
+
+//go:noescape
+func jitCall(entry uintptr, cpu, ram unsafe.Pointer, limit, icount uint64) (code, aux uint64)
+
+const (
+	// jitBias is added to the CPU pointer in R15 so that x0..x31 are
+	// reachable with 8-bit displacements.
+	jitBias = 128
+	// jitMaxInsts bounds a block's length.
+	jitMaxInsts = 128
+	// jitSliceCap bounds the instructions one jitCall may run, so the
+	// goroutine returns to Go (where it can be preempted) regularly.
+	jitSliceCap = 1 << 22
+
+	// DefaultJITCodeBytes is the code-cache budget: when it is full the
+	// cache is flushed, never grown.
+	DefaultJITCodeBytes = 64 << 20
+
+	jcBits  = 14
+	jcSize  = 1 << jcBits
+	jcEntry = 32 // vpc, add, entry, pad
+
+	jitExitDispatch = 0 // c.pc/c.icount set; aux = chain cell address or 0
+	jitExitInterp   = 1 // run the instruction at c.pc on the interpreter
+)
+
+// Field offsets the generated code uses (checked in TestJITLayout).
+const (
+	offX      = unsafe.Offsetof((*CPU)(nil).x)
+	offPC     = unsafe.Offsetof((*CPU)(nil).pc)
+	offICount = unsafe.Offsetof((*CPU)(nil).icount)
+	offDctx   = unsafe.Offsetof((*CPU)(nil).dctx)
+	offXctx   = unsafe.Offsetof((*CPU)(nil).xctx)
+	offTLBR   = unsafe.Offsetof((*CPU)(nil).tlbR)
+	offTLBW   = unsafe.Offsetof((*CPU)(nil).tlbW)
+	offTLBX   = unsafe.Offsetof((*CPU)(nil).tlbX)
+	offTLBAdd = unsafe.Offsetof((*tlbEntry)(nil).add)
+)
+
+// jitBlock is one translated block: straight-line guest code in one page.
+type jitBlock struct {
+	vpc, add uint64 // virtual pc; fetch-TLB add (RAM index = va + add)
+	page     uint64 // RAM page index
+	lo, hi   uint16 // guest bytes [lo, hi) of the page
+	n        uint64 // instructions
+	entry    uintptr
+	incoming []uint32 // chain cells that jump here
+	dead     bool
+}
+
+type jitKey struct{ vpc, add uint64 }
+
+type jitState struct {
+	mem      []byte // data part, then code part
+	base     uintptr
+	dataSize int
+	codeSize int
+	cur      int // next free code byte (offset into the code part)
+	stubsEnd int
+
+	cellOwner []*jitBlock
+	cellPC    []uint64
+	maxCells  int
+
+	stubDispatch    uintptr // rax = target pc, rdx = cell or 0
+	stubExit        uintptr // rax = pc, rcx = icount: exit dispatch
+	stubExitInterp  uintptr // rax = pc, rcx = icount: exit interp
+	stubCellDefault uint64
+
+	blocks map[jitKey]*jitBlock
+	pages  map[uint64][]*jitBlock
+
+	a   amd64.Asm
+	buf []inst
+
+	stats JITStats
+}
+
+// JITStats counts what the compiled tier did.
+type JITStats struct {
+	Blocks, Flushes, Invalidated, Calls, InterpExits, Chains uint64
+	CodeBytes                                                uint64
+}
+
+// EnableJIT switches the hart to the compiled engine with a code cache
+// of codeBytes (DefaultJITCodeBytes if 0). It reports false when the
+// host cannot run it (then the interpreter stays in use).
+func (c *CPU) EnableJIT(codeBytes int) bool {
+	if c.jit != nil {
+		return true
+	}
+	if codeBytes <= 0 {
+		codeBytes = DefaultJITCodeBytes
+	}
+	j, err := newJIT(codeBytes)
+	if err != nil {
+		return false
+	}
+	c.jit = j
+	runtime.AddCleanup(c, func(m []byte) { _ = unix.Munmap(m) }, j.mem)
+	return true
+}
+
+// JITStats returns counters of the compiled engine (zero without it).
+func (c *CPU) JITStats() JITStats {
+	if c.jit == nil {
+		return JITStats{}
+	}
+	s := c.jit.stats
+	s.CodeBytes = uint64(c.jit.cur)
+	return s
+}
+
+func newJIT(codeBytes int) (*jitState, error) {
+	codeBytes = (codeBytes + 4095) &^ 4095
+	maxCells := codeBytes / 64
+	dataSize := (maxCells*8 + jcSize*jcEntry + 4095) &^ 4095
+	mem, err := unix.Mmap(-1, 0, dataSize+codeBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, err
+	}
+	j := &jitState{
+		mem:       mem,
+		base:      uintptr(unsafe.Pointer(&mem[0])),
+		dataSize:  dataSize,
+		codeSize:  codeBytes,
+		maxCells:  maxCells,
+		cellOwner: make([]*jitBlock, 0, 1024),
+		cellPC:    make([]uint64, 0, 1024),
+	}
+	j.genStubs()
+	if err := unix.Mprotect(mem[dataSize:], unix.PROT_READ|unix.PROT_EXEC); err != nil {
+		_ = unix.Munmap(mem)
+		return nil, err
+	}
+	j.reset()
+	return j, nil
+}
+
+func (j *jitState) codeBase() uintptr { return j.base + uintptr(j.dataSize) }
+func (j *jitState) cellAddr(i int) uintptr {
+	return j.base + uintptr(i)*8
+}
+func (j *jitState) jcBase() uintptr { return j.base + uintptr(j.maxCells)*8 }
+
+func (j *jitState) jc(i uint64) *[4]uint64 {
+	return (*[4]uint64)(unsafe.Pointer(&j.mem[uint64(j.maxCells)*8+i*jcEntry]))
+}
+
+func (j *jitState) cell(i uint32) *uint64 {
+	return (*uint64)(unsafe.Pointer(&j.mem[uintptr(i)*8]))
+}
+
+// reset empties the cache (keeping the stubs).
+func (j *jitState) reset() {
+	j.blocks = make(map[jitKey]*jitBlock)
+	j.pages = make(map[uint64][]*jitBlock)
+	j.cellOwner = j.cellOwner[:0]
+	j.cellPC = j.cellPC[:0]
+	j.cur = j.stubsEnd
+	for i := uint64(0); i < jcSize; i++ {
+		j.jc(i)[0] = 1 // no pc is odd
+	}
+}
+
+func (j *jitState) flush() {
+	j.stats.Flushes++
+	j.reset()
+}
+
+func xm(i uint8) amd64.Mem { return amd64.M(amd64.R15, int32(8*int(i))+int32(offX)-jitBias) }
+
+func fld(off uintptr) amd64.Mem { return amd64.M(amd64.R15, int32(off)-jitBias) }
+
+// genStubs writes the shared stubs at the start of the code part.
+func (j *jitState) genStubs() {
+	a := &j.a
+	a.Reset(uint64(j.codeBase()))
+	const (
+		rax = amd64.RAX
+		rcx = amd64.RCX
+		rdx = amd64.RDX
+		rbx = amd64.RBX
+		rsi = amd64.RSI
+		rdi = amd64.RDI
+	)
+	// Exits: rax = pc, rcx = icount.
+	j.stubExit = j.codeBase() + uintptr(a.Len())
+	a.Store(amd64.W64, fld(offPC), rax)
+	a.Store(amd64.W64, fld(offICount), rcx)
+	a.ALURR(amd64.W32, amd64.XOR, rax, rax)
+	a.ALURR(amd64.W32, amd64.XOR, rdx, rdx)
+	a.Ret()
+	j.stubExitInterp = j.codeBase() + uintptr(a.Len())
+	a.Store(amd64.W64, fld(offPC), rax)
+	a.Store(amd64.W64, fld(offICount), rcx)
+	a.MovImm(rax, jitExitInterp)
+	a.ALURR(amd64.W32, amd64.XOR, rdx, rdx)
+	a.Ret()
+
+	// Dispatch: rax = target pc, rdx = chain cell or 0, rbx = icount.
+	// Look the pc up in the jump cache; the entry is valid if the fetch
+	// TLB maps the pc's page (in the current context) to the same RAM
+	// page as when the block was compiled.
+	for a.Len()%16 != 0 {
+		a.Int3()
+	}
+	j.stubDispatch = j.codeBase() + uintptr(a.Len())
+	miss := a.NewLabel()
+	a.MovRR(amd64.W32, rcx, rax)
+	a.ShiftRI(amd64.W32, amd64.SHL, rcx, 4)
+	a.ALURI(amd64.W32, amd64.AND, rcx, (jcSize-1)<<5)
+	a.Lea(rsi, amd64.RIPRel(uint64(j.jcBase())))
+	a.ALURR(amd64.W64, amd64.ADD, rsi, rcx)
+	a.ALURM(amd64.W64, amd64.CMP, rax, amd64.M(rsi, 0))
+	a.Jcc(amd64.CondNE, miss)
+	a.MovRR(amd64.W64, rcx, rax)
+	a.ShiftRI(amd64.W64, amd64.SHR, rcx, 12)
+	a.MovRR(amd64.W32, rdi, rcx)
+	a.ALURI(amd64.W32, amd64.AND, rdi, tlbMask)
+	a.ShiftRI(amd64.W32, amd64.SHL, rdi, 4)
+	a.ALURM(amd64.W64, amd64.OR, rcx, fld(offXctx))
+	a.ALURM(amd64.W64, amd64.CMP, rcx, amd64.MI(amd64.R15, rdi, 1, int32(offTLBX)-jitBias))
+	a.Jcc(amd64.CondNE, miss)
+	a.Load(amd64.W64, rcx, amd64.MI(amd64.R15, rdi, 1, int32(offTLBX+offTLBAdd)-jitBias))
+	a.ALURM(amd64.W64, amd64.CMP, rcx, amd64.M(rsi, 8))
+	a.Jcc(amd64.CondNE, miss)
+	// A chain cell not yet pointed at its target goes to Go once, which
+	// points it there (and records it, so invalidation can undo it).
+	a.TestRR(amd64.W64, rdx, rdx)
+	a.Jcc(amd64.CondNE, miss)
+	a.JmpMem(amd64.M(rsi, 16))
+	a.Bind(miss)
+	a.Store(amd64.W64, fld(offPC), rax)
+	a.Store(amd64.W64, fld(offICount), rbx)
+	a.ALURR(amd64.W32, amd64.XOR, rax, rax)
+	a.Ret()
+	if err := a.Finish(); err != nil {
+		panic(err)
+	}
+	copy(j.mem[j.dataSize:], a.Buf)
+	j.stubsEnd = (a.Len() + 15) &^ 15
+	j.stubCellDefault = uint64(j.stubDispatch)
+}
+
+// jitRun is the compiled engine's inner loop: the counterpart of step.
+// It runs until c.icount reaches c.limit, or returns early (to Run,
+// which re-checks interrupts) after handing one instruction to the
+// interpreter.
+func (c *CPU) jitRun() {
+	j := c.jit
+	ram := unsafe.Pointer(&c.ram[0])
+	cpu := unsafe.Add(unsafe.Pointer(c), jitBias)
+	var cell uint64
+	for c.icount < c.limit {
+		b := c.jitLookup()
+		if b == nil || b.entry == 0 {
+			c.interpOne()
+			return
+		}
+		if cell != 0 {
+			j.chain(cell, b)
+			cell = 0
+		}
+		if c.icount+b.n > c.limit {
+			// The block would cross the limit: the interpreter runs
+			// up to it exactly.
+			c.step()
+			return
+		}
+		limit := min(c.limit, c.icount+jitSliceCap)
+		j.stats.Calls++
+		code, aux := jitCall(b.entry, cpu, ram, limit, c.icount)
+		switch code {
+		case jitExitDispatch:
+			cell = aux
+		case jitExitInterp:
+			j.stats.InterpExits++
+			if c.icount < c.limit {
+				c.interpOne()
+			}
+			return
+		}
+	}
+	runtime.KeepAlive(c)
+}
+
+// interpOne runs exactly one instruction (or takes its trap) on the
+// interpreter.
+func (c *CPU) interpOne() {
+	c.limit = c.icount + 1
+	c.step()
+}
+
+// jitLookup finds or compiles the block at c.pc. It returns nil when the
+// fetch translation is not in the TLB (the interpreter then translates,
+// raising any fault, and fills it).
+func (c *CPU) jitLookup() *jitBlock {
+	j := c.jit
+	pc := c.pc
+	vpn := pc >> 12
+	e := &c.tlbX[vpn&tlbMask]
+	if e.key != vpn|c.xctx {
+		return nil
+	}
+	page := (pc + e.add) >> 12
+	if page >= uint64(len(c.codePages)) {
+		return nil
+	}
+	cp := c.codePages[page]
+	if cp == nil {
+		// Make it a code page (stores to it now take the slow path,
+		// which invalidates blocks).
+		if !c.fetchPage() {
+			return nil
+		}
+		cp = c.codePages[page]
+	}
+	cp.writes = 0
+	b := j.blocks[jitKey{pc, e.add}]
+	if b == nil {
+		b = j.compile(c, pc, e.add, page)
+	}
+	if b.entry != 0 {
+		jc := j.jc((pc >> 1) & (jcSize - 1))
+		jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
+	}
+	return b
+}
+
+// chain points the cell an exit jumped through at block b, when that is
+// safe: b is on the same virtual page as the cell's owner and was
+// compiled for the same translation (so whenever the owner runs, b's
+// translation is current too).
+func (j *jitState) chain(cellAddr uint64, b *jitBlock) {
+	i := uint32((uintptr(cellAddr) - j.base) / 8)
+	if int(i) >= len(j.cellOwner) {
+		return
+	}
+	owner := j.cellOwner[i]
+	if owner == nil || owner.dead || b.dead || b.entry == 0 || j.cellPC[i] != b.vpc ||
+		owner.add != b.add || owner.vpc>>12 != b.vpc>>12 {
+		return
+	}
+	*j.cell(i) = uint64(b.entry)
+	b.incoming = append(b.incoming, i)
+	j.stats.Chains++
+}
+
+// jitInvalidate drops the blocks of RAM page that overlap page offsets
+// [first, last] (a store to code).
+func (c *CPU) jitInvalidate(page, first, last uint64) {
+	j := c.jit
+	bs := j.pages[page]
+	if len(bs) == 0 {
+		return
+	}
+	keep := bs[:0]
+	for _, b := range bs {
+		if uint64(b.lo) <= last && uint64(b.hi) > first {
+			j.kill(b)
+		} else {
+			keep = append(keep, b)
+		}
+	}
+	clear(bs[len(keep):])
+	if len(keep) == 0 {
+		delete(j.pages, page)
+	} else {
+		j.pages[page] = keep
+	}
+}
+
+func (j *jitState) kill(b *jitBlock) {
+	j.stats.Invalidated++
+	b.dead = true
+	k := jitKey{b.vpc, b.add}
+	if j.blocks[k] == b {
+		delete(j.blocks, k)
+	}
+	if b.entry != 0 {
+		for _, i := range b.incoming {
+			if p := j.cell(i); *p == uint64(b.entry) {
+				*p = j.stubCellDefault
+			}
+		}
+		jc := j.jc((b.vpc >> 1) & (jcSize - 1))
+		if jc[2] == uint64(b.entry) {
+			jc[0] = 1
+		}
+	}
+	b.incoming = nil
+}
+
+// jitCompilable reports whether the compiler translates op.
+func jitCompilable(o op) bool {
+	switch o {
+	case opLUI, opAUIPC, opJAL, opJALR, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU,
+		opLB, opLH, opLW, opLD, opLBU, opLHU, opLWU, opSB, opSH, opSW, opSD,
+		opADDI, opSLTI, opSLTIU, opXORI, opORI, opANDI, opSLLI, opSRLI, opSRAI,
+		opADD, opSUB, opSLL, opSLT, opSLTU, opXOR, opSRL, opSRA, opOR, opAND,
+		opADDIW, opSLLIW, opSRLIW, opSRAIW, opADDW, opSUBW, opSLLW, opSRLW, opSRAW,
+		opFENCE, opFENCEI,
+		opMUL, opMULH, opMULHSU, opMULHU, opDIV, opDIVU, opREM, opREMU,
+		opMULW, opDIVW, opDIVUW, opREMW, opREMUW:
+		return true
+	}
+	return false
+}
+
+func isBranch(o op) bool {
+	switch o {
+	case opJAL, opJALR, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU:
+		return true
+	}
+	return false
+}
+
+// decodeBlock decodes the straight-line run of compilable instructions at
+// pc (RAM page page), ending after a branch, before an instruction the
+// compiler does not handle, at the page end, or at jitMaxInsts. It
+// returns the instructions and whether it stopped at an instruction the
+// interpreter must run.
+func (j *jitState) decodeBlock(c *CPU, pc, page uint64) ([]inst, bool) {
+	out := j.buf[:0]
+	interp := false
+	off := pc & 0xfff
+	base := page << 12
+	for len(out) < jitMaxInsts && off < 0x1000 {
+		lo := binary.LittleEndian.Uint16(c.ram[base+off:])
+		var in inst
+		if lo&3 != 3 {
+			in = decode16(lo)
+		} else {
+			if off > 0xffc {
+				break // straddles the page end
+			}
+			in = decode32(binary.LittleEndian.Uint32(c.ram[base+off:]))
+		}
+		if !jitCompilable(in.op) {
+			interp = true
+			break
+		}
+		out = append(out, in)
+		off += uint64(in.length)
+		if isBranch(in.op) {
+			break
+		}
+	}
+	j.buf = out
+	return out, interp
+}
+
+// compile translates the block at pc and records it (a block with no
+// compilable instruction is recorded too, with entry 0, so the lookup
+// does not retry).
+func (j *jitState) compile(c *CPU, pc, add, page uint64) *jitBlock {
+	ins, interp := j.decodeBlock(c, pc, page)
+	b := &jitBlock{vpc: pc, add: add, page: page, lo: uint16(pc & 0xfff)}
+	var length uint64
+	for i := range ins {
+		length += uint64(ins[i].length)
+	}
+	b.hi = uint16((pc & 0xfff) + length)
+	if b.hi == b.lo {
+		b.hi = b.lo + 1
+	}
+	b.n = uint64(len(ins))
+	if len(ins) > 0 {
+		for attempt := 0; ; attempt++ {
+			code, ok := j.gen(c, b, ins, interp)
+			if ok {
+				b.entry = code
+				break
+			}
+			if attempt > 0 {
+				panic("cpu: JIT: a block does not fit in an empty code cache")
+			}
+			j.flush()
+		}
+		j.stats.Blocks++
+	}
+	j.blocks[jitKey{pc, add}] = b
+	j.pages[page] = append(j.pages[page], b)
+	return b
+}
+
+// cellAlloc reserves a chain cell for an exit of b to target pc.
+func (j *jitState) cellAlloc(b *jitBlock, target uint64) (uintptr, bool) {
+	i := len(j.cellOwner)
+	if i >= j.maxCells {
+		return 0, false
+	}
+	j.cellOwner = append(j.cellOwner, b)
+	j.cellPC = append(j.cellPC, target)
+	*j.cell(uint32(i)) = j.stubCellDefault
+	return j.cellAddr(i), true
+}
+
+// install copies code into the cache (W^X: the pages are writable only
+// while being written). It returns the entry address, or false if the
+// cache is full.
+func (j *jitState) install(code []byte) (uintptr, bool) {
+	start := j.cur
+	end := start + len(code)
+	if end > j.codeSize {
+		return 0, false
+	}
+	lo := j.dataSize + start&^4095
+	hi := j.dataSize + (end+4095)&^4095
+	if err := unix.Mprotect(j.mem[lo:hi], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		panic("cpu: JIT: mprotect: " + err.Error())
+	}
+	copy(j.mem[j.dataSize+start:], code)
+	if err := unix.Mprotect(j.mem[lo:hi], unix.PROT_READ|unix.PROT_EXEC); err != nil {
+		panic("cpu: JIT: mprotect: " + err.Error())
+	}
+	j.cur = (end + 15) &^ 15
+	return j.codeBase() + uintptr(start), true
+}

@@ -1,0 +1,592 @@
+package cpu
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rewindvm/rewind/internal/bus"
+)
+
+// Differential testing of the compiled engine against the interpreter:
+// random valid RV64GC programs (integer, M, A with LR/SC, F/D with every
+// rounding mode, CSRs, compressed forms, branches, loads and stores that
+// fault, cross pages, hit MMIO or rewrite code, traps and returns) run
+// from the same random state in M, S or U mode, with Sv39 on or off, on
+// both engines. Both are run in the same slices of random length (1 to a
+// few thousand instructions; a slice of 1 compares after every single
+// instruction), with the same interrupt lines raised between slices, and
+// the full architectural state and all of RAM must be equal after every
+// slice.
+
+const (
+	dRAM      = 1 << 20
+	dHandlerM = ramBase + 0x0000
+	dHandlerS = ramBase + 0x0400
+	dData     = ramBase + 0x1000 // d0 RW, d1 RW+U, d2 read-only, d3 unmapped
+	dCode     = ramBase + 0x8000 // four code pages
+	dCodeEnd  = dCode + 0x4000
+	dPT       = ramBase + 0x10000
+	// dCodeU is where U-mode runs the code: under Sv39 a user-accessible
+	// alias of the same physical pages, without translation a copy.
+	dCodeU = ramBase + 0x20000
+	dMMIO  = 0x10000000
+)
+
+// diffDev is an MMIO device: reads return a function of an access
+// counter, writes to offset 0 drive interrupt lines, and writes to
+// offset 8 DMA a word into the code pages (through the bus, so the
+// hart's write observer sees it).
+type diffDev struct {
+	c *CPU
+	b *bus.Bus
+	n uint64
+}
+
+func (d *diffDev) Read(off uint64, size int) uint64 {
+	d.n++
+	return d.n*0x9e3779b97f4a7c15 ^ off
+}
+
+func (d *diffDev) Write(off uint64, size int, val uint64) {
+	d.n++
+	switch off &^ 7 {
+	case 0:
+		d.c.SetPending(MipMEIP, val&1 != 0)
+		d.c.SetPending(MipSEIP, val&2 != 0)
+	case 8:
+		var p [8]byte
+		binary.LittleEndian.PutUint64(p[:], val)
+		pa := dCode + (val>>32)&0x3ff8
+		_ = d.b.WriteBytes(pa, p[:])
+	}
+}
+
+// diffProg is one generated test case: RAM contents and the start state.
+type diffProg struct {
+	ram   []byte
+	state State
+}
+
+type diffGen struct {
+	r   *rand.Rand
+	ram []byte
+	pc  uint64 // next code address
+}
+
+func (g *diffGen) put32(w uint32) {
+	binary.LittleEndian.PutUint32(g.ram[g.pc-ramBase:], w)
+	g.pc += 4
+}
+
+func (g *diffGen) put16(h uint16) {
+	binary.LittleEndian.PutUint16(g.ram[g.pc-ramBase:], h)
+	g.pc += 2
+}
+
+func (g *diffGen) n(k int) int { return g.r.IntN(k) }
+
+// reg picks a source register.
+func (g *diffGen) reg() uint32 { return uint32(g.n(32)) }
+
+// dst picks a destination, mostly sparing the base registers (sp, s0,
+// s1) and the trap handlers' scratch registers (t4..t6).
+func (g *diffGen) dst() uint32 {
+	for {
+		r := uint32(g.n(32))
+		switch r {
+		case sp, s0, s1, t4, t5, t6:
+			if g.n(20) != 0 {
+				continue
+			}
+		}
+		return r
+	}
+}
+
+// base picks a base register for a memory access.
+func (g *diffGen) base() uint32 {
+	switch g.n(10) {
+	case 0, 1, 2, 3:
+		return s0
+	case 4, 5, 6:
+		return s1
+	case 7, 8:
+		return sp
+	}
+	return g.reg()
+}
+
+func (g *diffGen) memOff(size int) int64 {
+	off := int64(g.n(128)) - 64
+	if g.n(10) < 8 {
+		off &^= int64(size - 1)
+	}
+	return off
+}
+
+var diffCSRs = []uint32{csrFflags, csrFrm, csrFcsr, csrCycle, csrTime, csrInstret, csrSstatus, csrSie, csrStvec,
+	csrSscratch, csrSepc, csrScause, csrStval, csrSip, csrSatp, csrMstatus, csrMisa, csrMedeleg, csrMideleg,
+	csrMie, csrMscratch, csrMepc, csrMcause, csrMtval, csrMip, csrMcycle, csrMinstret, csrMhartid, 0x7c0}
+
+func (g *diffGen) inst() {
+	r := g.r
+	switch k := g.n(100); {
+	case k < 28: // integer and M
+		rd, rs1, rs2 := g.dst(), g.reg(), g.reg()
+		switch g.n(8) {
+		case 0, 1: // OP-IMM
+			f3 := uint32(g.n(8))
+			imm := int64(g.n(4096)) - 2048
+			if f3 == 1 || f3 == 5 {
+				imm = int64(g.n(64))
+				if f3 == 5 && g.n(2) == 0 {
+					imm |= 0x400
+				}
+			}
+			g.put32(encI(0x13, f3, rd, rs1, imm))
+		case 2: // OP-IMM-32
+			f3 := []uint32{0, 1, 5}[g.n(3)]
+			imm := int64(g.n(4096)) - 2048
+			if f3 != 0 {
+				imm = int64(g.n(32))
+				if f3 == 5 && g.n(2) == 0 {
+					imm |= 0x400
+				}
+			}
+			g.put32(encI(0x1b, f3, rd, rs1, imm))
+		case 3, 4: // OP, including M
+			g.put32(encR(0x33, uint32(g.n(8)), []uint32{0, 0x20, 1}[g.n(3)], rd, rs1, rs2))
+		case 5: // OP-32
+			g.put32(encR(0x3b, uint32(g.n(8)), []uint32{0, 0x20, 1}[g.n(3)], rd, rs1, rs2))
+		case 6:
+			g.put32(encU(0x37, rd, int64(r.Uint32())))
+		default:
+			g.put32(encU(0x17, rd, int64(r.Uint32())))
+		}
+	case k < 45: // loads and stores
+		size := 1 << g.n(4)
+		b := g.base()
+		off := g.memOff(size)
+		if g.n(2) == 0 {
+			f3 := uint32([]int{0, 1, 2, 3}[g.n(4)])
+			switch size {
+			case 1:
+				f3 = []uint32{0, 4}[g.n(2)]
+			case 2:
+				f3 = []uint32{1, 5}[g.n(2)]
+			case 4:
+				f3 = []uint32{2, 6}[g.n(2)]
+			case 8:
+				f3 = 3
+			}
+			g.put32(encI(0x03, f3, g.dst(), b, off))
+		} else {
+			g.put32(encS(0x23, uint32(g.n(4)), b, g.reg(), off))
+		}
+	case k < 55: // branches, mostly forward
+		off := int64(2 * (g.n(64) + 1))
+		if g.n(5) == 0 {
+			off = -int64(2 * g.n(128))
+		}
+		rs1, rs2 := g.reg(), g.reg()
+		if g.n(3) == 0 {
+			rs2 = 0
+		}
+		f3 := []uint32{0, 1, 4, 5, 6, 7}[g.n(6)]
+		g.put32(encB(f3, rs1, rs2, off))
+	case k < 59: // jumps
+		switch g.n(4) {
+		case 0:
+			g.put32(jal([]uint32{zero, ra, t0}[g.n(3)], int64(2*(g.n(64)+1))))
+		case 1, 2:
+			g.put32(auipc(t0, 0))
+			g.put32(jalr([]uint32{zero, ra}[g.n(2)], t0, int64(2*(g.n(32)+4))))
+		default:
+			g.put32(jalr(g.dst(), []uint32{ra, t0, g.reg()}[g.n(3)], int64(g.n(64))-32))
+		}
+	case k < 75: // compressed
+		for {
+			h := uint16(r.Uint32())
+			if h&3 == 3 {
+				continue
+			}
+			in := decode16(h)
+			if in.op == opIllegal {
+				continue
+			}
+			if in.op == opJALR && reg(in.rs1) != ra && reg(in.rs1) != t0 && g.n(4) != 0 {
+				continue
+			}
+			g.put16(h)
+			break
+		}
+	case k < 80: // A
+		b := uint32(s0)
+		if g.n(4) == 0 {
+			b = g.base()
+		}
+		f3 := uint32(2 + g.n(2))
+		f5 := []uint32{0x02, 0x03, 0x01, 0x00, 0x04, 0x0c, 0x08, 0x10, 0x14, 0x18, 0x1c}[g.n(11)]
+		rs2 := g.reg()
+		if f5 == 0x02 {
+			rs2 = 0
+		}
+		g.put32(f5<<27 | uint32(g.n(4))<<25 | rs2<<20 | b<<15 | f3<<12 | g.dst()<<7 | 0x2f)
+	case k < 88: // F and D
+		switch g.n(4) {
+		case 0:
+			g.put32(encI(0x07, uint32(2+g.n(2)), uint32(g.n(32)), g.base(), g.memOff(8)))
+		case 1:
+			g.put32(encS(0x27, uint32(2+g.n(2)), g.base(), uint32(g.n(32)), g.memOff(8)))
+		case 2: // FMA
+			w := uint32(g.n(32))<<27 | uint32(g.n(2))<<25 | uint32(g.n(32))<<20 | uint32(g.n(32))<<15 |
+				uint32(g.n(8))<<12 | uint32(g.n(32))<<7 | []uint32{0x43, 0x47, 0x4b, 0x4f}[g.n(4)]
+			g.put32(w)
+		default: // OP-FP
+			f5 := []uint32{0, 1, 2, 3, 0x0b, 4, 5, 8, 0x14, 0x18, 0x1a, 0x1c, 0x1e}[g.n(13)]
+			rs2 := uint32(g.n(32))
+			if f5 == 0x18 || f5 == 0x1a || f5 == 0x08 {
+				rs2 = uint32(g.n(4))
+			}
+			if f5 == 0x0b || f5 == 0x1c || f5 == 0x1e {
+				rs2 = 0
+			}
+			rm := uint32(g.n(8))
+			if f5 == 4 || f5 == 5 || f5 == 0x14 || f5 == 0x1c {
+				rm = uint32(g.n(3))
+			}
+			if f5 == 0x1e {
+				rm = 0
+			}
+			rd := uint32(g.n(32))
+			if f5 >= 0x14 && f5 != 0x1a && f5 != 0x1e {
+				rd = g.dst()
+			}
+			g.put32(f5<<27 | uint32(g.n(2))<<25 | rs2<<20 | g.reg()<<15 | rm<<12 | rd<<7 | 0x53)
+		}
+	case k < 93: // CSR
+		csr := diffCSRs[g.n(len(diffCSRs))]
+		f3 := []uint32{1, 2, 3, 5, 6, 7}[g.n(6)]
+		g.put32(csr<<20 | g.reg()<<15 | f3<<12 | g.dst()<<7 | 0x73)
+	case k < 97: // system
+		g.put32([]uint32{ecall, 0x00100073, mret, sret, wfi, 0x12000073, 0x0ff0000f, 0x0000100f}[g.n(8)])
+	default:
+		g.put32(r.Uint32())
+	}
+}
+
+// handler writes a trap handler. On an interrupt it disables that
+// interrupt and returns; on an exception it skips 4 bytes (wrapping in
+// the code area). Every eighth trap it rotates the privilege it returns
+// to, and it returns to the code's U-mode alias when that is U.
+func handler(m bool) []uint32 {
+	epc, cause, scratch, status, ie, ret := uint32(csrMepc), uint32(csrMcause), uint32(csrMscratch), uint32(csrMstatus), uint32(csrMie), uint32(mret)
+	ppMask, ppShift := int64(msMPP), int64(11)
+	if !m {
+		epc, cause, scratch, status, ie, ret = csrSepc, csrScause, csrSscratch, csrSstatus, csrSie, sret
+		ppMask, ppShift = msSPP, 8
+	}
+	csrr := func(rd reg, csr uint32) uint32 { return csr<<20 | 2<<12 | rd<<7 | 0x73 }
+	csrs := func(csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 2<<12 | 0x73 }
+	csrc := func(csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 3<<12 | 0x73 }
+	srl := func(rd, rs1, rs2 reg) uint32 { return encR(0x33, 5, 0, rd, rs1, rs2) }
+	sll := func(rd, rs1, rs2 reg) uint32 { return encR(0x33, 1, 0, rd, rs1, rs2) }
+	_ = srl
+	intr := prog( // interrupt: disable it, keep epc
+		andi(t6, t6, 63),
+		addi(t5, zero, 1),
+		sll(t5, t5, t6),
+		csrc(ie, t5),
+		ret,
+	)
+	rotate := prog( // every eighth exception: a new privilege
+		srli(t5, t5, 3),
+		slli(t5, t5, ppShift),
+		li(t4, uint64(ppMask)),
+		encR(0x33, 7, 0, t5, t5, t4), // and
+		csrc(status, t4),
+		csrs(status, t5),
+	)
+	p := prog(
+		csrr(t6, cause),
+		encB(5, t6, zero, int64(4*(len(intr)+1))), // bge: exception
+	)
+	p = append(p, intr...)
+	p = append(p, prog(
+		csrr(t5, scratch),
+		addi(t5, t5, 1),
+		csrrw(zero, scratch, t5),
+		andi(t4, t5, 7),
+		encB(1, t4, zero, int64(4*(len(rotate)+1))), // bnez: keep
+	)...)
+	p = append(p, rotate...)
+	p = append(p, prog(
+		csrr(t6, epc), // keep:
+		addi(t6, t6, 4),
+		slli(t6, t6, 50),
+		srli(t6, t6, 50),
+		li(t5, dCode),
+		csrr(t4, status),
+		srli(t4, t4, ppShift),
+		andi(t4, t4, ppMask>>ppShift),
+		encB(1, t4, zero, int64(4*(len(li(t5, dCodeU))+1))), // bnez: not U
+		li(t5, dCodeU),
+		add(t6, t6, t5),
+		csrrw(zero, epc, t6),
+		ret,
+	)...)
+	return p
+}
+
+// genDiffProg builds a test case from a seed.
+func genDiffProg(seed uint64) diffProg {
+	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	ram := make([]byte, dRAM)
+	for i, w := range handler(true) {
+		binary.LittleEndian.PutUint32(ram[dHandlerM-ramBase+uint64(4*i):], w)
+	}
+	for i, w := range handler(false) {
+		binary.LittleEndian.PutUint32(ram[dHandlerS-ramBase+uint64(4*i):], w)
+	}
+	g := &diffGen{r: r, ram: ram, pc: dCode}
+	for g.pc < dCodeEnd-4 {
+		g.inst()
+	}
+	copy(ram[dCodeU-ramBase:], ram[dCode-ramBase:dCodeEnd-ramBase])
+	for i := dData - ramBase; i < dData-ramBase+0x4000; i += 8 {
+		binary.LittleEndian.PutUint64(ram[i:], r.Uint64())
+	}
+
+	// Sv39 tables: identity maps with per-page permissions, an alias of
+	// the first code page, the MMIO page, an unmapped data page.
+	next := uint64(dPT + 0x1000)
+	root := uint64(dPT)
+	put := func(pa, v uint64) { binary.LittleEndian.PutUint64(ram[pa-ramBase:], v) }
+	get := func(pa uint64) uint64 { return binary.LittleEndian.Uint64(ram[pa-ramBase:]) }
+	const V, R, W, X, U, A, D = 1, 2, 4, 8, 16, 64, 128
+	mapPage := func(va, pa, flags uint64) {
+		t := root
+		for lvl := 2; lvl > 0; lvl-- {
+			e := t + ((va>>(12+9*lvl))&511)*8
+			if get(e)&V == 0 {
+				put(e, (next>>12)<<10|V)
+				next += 0x1000
+			}
+			t = (get(e) >> 10) << 12
+		}
+		put(t+((va>>12)&511)*8, (pa>>12)<<10|flags)
+	}
+	ad := func() uint64 {
+		if r.IntN(4) == 0 {
+			return 0 // hardware sets A and D
+		}
+		return A | D
+	}
+	mapPage(ramBase, ramBase, V|R|X|A)
+	for p := uint64(dCode); p < dCodeEnd; p += 0x1000 {
+		mapPage(p, p, V|R|W|X|ad())
+		mapPage(p-dCode+dCodeU, p, V|R|W|X|U|ad())
+	}
+	mapPage(dData, dData, V|R|W|ad())
+	mapPage(dData+0x1000, dData+0x1000, V|R|W|U|ad())
+	mapPage(dData+0x2000, dData+0x2000, V|R|A)
+	mapPage(dMMIO, dMMIO, V|R|W|A|D)
+	for p := uint64(dPT); p < dPT+0x8000; p += 0x1000 {
+		mapPage(p, p, V|R|W|A|D)
+	}
+
+	var s State
+	for i := 1; i < 32; i++ {
+		switch r.IntN(4) {
+		case 0:
+			s.X[i] = uint64(r.IntN(64)) - 32
+		case 1:
+			s.X[i] = dData + uint64(r.IntN(0x4000))
+		default:
+			s.X[i] = r.Uint64()
+		}
+	}
+	s.X[sp] = dData + 0x800
+	s.X[s0] = dData + uint64(r.IntN(2))*0x1000 + uint64(r.IntN(0x1000))&^7
+	s.X[s1] = []uint64{dData + 0x1000, dData + 0x2000, dData + 0x3000, dMMIO, dCode + uint64(r.IntN(0x4000)),
+		dData + 0xff8 + uint64(r.IntN(8)), dData + 0x1ffc, 0x4000000000}[r.IntN(8)] + uint64(r.IntN(64))
+	s.X[ra] = dCode + 2*uint64(r.IntN(0x2000))
+	for i := range s.F {
+		switch r.IntN(3) {
+		case 0:
+			s.F[i] = box32(r.Uint32())
+		default:
+			s.F[i] = r.Uint64()
+		}
+	}
+	s.PC = dCode + 2*uint64(r.IntN(0x2000))
+	s.Priv = []uint8{PrivM, PrivS, PrivU}[r.IntN(3)]
+	if s.Priv == PrivU {
+		s.PC += dCodeU - dCode
+	}
+	s.Mstatus = 2<<32 | 2<<34 | r.Uint64()&(msSIE|msMIE|msSPIE|msMPIE|msSPP|msMPP|msFS|msSUM|msMXR|msMPRV)
+	if r.IntN(4) != 0 {
+		s.Mstatus |= msFS
+	}
+	if (s.Mstatus&msMPP)>>11 == 2 {
+		s.Mstatus &^= msMPP
+	}
+	s.Fflags = uint8(r.IntN(32))
+	s.Frm = uint8(r.IntN(8))
+	s.Medeleg = r.Uint64() & 0xb3ff
+	s.Mideleg = r.Uint64() & (MipSSIP | MipSTIP | MipSEIP)
+	s.Mie = r.Uint64() & (MipSSIP | MipMSIP | MipSTIP | MipMTIP | MipSEIP | MipMEIP)
+	s.Mtvec = dHandlerM
+	s.Stvec = dHandlerS
+	if r.IntN(3) != 0 {
+		s.Satp = satpSv39<<60 | root>>12
+	}
+	s.Mcounteren = r.Uint64() & 7
+	s.Scounteren = r.Uint64() & 7
+	s.ICount = r.Uint64() >> 20
+	return diffProg{ram: ram, state: s}
+}
+
+func newDiffCPU(p diffProg, jit bool, codeBytes int) *CPU {
+	b := bus.New(ramBase, dRAM)
+	copy(b.RAM, p.ram)
+	c := New(b)
+	d := &diffDev{c: c, b: b}
+	if err := b.Map(dMMIO, 0x1000, "diff", d); err != nil {
+		panic(err)
+	}
+	c.Time = func() uint64 { return c.icount * 3 }
+	c.Load(p.state)
+	c.TrackDirty()
+	if jit {
+		c.EnableJIT(codeBytes)
+	}
+	return c
+}
+
+// runDiff runs seed's program on both engines and reports the first
+// difference.
+func runDiff(t testing.TB, seed uint64, insts uint64) JITStats {
+	p := genDiffProg(seed)
+	r := rand.New(rand.NewPCG(seed^0xabcdef, seed))
+	codeBytes := []int{16 << 10, 64 << 10, 1 << 20}[r.IntN(3)]
+	ci := newDiffCPU(p, false, 0)
+	cj := newDiffCPU(p, true, codeBytes)
+	if cj.jit == nil {
+		t.Skip("no compiled engine on this host")
+	}
+	var done uint64
+	var trace []string
+	for slice := 0; done < insts; slice++ {
+		var n uint64
+		switch r.IntN(8) {
+		case 0:
+			n = 1
+		case 1:
+			n = uint64(r.IntN(4000))
+		default:
+			n = uint64(r.IntN(300))
+		}
+		before := ci.Save()
+		ri, rj := ci.Run(n), cj.Run(n)
+		si, sj := ci.Save(), cj.Save()
+		trace = append(trace, fmt.Sprintf("slice %d: Run(%d) from pc %#x priv %d icount %d -> %v", slice, n, before.PC, before.Priv, before.ICount, ri))
+		if len(trace) > 8 {
+			trace = trace[1:]
+		}
+		if ri != rj || si != sj {
+			t.Fatalf("seed %d: engines differ after slice %d (Run -> %v / %v)\n%s\nstate (-interp +jit):\n%s",
+				seed, slice, ri, rj, joinLines(trace), cmp.Diff(si, sj))
+		}
+		if !bytes.Equal(ci.ram, cj.ram) {
+			for i := range ci.ram {
+				if ci.ram[i] != cj.ram[i] {
+					t.Fatalf("seed %d: RAM differs at %#x after slice %d (%#x vs %#x)\n%s", seed, ramBase+i, slice, ci.ram[i], cj.ram[i], joinLines(trace))
+				}
+			}
+		}
+		var di, dj []uint64
+		ci.TakeDirty(func(p uint64) { di = append(di, p) })
+		cj.TakeDirty(func(p uint64) { dj = append(dj, p) })
+		if !slicesEqual(di, dj) {
+			t.Fatalf("seed %d: dirty pages differ after slice %d: %v vs %v", seed, slice, di, dj)
+		}
+		done += si.ICount - before.ICount
+		// Interrupt lines change between slices, the same on both.
+		if r.IntN(6) == 0 {
+			bit := []uint64{MipMTIP, MipMSIP, MipMEIP, MipSEIP}[r.IntN(4)]
+			lvl := r.IntN(2) == 0
+			ci.SetPending(bit, lvl)
+			cj.SetPending(bit, lvl)
+		}
+		if ri == StopIdle {
+			if si.Mie == 0 {
+				break
+			}
+			ci.SetPending(MipMTIP|MipMEIP, true)
+			cj.SetPending(MipMTIP|MipMEIP, true)
+			done += 100
+		}
+		if n == 0 {
+			done++
+		}
+	}
+	return cj.JITStats()
+}
+
+func joinLines(s []string) string {
+	var b bytes.Buffer
+	for _, l := range s {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func slicesEqual(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestJITDifferential runs a fixed corpus of seeds.
+func TestJITDifferential(t *testing.T) {
+	seeds := 400
+	if testing.Short() {
+		seeds = 150
+	}
+	var total JITStats
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		s := runDiff(t, seed, 20000)
+		total.Blocks += s.Blocks
+		total.Calls += s.Calls
+		total.InterpExits += s.InterpExits
+		total.Chains += s.Chains
+		total.Invalidated += s.Invalidated
+		total.Flushes += s.Flushes
+	}
+	t.Logf("compiled engine over the corpus: %+v", total)
+	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 {
+		t.Fatalf("the corpus does not exercise the compiled engine: %+v", total)
+	}
+}
+
+// FuzzJITDifferential is the same comparison on fuzzed seeds.
+func FuzzJITDifferential(f *testing.F) {
+	for _, s := range []uint64{1, 2, 3, 42, 1 << 40} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		runDiff(t, seed, 20000)
+	})
+}

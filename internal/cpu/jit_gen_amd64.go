@@ -1,0 +1,512 @@
+//go:build linux && amd64
+
+package cpu
+
+import (
+	"github.com/rewindvm/rewind/internal/amd64"
+)
+
+// jitGen translates one block.
+type jitGen struct {
+	j    *jitState
+	a    *amd64.Asm
+	b    *jitBlock
+	slow []jitSlow
+	ok   bool
+}
+
+// jitSlow is an out-of-line exit to the interpreter for instruction k of
+// the block (at pc).
+type jitSlow struct {
+	l  amd64.Label
+	pc uint64
+	k  uint64
+}
+
+// gen emits the code for block b and installs it. It returns false if
+// the cache (code or cells) is full.
+func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, bool) {
+	a := &j.a
+	a.Reset(uint64(j.codeBase()) + uint64(j.cur))
+	g := &jitGen{j: j, a: a, b: b, ok: true}
+
+	// Entry: run only if the whole block fits under the limit.
+	budget := a.NewLabel()
+	a.Lea(amd64.RAX, amd64.M(amd64.RBX, int32(b.n)))
+	a.ALURR(amd64.W64, amd64.CMP, amd64.RAX, amd64.R12)
+	a.Jcc(amd64.CondA, budget)
+
+	pc := b.vpc
+	ended := false
+	for k := range ins {
+		in := &ins[k]
+		next := pc + uint64(in.length)
+		if g.inst(in, pc, next, uint64(k)) {
+			ended = true
+		}
+		pc = next
+	}
+	switch {
+	case ended:
+	case interp:
+		// The next instruction is one the compiler does not handle:
+		// the interpreter runs it.
+		a.MovImm(amd64.RAX, pc)
+		a.Lea(amd64.RCX, amd64.M(amd64.RBX, int32(b.n)))
+		a.JmpAbs(uint64(j.stubExitInterp))
+	default:
+		// The page end or the length limit.
+		g.exitStatic(pc, b.n)
+	}
+
+	a.Bind(budget)
+	a.MovImm(amd64.RAX, b.vpc)
+	a.MovRR(amd64.W64, amd64.RCX, amd64.RBX)
+	a.JmpAbs(uint64(j.stubExit))
+	for _, s := range g.slow {
+		a.Bind(s.l)
+		a.MovImm(amd64.RAX, s.pc)
+		a.Lea(amd64.RCX, amd64.M(amd64.RBX, int32(s.k)))
+		a.JmpAbs(uint64(j.stubExitInterp))
+	}
+	if err := a.Finish(); err != nil {
+		panic("cpu: JIT: " + err.Error())
+	}
+	if !g.ok {
+		return 0, false
+	}
+	return j.install(a.Buf)
+}
+
+// exitStatic leaves the block for a known target after n instructions:
+// through a chain cell if the target is on the same page (Go points the
+// cell at the target block once it exists), else through the dispatcher.
+func (g *jitGen) exitStatic(target, n uint64) {
+	a := g.a
+	a.ALURI(amd64.W64, amd64.ADD, amd64.RBX, int32(n))
+	a.MovImm(amd64.RAX, target)
+	if target>>12 == g.b.vpc>>12 {
+		cell, ok := g.j.cellAlloc(g.b, target)
+		if !ok {
+			g.ok = false
+			return
+		}
+		a.Lea(amd64.RDX, amd64.RIPRel(uint64(cell)))
+		a.JmpMem(amd64.M(amd64.RDX, 0))
+		return
+	}
+	a.ALURR(amd64.W32, amd64.XOR, amd64.RDX, amd64.RDX)
+	a.JmpAbs(uint64(g.j.stubDispatch))
+}
+
+// exitDynamic leaves the block for the target pc in RAX.
+func (g *jitGen) exitDynamic(n uint64) {
+	a := g.a
+	a.ALURI(amd64.W64, amd64.ADD, amd64.RBX, int32(n))
+	a.ALURR(amd64.W32, amd64.XOR, amd64.RDX, amd64.RDX)
+	a.JmpAbs(uint64(g.j.stubDispatch))
+}
+
+func (g *jitGen) slowPath(pc, k uint64) amd64.Label {
+	l := g.a.NewLabel()
+	g.slow = append(g.slow, jitSlow{l: l, pc: pc, k: k})
+	return l
+}
+
+// ld loads guest register r into host register h.
+func (g *jitGen) ld(h amd64.Reg, r uint8) {
+	if r == 0 {
+		g.a.ALURR(amd64.W32, amd64.XOR, h, h)
+		return
+	}
+	g.a.Load(amd64.W64, h, xm(r))
+}
+
+// st stores host register h to guest register rd (nothing for x0).
+func (g *jitGen) st(rd uint8, h amd64.Reg) {
+	if rd == regSink {
+		return
+	}
+	g.a.Store(amd64.W64, xm(rd), h)
+}
+
+// st32 sign-extends the low 32 bits of h and stores them to rd.
+func (g *jitGen) st32(rd uint8, h amd64.Reg) {
+	if rd == regSink {
+		return
+	}
+	g.a.MovsxRR(h, amd64.W32, h)
+	g.a.Store(amd64.W64, xm(rd), h)
+}
+
+// addr computes the RAM index of a load or store at x[rs1]+imm in RAX
+// through the TLB at tlbOff, branching to slow on a miss or a misaligned
+// access (which the interpreter handles).
+func (g *jitGen) addr(rs1 uint8, imm int64, tlbOff uintptr, size int, slow amd64.Label) {
+	a := g.a
+	g.ld(amd64.RAX, rs1)
+	if imm != 0 {
+		a.ALURI(amd64.W64, amd64.ADD, amd64.RAX, int32(imm))
+	}
+	a.MovRR(amd64.W64, amd64.RCX, amd64.RAX)
+	a.ShiftRI(amd64.W64, amd64.SHR, amd64.RCX, 12)
+	a.MovzxRR(amd64.RDX, amd64.W8, amd64.RCX)
+	a.ShiftRI(amd64.W32, amd64.SHL, amd64.RDX, 4)
+	a.ALURM(amd64.W64, amd64.OR, amd64.RCX, fld(offDctx))
+	a.ALURM(amd64.W64, amd64.CMP, amd64.RCX, amd64.MI(amd64.R15, amd64.RDX, 1, int32(tlbOff)-jitBias))
+	a.Jcc(amd64.CondNE, slow)
+	if size > 1 {
+		a.TestRI(amd64.W8, amd64.RAX, int32(size-1))
+		a.Jcc(amd64.CondNE, slow)
+	}
+	a.ALURM(amd64.W64, amd64.ADD, amd64.RAX, amd64.MI(amd64.R15, amd64.RDX, 1, int32(tlbOff+offTLBAdd)-jitBias))
+}
+
+// inst emits one instruction; it returns true if it ended the block.
+func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
+	a := g.a
+	rd, rs1, rs2 := in.rd, in.rs1, in.rs2
+	imm := in.imm
+	alu := func(op amd64.ALU, w amd64.Width) {
+		if rd == regSink {
+			return
+		}
+		g.ld(amd64.RAX, rs1)
+		if rs2 == 0 {
+			a.ALURI(w, op, amd64.RAX, 0)
+		} else {
+			a.ALURM(w, op, amd64.RAX, xm(rs2))
+		}
+		if w == amd64.W32 {
+			g.st32(rd, amd64.RAX)
+		} else {
+			g.st(rd, amd64.RAX)
+		}
+	}
+	aluImm := func(op amd64.ALU, w amd64.Width) {
+		if rd == regSink {
+			return
+		}
+		if w == amd64.W64 && rd == rs1 && rd != 0 {
+			a.ALUMI(amd64.W64, op, xm(rd), int32(imm))
+			return
+		}
+		g.ld(amd64.RAX, rs1)
+		a.ALURI(w, op, amd64.RAX, int32(imm))
+		if w == amd64.W32 {
+			g.st32(rd, amd64.RAX)
+		} else {
+			g.st(rd, amd64.RAX)
+		}
+	}
+	shiftImm := func(op amd64.Shift, w amd64.Width) {
+		if rd == regSink {
+			return
+		}
+		g.ld(amd64.RAX, rs1)
+		a.ShiftRI(w, op, amd64.RAX, uint8(imm))
+		if w == amd64.W32 {
+			g.st32(rd, amd64.RAX)
+		} else {
+			g.st(rd, amd64.RAX)
+		}
+	}
+	shiftReg := func(op amd64.Shift, w amd64.Width) {
+		if rd == regSink {
+			return
+		}
+		g.ld(amd64.RCX, rs2)
+		g.ld(amd64.RAX, rs1)
+		a.ShiftRCL(w, op, amd64.RAX)
+		if w == amd64.W32 {
+			g.st32(rd, amd64.RAX)
+		} else {
+			g.st(rd, amd64.RAX)
+		}
+	}
+	setCmp := func(cond amd64.Cond, useImm bool) {
+		if rd == regSink {
+			return
+		}
+		g.ld(amd64.RAX, rs1)
+		if useImm {
+			a.ALURI(amd64.W64, amd64.CMP, amd64.RAX, int32(imm))
+		} else {
+			a.ALURM(amd64.W64, amd64.CMP, amd64.RAX, xm(rs2))
+		}
+		a.Setcc(cond, amd64.RAX)
+		a.MovzxRR(amd64.RAX, amd64.W8, amd64.RAX)
+		g.st(rd, amd64.RAX)
+	}
+	load := func(w amd64.Width, signed bool) {
+		slow := g.slowPath(pc, k)
+		g.addr(rs1, imm, offTLBR, int(w), slow)
+		m := amd64.MI(amd64.R13, amd64.RAX, 1, 0)
+		switch {
+		case w == amd64.W64:
+			a.Load(amd64.W64, amd64.RAX, m)
+		case signed:
+			a.Movsx(amd64.RAX, w, m)
+		default:
+			a.Movzx(amd64.RAX, w, m)
+		}
+		g.st(rd, amd64.RAX)
+	}
+	store := func(w amd64.Width) {
+		slow := g.slowPath(pc, k)
+		g.addr(rs1, imm, offTLBW, int(w), slow)
+		g.ld(amd64.RSI, rs2)
+		a.Store(w, amd64.MI(amd64.R13, amd64.RAX, 1, 0), amd64.RSI)
+	}
+	branch := func(cond amd64.Cond) bool {
+		taken := a.NewLabel()
+		g.ld(amd64.RAX, rs1)
+		a.ALURM(amd64.W64, amd64.CMP, amd64.RAX, xm(rs2))
+		a.Jcc(cond, taken)
+		g.exitStatic(next, k+1)
+		a.Bind(taken)
+		g.exitStatic(pc+uint64(imm), k+1)
+		return true
+	}
+	// div emits signed or unsigned division or remainder at width w with
+	// RISC-V's results for a zero divisor and for overflow.
+	div := func(signed, rem bool, w amd64.Width) {
+		if rd == regSink {
+			return
+		}
+		zero, done := a.NewLabel(), a.NewLabel()
+		g.ld(amd64.RCX, rs2)
+		g.ld(amd64.RAX, rs1)
+		a.TestRR(w, amd64.RCX, amd64.RCX)
+		a.Jcc(amd64.CondE, zero)
+		if signed {
+			normal := a.NewLabel()
+			a.ALURI(w, amd64.CMP, amd64.RCX, -1)
+			a.Jcc(amd64.CondNE, normal)
+			// Divisor -1: the quotient is -a (wrapping), the remainder 0.
+			if rem {
+				a.ALURR(amd64.W32, amd64.XOR, amd64.RAX, amd64.RAX)
+			} else {
+				a.Neg(w, amd64.RAX)
+			}
+			a.Jmp(done)
+			a.Bind(normal)
+			if w == amd64.W64 {
+				a.Cqo()
+			} else {
+				a.Cdq()
+			}
+			a.Idiv(w, amd64.RCX)
+		} else {
+			a.ALURR(amd64.W32, amd64.XOR, amd64.RDX, amd64.RDX)
+			a.Div(w, amd64.RCX)
+		}
+		if rem {
+			a.MovRR(amd64.W64, amd64.RAX, amd64.RDX)
+		}
+		a.Jmp(done)
+		a.Bind(zero)
+		// Divide by zero: the quotient is all ones, the remainder a.
+		if !rem {
+			a.MovImm(amd64.RAX, ^uint64(0))
+		}
+		a.Bind(done)
+		if w == amd64.W32 {
+			g.st32(rd, amd64.RAX)
+		} else {
+			g.st(rd, amd64.RAX)
+		}
+	}
+
+	switch in.op {
+	case opADDI:
+		if rd == regSink {
+			break
+		}
+		if rs1 == 0 {
+			a.StoreImm(amd64.W64, xm(rd), int32(imm))
+			break
+		}
+		aluImm(amd64.ADD, amd64.W64)
+	case opSLTI:
+		setCmp(amd64.CondL, true)
+	case opSLTIU:
+		setCmp(amd64.CondB, true)
+	case opXORI:
+		aluImm(amd64.XOR, amd64.W64)
+	case opORI:
+		aluImm(amd64.OR, amd64.W64)
+	case opANDI:
+		aluImm(amd64.AND, amd64.W64)
+	case opSLLI:
+		shiftImm(amd64.SHL, amd64.W64)
+	case opSRLI:
+		shiftImm(amd64.SHR, amd64.W64)
+	case opSRAI:
+		shiftImm(amd64.SAR, amd64.W64)
+	case opADD:
+		alu(amd64.ADD, amd64.W64)
+	case opSUB:
+		alu(amd64.SUB, amd64.W64)
+	case opXOR:
+		alu(amd64.XOR, amd64.W64)
+	case opOR:
+		alu(amd64.OR, amd64.W64)
+	case opAND:
+		alu(amd64.AND, amd64.W64)
+	case opSLL:
+		shiftReg(amd64.SHL, amd64.W64)
+	case opSRL:
+		shiftReg(amd64.SHR, amd64.W64)
+	case opSRA:
+		shiftReg(amd64.SAR, amd64.W64)
+	case opSLT:
+		setCmp(amd64.CondL, false)
+	case opSLTU:
+		setCmp(amd64.CondB, false)
+	case opADDIW:
+		aluImm(amd64.ADD, amd64.W32)
+	case opSLLIW:
+		shiftImm(amd64.SHL, amd64.W32)
+	case opSRLIW:
+		shiftImm(amd64.SHR, amd64.W32)
+	case opSRAIW:
+		shiftImm(amd64.SAR, amd64.W32)
+	case opADDW:
+		alu(amd64.ADD, amd64.W32)
+	case opSUBW:
+		alu(amd64.SUB, amd64.W32)
+	case opSLLW:
+		shiftReg(amd64.SHL, amd64.W32)
+	case opSRLW:
+		shiftReg(amd64.SHR, amd64.W32)
+	case opSRAW:
+		shiftReg(amd64.SAR, amd64.W32)
+	case opLUI:
+		if rd != regSink {
+			a.StoreImm(amd64.W64, xm(rd), int32(imm))
+		}
+	case opAUIPC:
+		if rd != regSink {
+			a.MovImm(amd64.RAX, pc+uint64(imm))
+			g.st(rd, amd64.RAX)
+		}
+	case opMUL, opMULW:
+		if rd == regSink {
+			break
+		}
+		w := amd64.W64
+		if in.op == opMULW {
+			w = amd64.W32
+		}
+		g.ld(amd64.RAX, rs1)
+		a.ImulRM(w, amd64.RAX, xm(rs2))
+		if w == amd64.W32 {
+			g.st32(rd, amd64.RAX)
+		} else {
+			g.st(rd, amd64.RAX)
+		}
+	case opMULH, opMULHU:
+		if rd == regSink {
+			break
+		}
+		g.ld(amd64.RCX, rs2)
+		g.ld(amd64.RAX, rs1)
+		if in.op == opMULH {
+			a.Imul1(amd64.W64, amd64.RCX)
+		} else {
+			a.Mul(amd64.W64, amd64.RCX)
+		}
+		g.st(rd, amd64.RDX)
+	case opMULHSU:
+		if rd == regSink {
+			break
+		}
+		// mulhu(a, b) - (a < 0 ? b : 0)
+		g.ld(amd64.RCX, rs2)
+		g.ld(amd64.RAX, rs1)
+		a.MovRR(amd64.W64, amd64.RSI, amd64.RAX)
+		a.Mul(amd64.W64, amd64.RCX)
+		a.ShiftRI(amd64.W64, amd64.SAR, amd64.RSI, 63)
+		a.ALURR(amd64.W64, amd64.AND, amd64.RSI, amd64.RCX)
+		a.ALURR(amd64.W64, amd64.SUB, amd64.RDX, amd64.RSI)
+		g.st(rd, amd64.RDX)
+	case opDIV:
+		div(true, false, amd64.W64)
+	case opDIVU:
+		div(false, false, amd64.W64)
+	case opREM:
+		div(true, true, amd64.W64)
+	case opREMU:
+		div(false, true, amd64.W64)
+	case opDIVW:
+		div(true, false, amd64.W32)
+	case opDIVUW:
+		div(false, false, amd64.W32)
+	case opREMW:
+		div(true, true, amd64.W32)
+	case opREMUW:
+		div(false, true, amd64.W32)
+
+	case opLB:
+		load(amd64.W8, true)
+	case opLH:
+		load(amd64.W16, true)
+	case opLW:
+		load(amd64.W32, true)
+	case opLD:
+		load(amd64.W64, false)
+	case opLBU:
+		load(amd64.W8, false)
+	case opLHU:
+		load(amd64.W16, false)
+	case opLWU:
+		load(amd64.W32, false)
+	case opSB:
+		store(amd64.W8)
+	case opSH:
+		store(amd64.W16)
+	case opSW:
+		store(amd64.W32)
+	case opSD:
+		store(amd64.W64)
+
+	case opFENCE, opFENCEI:
+		// Nothing: stores to code invalidate blocks eagerly.
+
+	case opBEQ:
+		return branch(amd64.CondE)
+	case opBNE:
+		return branch(amd64.CondNE)
+	case opBLT:
+		return branch(amd64.CondL)
+	case opBGE:
+		return branch(amd64.CondGE)
+	case opBLTU:
+		return branch(amd64.CondB)
+	case opBGEU:
+		return branch(amd64.CondAE)
+	case opJAL:
+		if rd != regSink {
+			a.MovImm(amd64.RAX, next)
+			g.st(rd, amd64.RAX)
+		}
+		g.exitStatic(pc+uint64(imm), k+1)
+		return true
+	case opJALR:
+		g.ld(amd64.RAX, rs1)
+		if imm != 0 {
+			a.ALURI(amd64.W64, amd64.ADD, amd64.RAX, int32(imm))
+		}
+		a.ALURI(amd64.W64, amd64.AND, amd64.RAX, -2)
+		if rd != regSink {
+			a.MovImm(amd64.RCX, next)
+			g.st(rd, amd64.RCX)
+		}
+		g.exitDynamic(k + 1)
+		return true
+	default:
+		panic("cpu: JIT: op not compilable")
+	}
+	return false
+}

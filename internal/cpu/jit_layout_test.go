@@ -1,0 +1,70 @@
+//go:build linux && amd64
+
+package cpu
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// The generated code addresses CPU fields and TLB entries with constant
+// displacements; this pins the layout it assumes.
+func TestJITLayout(t *testing.T) {
+	var c CPU
+	if unsafe.Sizeof(tlbEntry{}) != 16 || offTLBAdd != 8 || uintptr(unsafe.Pointer(&c.tlbR[0]))-uintptr(unsafe.Pointer(&c)) != offTLBR {
+		t.Fatalf("tlbEntry layout: size %d, add at %d", unsafe.Sizeof(tlbEntry{}), offTLBAdd)
+	}
+	if tlbSize != 256 || tlbMask != 0xff {
+		t.Fatalf("the TLB index is computed as one byte of the VPN: %d entries", tlbSize)
+	}
+	if unsafe.Sizeof(c.x[0]) != 8 || len(c.x) <= regSink {
+		t.Fatal("x registers are not 8-byte words with a sink")
+	}
+	// x0..x31 must be reachable with 8-bit displacements from R15.
+	if int(offX)-jitBias < -128 || int(offX)+8*31-jitBias > 127 {
+		t.Fatalf("x registers at %d are out of disp8 reach with bias %d", offX, jitBias)
+	}
+	for _, off := range []uintptr{offPC, offICount, offDctx, offXctx, offTLBR, offTLBW, offTLBX} {
+		if off+16*tlbSize > 1<<31-1 {
+			t.Fatalf("field offset %d out of disp32 reach", off)
+		}
+	}
+	if unsafe.Sizeof(c.pc) != 8 || unsafe.Sizeof(c.icount) != 8 || unsafe.Sizeof(c.dctx) != 8 || unsafe.Sizeof(c.xctx) != 8 {
+		t.Fatal("pc, icount, dctx and xctx must be 64-bit")
+	}
+}
+
+// The generated code must not allocate or leak: a steady-state slice of
+// the Sv39 workload allocates nothing on the compiled engine either.
+func TestJITNoAllocs(t *testing.T) {
+	c := newSv39Workload(t)
+	if !c.EnableJIT(1 << 20) {
+		t.Skip("no compiled engine")
+	}
+	for i := 0; i < 20; i++ {
+		c.Run(1 << 16) // compile a block at every pc a slice can end at
+	}
+	if n := testing.AllocsPerRun(5, func() { c.Run(1 << 16) }); n != 0 {
+		t.Fatalf("%v allocations per slice", n)
+	}
+}
+
+// The Sv39 workload gives the same state on both engines at every slice
+// boundary, and the compiled engine really runs it.
+func TestJITWorkload(t *testing.T) {
+	a := newSv39Workload(t)
+	b := newSv39Workload(t)
+	if !b.EnableJIT(1 << 20) {
+		t.Skip("no compiled engine")
+	}
+	for i := 0; i < 20; i++ {
+		a.Run(100003)
+		b.Run(100003)
+		if a.Save() != b.Save() {
+			t.Fatalf("slice %d: state differs:\n%+v\n%+v", i, a.Save(), b.Save())
+		}
+	}
+	if s := b.JITStats(); s.Blocks == 0 || s.Chains == 0 {
+		t.Fatalf("compiled engine not used: %+v", s)
+	}
+}
