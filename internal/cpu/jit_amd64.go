@@ -48,6 +48,8 @@ const (
 	jcSize  = 1 << jcBits
 	jcEntry = 32 // vpc, add, entry, pad
 
+	jitHotDefault = 8
+
 	jitExitDispatch = 0 // c.pc/c.icount set; aux = chain cell address or 0
 	jitExitInterp   = 1 // run the instruction at c.pc on the interpreter
 )
@@ -55,6 +57,8 @@ const (
 // Field offsets the generated code uses (checked in TestJITLayout).
 const (
 	offX      = unsafe.Offsetof((*CPU)(nil).x)
+	offF      = unsafe.Offsetof((*CPU)(nil).f)
+	offMstat  = unsafe.Offsetof((*CPU)(nil).mstatus)
 	offPC     = unsafe.Offsetof((*CPU)(nil).pc)
 	offICount = unsafe.Offsetof((*CPU)(nil).icount)
 	offDctx   = unsafe.Offsetof((*CPU)(nil).dctx)
@@ -73,13 +77,15 @@ type jitBlock struct {
 	n        uint64 // instructions
 	entry    uintptr
 	incoming []uint32 // chain cells that jump here
+	hits     uint32   // lookups before it was compiled
 	dead     bool
 }
 
 type jitKey struct{ vpc, add uint64 }
 
 type jitState struct {
-	mem      []byte // data part, then code part
+	mem      []byte // data part, then code part (read+execute)
+	rw       []byte // read+write view of the code part (nil: mprotect instead)
 	base     uintptr
 	dataSize int
 	codeSize int
@@ -100,6 +106,10 @@ type jitState struct {
 
 	a   amd64.Asm
 	buf []inst
+	// hot is how many times a block is looked up before it is compiled
+	// (before that the interpreter runs it): code that runs once, as
+	// much of a boot does, is not worth compiling.
+	hot uint32
 
 	stats JITStats
 }
@@ -125,7 +135,12 @@ func (c *CPU) EnableJIT(codeBytes int) bool {
 		return false
 	}
 	c.jit = j
-	runtime.AddCleanup(c, func(m []byte) { _ = unix.Munmap(m) }, j.mem)
+	runtime.AddCleanup(c, func(m [2][]byte) {
+		_ = unix.Munmap(m[0])
+		if m[1] != nil {
+			_ = unix.Munmap(m[1])
+		}
+	}, [2][]byte{j.mem, j.rw})
 	return true
 }
 
@@ -156,13 +171,45 @@ func newJIT(codeBytes int) (*jitState, error) {
 		cellOwner: make([]*jitBlock, 0, 1024),
 		cellPC:    make([]uint64, 0, 1024),
 	}
+	j.rw = dualMap(mem[dataSize:])
+	j.hot = jitHotDefault
 	j.genStubs()
-	if err := unix.Mprotect(mem[dataSize:], unix.PROT_READ|unix.PROT_EXEC); err != nil {
-		_ = unix.Munmap(mem)
-		return nil, err
+	if j.rw == nil {
+		if err := unix.Mprotect(mem[dataSize:], unix.PROT_READ|unix.PROT_EXEC); err != nil {
+			_ = unix.Munmap(mem)
+			return nil, err
+		}
 	}
 	j.reset()
 	return j, nil
+}
+
+// dualMap replaces code (part of an anonymous mapping) with a read+execute
+// view of a memory file and returns a read+write view of the same file
+// elsewhere, so code is written through one mapping and executed through
+// another and no mapping is ever both writable and executable. It returns
+// nil if the host does not allow it (then install falls back to
+// mprotect around every write).
+func dualMap(code []byte) []byte {
+	fd, err := unix.MemfdCreate("rewind-jit", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	if err := unix.Ftruncate(fd, int64(len(code))); err != nil {
+		return nil
+	}
+	rw, err := unix.Mmap(fd, 0, len(code), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_MMAP, uintptr(unsafe.Pointer(&code[0])), uintptr(len(code)),
+		unix.PROT_READ|unix.PROT_EXEC, unix.MAP_SHARED|unix.MAP_FIXED, uintptr(fd), 0)
+	if errno != 0 {
+		_ = unix.Munmap(rw)
+		return nil
+	}
+	return rw
 }
 
 func (j *jitState) codeBase() uintptr { return j.base + uintptr(j.dataSize) }
@@ -266,7 +313,11 @@ func (j *jitState) genStubs() {
 	if err := a.Finish(); err != nil {
 		panic(err)
 	}
-	copy(j.mem[j.dataSize:], a.Buf)
+	if j.rw != nil {
+		copy(j.rw, a.Buf)
+	} else {
+		copy(j.mem[j.dataSize:], a.Buf)
+	}
 	j.stubsEnd = (a.Len() + 15) &^ 15
 	j.stubCellDefault = uint64(j.stubDispatch)
 }
@@ -283,8 +334,16 @@ func (c *CPU) jitRun() {
 	for c.icount < c.limit {
 		b := c.jitLookup()
 		if b == nil || b.entry == 0 {
-			c.interpOne()
-			return
+			// Untranslatable here, or not hot yet: the interpreter
+			// runs the block.
+			n := uint64(1)
+			if b != nil && b.n > 0 {
+				n = b.n
+			}
+			if !c.interp(n) {
+				return
+			}
+			continue
 		}
 		if cell != 0 {
 			j.chain(cell, b)
@@ -304,20 +363,30 @@ func (c *CPU) jitRun() {
 			cell = aux
 		case jitExitInterp:
 			j.stats.InterpExits++
-			if c.icount < c.limit {
-				c.interpOne()
+			if !c.interp(1) {
+				return
 			}
-			return
 		}
 	}
 	runtime.KeepAlive(c)
 }
 
-// interpOne runs exactly one instruction (or takes its trap) on the
-// interpreter.
-func (c *CPU) interpOne() {
-	c.limit = c.icount + 1
+// interp runs up to n instructions on the interpreter (fewer at the
+// limit) and reports whether the compiled engine may go on. It may not
+// when Run has something to look at: an exit request, an idle hart, the
+// end of the slice, or an interrupt that may be deliverable. Otherwise it
+// restores the limit to the end of the slice, exactly as Run would.
+func (c *CPU) interp(n uint64) bool {
+	if c.icount >= c.limit {
+		return false
+	}
+	c.limit = min(c.limit, c.icount+n)
 	c.step()
+	if c.exit || c.waiting || c.icount >= c.stop || c.mip()&c.mie != 0 {
+		return false
+	}
+	c.limit = c.stop
+	return true
 }
 
 // jitLookup finds or compiles the block at c.pc. It returns nil when the
@@ -347,7 +416,13 @@ func (c *CPU) jitLookup() *jitBlock {
 	cp.writes = 0
 	b := j.blocks[jitKey{pc, e.add}]
 	if b == nil {
-		b = j.compile(c, pc, e.add, page)
+		b = j.newBlock(c, pc, e.add, page)
+	}
+	if b.entry == 0 && b.n > 0 {
+		if b.hits++; b.hits < j.hot {
+			return b
+		}
+		j.compile(c, b)
 	}
 	if b.entry != 0 {
 		jc := j.jc((pc >> 1) & (jcSize - 1))
@@ -420,9 +495,18 @@ func (j *jitState) kill(b *jitBlock) {
 	b.incoming = nil
 }
 
-// jitCompilable reports whether the compiler translates op.
-func jitCompilable(o op) bool {
-	switch o {
+// jitCompilable reports whether the compiler translates in.
+func jitCompilable(in *inst) bool {
+	switch in.op {
+	case opFLW, opFLD, opFSW, opFSD:
+		return true
+	case opFP:
+		switch in.fop {
+		case fpMVtoX, fpMVtoX | fpDouble, fpMVfromX, fpMVfromX | fpDouble,
+			fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble:
+			return true
+		}
+		return false
 	case opLUI, opAUIPC, opJAL, opJALR, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU,
 		opLB, opLH, opLW, opLD, opLBU, opLHU, opLWU, opSB, opSH, opSW, opSD,
 		opADDI, opSLTI, opSLTIU, opXORI, opORI, opANDI, opSLLI, opSRLI, opSRAI,
@@ -465,7 +549,7 @@ func (j *jitState) decodeBlock(c *CPU, pc, page uint64) ([]inst, bool) {
 			}
 			in = decode32(binary.LittleEndian.Uint32(c.ram[base+off:]))
 		}
-		if !jitCompilable(in.op) {
+		if !jitCompilable(&in) {
 			interp = true
 			break
 		}
@@ -479,12 +563,12 @@ func (j *jitState) decodeBlock(c *CPU, pc, page uint64) ([]inst, bool) {
 	return out, interp
 }
 
-// compile translates the block at pc and records it (a block with no
-// compilable instruction is recorded too, with entry 0, so the lookup
-// does not retry).
-func (j *jitState) compile(c *CPU, pc, add, page uint64) *jitBlock {
-	ins, interp := j.decodeBlock(c, pc, page)
-	b := &jitBlock{vpc: pc, add: add, page: page, lo: uint16(pc & 0xfff)}
+// newBlock records the block at pc, not compiled yet (entry 0). A block
+// with no compilable instruction (n = 0) is recorded too, so the lookup
+// does not decode it again.
+func (j *jitState) newBlock(c *CPU, pc, add, page uint64) *jitBlock {
+	ins, _ := j.decodeBlock(c, pc, page)
+	b := &jitBlock{vpc: pc, add: add, page: page, lo: uint16(pc & 0xfff), n: uint64(len(ins))}
 	var length uint64
 	for i := range ins {
 		length += uint64(ins[i].length)
@@ -493,24 +577,39 @@ func (j *jitState) compile(c *CPU, pc, add, page uint64) *jitBlock {
 	if b.hi == b.lo {
 		b.hi = b.lo + 1
 	}
-	b.n = uint64(len(ins))
-	if len(ins) > 0 {
-		for attempt := 0; ; attempt++ {
-			code, ok := j.gen(c, b, ins, interp)
-			if ok {
-				b.entry = code
-				break
-			}
-			if attempt > 0 {
-				panic("cpu: JIT: a block does not fit in an empty code cache")
-			}
-			j.flush()
-		}
-		j.stats.Blocks++
-	}
-	j.blocks[jitKey{pc, add}] = b
-	j.pages[page] = append(j.pages[page], b)
+	j.register(b)
 	return b
+}
+
+func (j *jitState) register(b *jitBlock) {
+	j.blocks[jitKey{b.vpc, b.add}] = b
+	j.pages[b.page] = append(j.pages[b.page], b)
+}
+
+// compile translates block b (decoding it again: the guest bytes are
+// unchanged, or b would have been invalidated).
+func (j *jitState) compile(c *CPU, b *jitBlock) {
+	ins, interp := j.decodeBlock(c, b.vpc, b.page)
+	if uint64(len(ins)) != b.n {
+		panic("cpu: JIT: block changed without invalidation")
+	}
+	flushed := false
+	for {
+		code, ok := j.gen(c, b, ins, interp)
+		if ok {
+			b.entry = code
+			break
+		}
+		if flushed {
+			panic("cpu: JIT: a block does not fit in an empty code cache")
+		}
+		j.flush()
+		flushed = true
+	}
+	if flushed {
+		j.register(b)
+	}
+	j.stats.Blocks++
 }
 
 // cellAlloc reserves a chain cell for an exit of b to target pc.
@@ -525,14 +624,19 @@ func (j *jitState) cellAlloc(b *jitBlock, target uint64) (uintptr, bool) {
 	return j.cellAddr(i), true
 }
 
-// install copies code into the cache (W^X: the pages are writable only
-// while being written). It returns the entry address, or false if the
+// install copies code into the cache (W^X: through the read+write view,
+// or, without one, with the pages made writable only while being written). It returns the entry address, or false if the
 // cache is full.
 func (j *jitState) install(code []byte) (uintptr, bool) {
 	start := j.cur
 	end := start + len(code)
 	if end > j.codeSize {
 		return 0, false
+	}
+	if j.rw != nil {
+		copy(j.rw[start:], code)
+		j.cur = (end + 15) &^ 15
+		return j.codeBase() + uintptr(start), true
 	}
 	lo := j.dataSize + start&^4095
 	hi := j.dataSize + (end+4095)&^4095
@@ -545,4 +649,11 @@ func (j *jitState) install(code []byte) (uintptr, bool) {
 	}
 	j.cur = (end + 15) &^ 15
 	return j.codeBase() + uintptr(start), true
+}
+
+// setJITHot sets the compile threshold (tests).
+func (c *CPU) setJITHot(n uint32) {
+	if c.jit != nil {
+		c.jit.hot = n
+	}
 }

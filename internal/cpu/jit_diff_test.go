@@ -479,6 +479,7 @@ func runDiff(t testing.TB, seed uint64, insts uint64) JITStats {
 	if cj.jit == nil {
 		t.Skip("no compiled engine on this host")
 	}
+	cj.setJITHot([]uint32{1, 1, 1, 2, 8}[r.IntN(5)])
 	var done uint64
 	var trace []string
 	for slice := 0; done < insts; slice++ {

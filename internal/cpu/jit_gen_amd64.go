@@ -139,6 +139,19 @@ func (g *jitGen) st32(rd uint8, h amd64.Reg) {
 	g.a.Store(amd64.W64, xm(rd), h)
 }
 
+func fm(i uint8) amd64.Mem { return amd64.M(amd64.R15, int32(8*int(i&31))+int32(offF)-jitBias) }
+
+// needFS branches to slow if mstatus.FS is Off (the instruction is then
+// illegal, which the interpreter raises).
+func (g *jitGen) needFS(slow amd64.Label) {
+	g.a.Load(amd64.W64, amd64.RCX, fld(offMstat))
+	g.a.TestRI(amd64.W32, amd64.RCX, msFS)
+	g.a.Jcc(amd64.CondE, slow)
+}
+
+// dirtyFS sets mstatus.FS to Dirty.
+func (g *jitGen) dirtyFS() { g.a.ALUMI(amd64.W64, amd64.OR, fld(offMstat), msFS) }
+
 // addr computes the RAM index of a load or store at x[rs1]+imm in RAX
 // through the TLB at tlbOff, branching to slow on a miss or a misaligned
 // access (which the interpreter handles).
@@ -470,6 +483,80 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		store(amd64.W32)
 	case opSD:
 		store(amd64.W64)
+
+	case opFLW, opFLD:
+		slow := g.slowPath(pc, k)
+		g.needFS(slow)
+		w := amd64.W64
+		if in.op == opFLW {
+			w = amd64.W32
+		}
+		g.addr(rs1, imm, offTLBR, int(w), slow)
+		if w == amd64.W32 {
+			a.Movzx(amd64.RAX, amd64.W32, amd64.MI(amd64.R13, amd64.RAX, 1, 0))
+			a.MovImm(amd64.RCX, 0xffffffff00000000)
+			a.ALURR(amd64.W64, amd64.OR, amd64.RAX, amd64.RCX)
+		} else {
+			a.Load(amd64.W64, amd64.RAX, amd64.MI(amd64.R13, amd64.RAX, 1, 0))
+		}
+		a.Store(amd64.W64, fm(rd), amd64.RAX)
+		g.dirtyFS()
+	case opFSW, opFSD:
+		slow := g.slowPath(pc, k)
+		g.needFS(slow)
+		w := amd64.W64
+		if in.op == opFSW {
+			w = amd64.W32
+		}
+		g.addr(rs1, imm, offTLBW, int(w), slow)
+		a.Load(amd64.W64, amd64.RSI, fm(rs2))
+		a.Store(w, amd64.MI(amd64.R13, amd64.RAX, 1, 0), amd64.RSI)
+	case opFP:
+		slow := g.slowPath(pc, k)
+		g.needFS(slow)
+		switch in.fop {
+		case fpMVtoX | fpDouble:
+			a.Load(amd64.W64, amd64.RAX, fm(rs1))
+			g.st(rd, amd64.RAX)
+		case fpMVtoX:
+			a.Load(amd64.W64, amd64.RAX, fm(rs1))
+			g.st32(rd, amd64.RAX)
+		case fpMVfromX | fpDouble:
+			g.ld(amd64.RAX, rs1)
+			a.Store(amd64.W64, fm(rd), amd64.RAX)
+			g.dirtyFS()
+		case fpMVfromX:
+			g.ld(amd64.RAX, rs1)
+			a.MovRR(amd64.W32, amd64.RAX, amd64.RAX)
+			a.MovImm(amd64.RCX, 0xffffffff00000000)
+			a.ALURR(amd64.W64, amd64.OR, amd64.RAX, amd64.RCX)
+			a.Store(amd64.W64, fm(rd), amd64.RAX)
+			g.dirtyFS()
+		case fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble:
+			// rax = a without its sign, rcx = the sign to apply.
+			a.Load(amd64.W64, amd64.RAX, fm(rs1))
+			a.Load(amd64.W64, amd64.RCX, fm(rs2))
+			a.MovImm(amd64.RDX, 1<<63)
+			switch in.fop &^ fpDouble {
+			case fpSGNJ:
+				a.ALURR(amd64.W64, amd64.AND, amd64.RCX, amd64.RDX)
+			case fpSGNJN:
+				a.Not(amd64.W64, amd64.RCX)
+				a.ALURR(amd64.W64, amd64.AND, amd64.RCX, amd64.RDX)
+			default: // sgnjx: a's sign xor b's sign
+				a.ALURR(amd64.W64, amd64.AND, amd64.RCX, amd64.RDX)
+				a.MovRR(amd64.W64, amd64.RSI, amd64.RAX)
+				a.ALURR(amd64.W64, amd64.AND, amd64.RSI, amd64.RDX)
+				a.ALURR(amd64.W64, amd64.XOR, amd64.RCX, amd64.RSI)
+			}
+			a.Not(amd64.W64, amd64.RDX)
+			a.ALURR(amd64.W64, amd64.AND, amd64.RAX, amd64.RDX)
+			a.ALURR(amd64.W64, amd64.OR, amd64.RAX, amd64.RCX)
+			a.Store(amd64.W64, fm(rd), amd64.RAX)
+			g.dirtyFS()
+		default:
+			panic("cpu: JIT: FP op not compilable")
+		}
 
 	case opFENCE, opFENCEI:
 		// Nothing: stores to code invalidate blocks eagerly.

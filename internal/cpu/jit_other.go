@@ -24,3 +24,5 @@ func (c *CPU) JITStats() JITStats { return JITStats{} }
 
 func (c *CPU) jitRun()                                { c.step() }
 func (c *CPU) jitInvalidate(page, first, last uint64) {}
+
+func (c *CPU) setJITHot(n uint32) {}

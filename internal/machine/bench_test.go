@@ -22,13 +22,19 @@ func (w *promptWatcher) Write(p []byte) (int, error) {
 // BenchmarkLinuxBoot boots the shared guest (fw_jump.bin, Image,
 // initramfs.cpio, disk.img) to the shell prompt. It reports the
 // instructions executed and MIPS; ns/op is the wall time of one boot.
-func BenchmarkLinuxBoot(b *testing.B) {
+func BenchmarkLinuxBoot(b *testing.B) { benchLinuxBoot(b, false) }
+
+// BenchmarkLinuxBootJIT is BenchmarkLinuxBoot on the compiled engine.
+func BenchmarkLinuxBootJIT(b *testing.B) { benchLinuxBoot(b, true) }
+
+func benchLinuxBoot(b *testing.B, jit bool) {
 	var insns uint64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		cfg, _ := linuxConfig(b)
 		w := &promptWatcher{}
 		cfg.Console = w
+		cfg.JIT = jit
 		m, err := New(cfg)
 		if err != nil {
 			b.Fatal(err)

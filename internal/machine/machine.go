@@ -119,6 +119,11 @@ type Config struct {
 	// reach the guest at slice boundaries (record/replay). Without it a
 	// request completes at the instruction that notified the device.
 	AsyncBlock bool
+	// JIT runs the hart on the compiled engine where the host has one
+	// (linux/amd64; see docs/JIT.md), else on the interpreter. The engine
+	// changes only speed, never what the guest computes, so it is not part
+	// of a recording's identity.
+	JIT bool
 	// Console receives guest serial output.
 	Console io.Writer
 	// Logf, if set, receives device warnings (a guest programming a
@@ -239,6 +244,9 @@ func New(cfg Config) (*Machine, error) {
 	m.Bus = bus.New(RAMBase, cfg.RAMSize)
 	m.CPU = cpu.New(m.Bus)
 	m.CPU.Sv48 = cfg.Sv48
+	if cfg.JIT {
+		m.CPU.EnableJIT(0)
+	}
 	m.Clock = vclock.New(m.CPU.ICount, cfg.ICountShift)
 	m.Clock.OnChange = m.CPU.RequestExit
 	m.CLINT = clint.New(m.Clock, m.CPU, cfg.TimebaseHz)
