@@ -90,6 +90,7 @@ type machineFlags struct {
 	rngSeedS string
 	devices  multiFlag
 	objects  multiFlag
+	engine   string
 
 	// record: disks always go behind an overlay (the image is never
 	// written) and disk I/O is asynchronous, as record/replay needs.
@@ -127,6 +128,7 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rngSeedS, "rng-seed", "", "device-tree /chosen rng-seed: `HEX` bytes, or none; default: 32 fresh random bytes (recorded)")
 	fs.Var(&f.devices, "device", "extra device: virtio-rng-device[,rng=ID] (QEMU syntax)")
 	fs.Var(&f.objects, "object", "entropy backend for -device virtio-rng-device,rng=ID: rng-random,id=ID[,filename=PATH] or rng-builtin,id=ID")
+	fs.StringVar(&f.engine, "engine", defaultEngine, "how the hart runs: jit (compiled, linux/amd64) or interp; the same guest behaviour either way")
 	// Accepted for QEMU command-line compatibility.
 	var ignored string
 	var ignoredBool bool
@@ -225,6 +227,9 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	builtinGuest := f.kernel == "" && (f.bios == "" || f.bios == "none")
 	b.builtin = builtinGuest
 	cfg.AsyncBlock = f.record
+	if cfg.JIT, err = parseEngine(f.engine); err != nil {
+		return nil, err
+	}
 	switch {
 	case builtinGuest:
 		cfg.Kernel = builtin.ELF

@@ -166,14 +166,24 @@ func statsField(t *testing.T, re *regexp.Regexp, stderr string) string {
 	return m[1]
 }
 
-// replayAndCompare replays rec three times and checks each against the
-// recorded console output, digest and disk overlay.
-func replayAndCompare(t *testing.T, bin, rec string, wantOut []byte, recStderr string) {
+// engine returns name, or the interpreter on a host without the compiled
+// engine.
+func engine(name string) string {
+	if !jitHost {
+		return "interp"
+	}
+	return name
+}
+
+// replayAndCompare replays rec once on each of the engines and checks
+// each replay against the recorded console output, digest and disk
+// overlay (and that it verified the recorded state digests).
+func replayAndCompare(t *testing.T, bin, rec string, wantOut []byte, recStderr string, engines ...string) {
 	t.Helper()
 	wantDigest := statsField(t, digestRE, recStderr)
 	wantOverlay := statsField(t, overlayRE, recStderr)
-	for i := 0; i < 3; i++ {
-		cmd := exec.Command(bin, "replay", "--stats", "-serial", "stdio", rec)
+	for i, eng := range engines {
+		cmd := exec.Command(bin, "replay", "--stats", "--engine", engine(eng), "-serial", "stdio", rec)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		cmd.Stdin = strings.NewReader("this host input must be ignored\n")
@@ -196,6 +206,9 @@ func replayAndCompare(t *testing.T, bin, rec string, wantOut []byte, recStderr s
 	}
 }
 
+// TestRecordReplayLinuxStdio records on the compiled engine and replays
+// on the interpreter (and on the compiled engine): the engine is not part
+// of a recording.
 func TestRecordReplayLinuxStdio(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots Linux")
@@ -203,7 +216,7 @@ func TestRecordReplayLinuxStdio(t *testing.T) {
 	dir := guestDir(t)
 	bin := rewindBinary(t)
 	rec := filepath.Join(t.TempDir(), "run.rwd")
-	args := append([]string{"record", "-o", rec, "--stats", "--digest-interval", "20000000", "-serial", "stdio"}, linuxArgs(dir)...)
+	args := append([]string{"record", "-o", rec, "--engine", engine("jit"), "--stats", "--digest-interval", "20000000", "-serial", "stdio"}, linuxArgs(dir)...)
 	cmd := exec.Command(bin, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -229,7 +242,7 @@ func TestRecordReplayLinuxStdio(t *testing.T) {
 			t.Fatalf("recorded session lacks %q:\n%s", want, tail(out, 3000))
 		}
 	}
-	replayAndCompare(t, bin, rec, out, errb.String())
+	replayAndCompare(t, bin, rec, out, errb.String(), "interp", "jit", "interp")
 
 	// The log tools work on it.
 	for _, sub := range []string{"info", "verify", "dump"} {
@@ -240,6 +253,8 @@ func TestRecordReplayLinuxStdio(t *testing.T) {
 	}
 }
 
+// TestRecordReplayLinuxTCP records on the interpreter and replays on the
+// compiled engine (and on the interpreter).
 func TestRecordReplayLinuxTCP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots Linux")
@@ -253,7 +268,7 @@ func TestRecordReplayLinuxTCP(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	args := append([]string{"record", "-o", rec, "--stats", "-serial", fmt.Sprintf("tcp:127.0.0.1:%d,server", port)}, linuxArgs(dir)...)
+	args := append([]string{"record", "-o", rec, "--engine", "interp", "--stats", "--digest-interval", "20000000", "-serial", fmt.Sprintf("tcp:127.0.0.1:%d,server", port)}, linuxArgs(dir)...)
 	cmd := exec.Command(bin, args...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -277,5 +292,5 @@ func TestRecordReplayLinuxTCP(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	conn.Close()
-	replayAndCompare(t, bin, rec, c.bytes(), errb.String())
+	replayAndCompare(t, bin, rec, c.bytes(), errb.String(), "jit", "interp", "jit")
 }
