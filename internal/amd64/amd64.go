@@ -90,6 +90,8 @@ const (
 	CondA  Cond = 0x7 // unsigned >
 	CondS  Cond = 0x8
 	CondNS Cond = 0x9
+	CondP  Cond = 0xa // parity (unordered after ucomisd)
+	CondNP Cond = 0xb
 	CondL  Cond = 0xc // signed <
 	CondGE Cond = 0xd // signed >=
 	CondLE Cond = 0xe // signed <=
@@ -637,3 +639,89 @@ func (a *Asm) Int3() { a.b(0xcc) }
 
 // Ud2 is a guaranteed invalid instruction.
 func (a *Asm) Ud2() { a.b(0x0f, 0x0b) }
+
+// XReg is an SSE register number.
+type XReg uint8
+
+// SSE registers used by the compiler (X15 is Go's zero register: the
+// compiled code never touches it).
+const (
+	X0 XReg = iota
+	X1
+	X2
+	X3
+)
+
+// SSEOp is a scalar double-precision SSE2 operation (its opcode byte
+// after 0F, with its mandatory prefix).
+type SSEOp uint16
+
+// Scalar SSE2 operations: prefix<<8 | opcode.
+const (
+	MOVSD   SSEOp = 0xf2<<8 | 0x10 // load (register or memory source)
+	ADDSD   SSEOp = 0xf2<<8 | 0x58
+	MULSD   SSEOp = 0xf2<<8 | 0x59
+	SUBSD   SSEOp = 0xf2<<8 | 0x5c
+	DIVSD   SSEOp = 0xf2<<8 | 0x5e
+	SQRTSD  SSEOp = 0xf2<<8 | 0x51
+	UCOMISD SSEOp = 0x66<<8 | 0x2e
+	COMISD  SSEOp = 0x66<<8 | 0x2f
+)
+
+// sse emits [prefix] [REX] 0F op ModRM... and returns the RIP fixup
+// position.
+func (a *Asm) sse(prefix byte, w64 bool, op byte, reg uint8, rm operand) int {
+	if prefix != 0 {
+		a.b(prefix)
+	}
+	w := W32
+	if w64 {
+		w = W64
+	}
+	return a.encB(w, []byte{0x0f, op}, reg, rm, false, false)
+}
+
+// SSERR: dst = dst op src (MOVSD: dst = src).
+func (a *Asm) SSERR(op SSEOp, dst, src XReg) {
+	a.sse(byte(op>>8), false, byte(op), uint8(dst), regOp(Reg(src)))
+}
+
+// SSERM: dst = dst op [m] (MOVSD: dst = [m]).
+func (a *Asm) SSERM(op SSEOp, dst XReg, m Mem) {
+	at := a.sse(byte(op>>8), false, byte(op), uint8(dst), memOp(m))
+	a.ripFix(at, m.Abs)
+}
+
+// MovsdStore: [m] = the low double of src.
+func (a *Asm) MovsdStore(m Mem, src XReg) {
+	at := a.sse(0xf2, false, 0x11, uint8(src), memOp(m))
+	a.ripFix(at, m.Abs)
+}
+
+// MovqXR: dst = src (64 bits into the low lane, the rest zeroed).
+func (a *Asm) MovqXR(dst XReg, src Reg) { a.sse(0x66, true, 0x6e, uint8(dst), regOp(src)) }
+
+// MovqRX: dst = the low 64 bits of src.
+func (a *Asm) MovqRX(dst Reg, src XReg) { a.sse(0x66, true, 0x7e, uint8(src), regOp(dst)) }
+
+// Cvtsi2sd: dst = the signed integer in src (W32 or W64), rounded per
+// MXCSR.
+func (a *Asm) Cvtsi2sd(dst XReg, w Width, src Reg) {
+	a.sse(0xf2, w == W64, 0x2a, uint8(dst), regOp(src))
+}
+
+// Cvtsd2si: dst (W32 or W64) = src rounded per MXCSR; truncate rounds
+// toward zero instead (cvttsd2si).
+func (a *Asm) Cvtsd2si(w Width, dst Reg, src XReg, truncate bool) {
+	op := byte(0x2d)
+	if truncate {
+		op = 0x2c
+	}
+	a.sse(0xf2, w == W64, op, uint8(dst), regOp(Reg(src)))
+}
+
+// Ldmxcsr loads MXCSR from the 32-bit word at m.
+func (a *Asm) Ldmxcsr(m Mem) { a.encRM(W32, []byte{0x0f, 0xae}, 2, m, false) }
+
+// Stmxcsr stores MXCSR to the 32-bit word at m.
+func (a *Asm) Stmxcsr(m Mem) { a.encRM(W32, []byte{0x0f, 0xae}, 3, m, false) }

@@ -271,9 +271,6 @@ func TestImmediates(t *testing.T) {
 		}
 		r := r
 		for c := Cond(0); c < 16; c++ {
-			if c == 0xa || c == 0xb {
-				continue
-			}
 			c := c
 			run(t, check{fmt.Sprintf("set%d %v", c, r), func(a *Asm) { a.Setcc(c, r) }, x86asm.SETO + x86asm.Op(0), func(uint64) []x86asm.Arg { return []x86asm.Arg{xreg(r, W8)} }}.withOp(setOps[c]))
 		}
@@ -290,7 +287,7 @@ func TestImmediates(t *testing.T) {
 
 var setOps = map[Cond]x86asm.Op{CondO: x86asm.SETO, CondNO: x86asm.SETNO, CondB: x86asm.SETB, CondAE: x86asm.SETAE,
 	CondE: x86asm.SETE, CondNE: x86asm.SETNE, CondBE: x86asm.SETBE, CondA: x86asm.SETA, CondS: x86asm.SETS,
-	CondNS: x86asm.SETNS, CondL: x86asm.SETL, CondGE: x86asm.SETGE, CondLE: x86asm.SETLE, CondG: x86asm.SETG}
+	CondNS: x86asm.SETNS, CondP: x86asm.SETP, CondNP: x86asm.SETNP, CondL: x86asm.SETL, CondGE: x86asm.SETGE, CondLE: x86asm.SETLE, CondG: x86asm.SETG}
 
 func (c check) withOp(op x86asm.Op) check { c.op = op; return c }
 
@@ -353,5 +350,43 @@ func TestJumps(t *testing.T) {
 	a.Jmp(a.NewLabel())
 	if a.Finish() == nil {
 		t.Fatal("unbound label accepted")
+	}
+}
+
+func TestSSE(t *testing.T) {
+	xr := func(x XReg) x86asm.Reg { return x86asm.X0 + x86asm.Reg(x) }
+	ops := map[SSEOp]x86asm.Op{MOVSD: x86asm.MOVSD_XMM, ADDSD: x86asm.ADDSD, MULSD: x86asm.MULSD, SUBSD: x86asm.SUBSD,
+		DIVSD: x86asm.DIVSD, SQRTSD: x86asm.SQRTSD, UCOMISD: x86asm.UCOMISD, COMISD: x86asm.COMISD}
+	for _, d := range []XReg{X0, X1, X2, X3} {
+		for _, s := range []XReg{X0, X1, X2, X3} {
+			for op, xop := range ops {
+				d, s, op := d, s, op
+				run(t, check{fmt.Sprintf("sse %x %d %d", op, d, s), func(a *Asm) { a.SSERR(op, d, s) }, xop, func(uint64) []x86asm.Arg { return []x86asm.Arg{xr(d), xr(s)} }})
+			}
+		}
+		for _, m := range mems() {
+			d, m := d, m
+			for op, xop := range ops {
+				op := op
+				run(t, check{fmt.Sprintf("sse mem %x %d %+v", op, d, m), func(a *Asm) { a.SSERM(op, d, m) }, xop, func(end uint64) []x86asm.Arg { return []x86asm.Arg{xr(d), xmem(m, end)} }})
+			}
+			run(t, check{"movsd store", func(a *Asm) { a.MovsdStore(m, d) }, x86asm.MOVSD_XMM, func(end uint64) []x86asm.Arg { return []x86asm.Arg{xmem(m, end), xr(d)} }})
+		}
+		for _, r := range allRegs {
+			d, r := d, r
+			run(t, check{"movq x,r", func(a *Asm) { a.MovqXR(d, r) }, x86asm.MOVQ, func(uint64) []x86asm.Arg { return []x86asm.Arg{xr(d), xreg(r, W64)} }})
+			run(t, check{"movq r,x", func(a *Asm) { a.MovqRX(r, d) }, x86asm.MOVQ, func(uint64) []x86asm.Arg { return []x86asm.Arg{xreg(r, W64), xr(d)} }})
+			for _, w := range []Width{W32, W64} {
+				w := w
+				run(t, check{"cvtsi2sd", func(a *Asm) { a.Cvtsi2sd(d, w, r) }, x86asm.CVTSI2SD, func(uint64) []x86asm.Arg { return []x86asm.Arg{xr(d), xreg(r, w)} }})
+				run(t, check{"cvtsd2si", func(a *Asm) { a.Cvtsd2si(w, r, d, false) }, x86asm.CVTSD2SI, func(uint64) []x86asm.Arg { return []x86asm.Arg{xreg(r, w), xr(d)} }})
+				run(t, check{"cvttsd2si", func(a *Asm) { a.Cvtsd2si(w, r, d, true) }, x86asm.CVTTSD2SI, func(uint64) []x86asm.Arg { return []x86asm.Arg{xreg(r, w), xr(d)} }})
+			}
+		}
+	}
+	for _, m := range mems() {
+		m := m
+		run(t, check{"ldmxcsr", func(a *Asm) { a.Ldmxcsr(m) }, x86asm.LDMXCSR, func(end uint64) []x86asm.Arg { return []x86asm.Arg{xmem(m, end)} }})
+		run(t, check{"stmxcsr", func(a *Asm) { a.Stmxcsr(m) }, x86asm.STMXCSR, func(end uint64) []x86asm.Arg { return []x86asm.Arg{xmem(m, end)} }})
 	}
 }

@@ -59,6 +59,8 @@ const (
 	offX      = unsafe.Offsetof((*CPU)(nil).x)
 	offF      = unsafe.Offsetof((*CPU)(nil).f)
 	offMstat  = unsafe.Offsetof((*CPU)(nil).mstatus)
+	offFflags = unsafe.Offsetof((*CPU)(nil).fflags)
+	offFrm    = unsafe.Offsetof((*CPU)(nil).frm)
 	offPC     = unsafe.Offsetof((*CPU)(nil).pc)
 	offICount = unsafe.Offsetof((*CPU)(nil).icount)
 	offDctx   = unsafe.Offsetof((*CPU)(nil).dctx)
@@ -157,7 +159,7 @@ func (c *CPU) JITStats() JITStats {
 func newJIT(codeBytes int) (*jitState, error) {
 	codeBytes = (codeBytes + 4095) &^ 4095
 	maxCells := codeBytes / 64
-	dataSize := (maxCells*8 + jcSize*jcEntry + 4095) &^ 4095
+	dataSize := (maxCells*8 + jcSize*jcEntry + 64 + 4095) &^ 4095
 	mem, err := unix.Mmap(-1, 0, dataSize+codeBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return nil, err
@@ -173,6 +175,10 @@ func newJIT(codeBytes int) (*jitState, error) {
 	}
 	j.rw = dualMap(mem[dataSize:])
 	j.hot = jitHotDefault
+	// MXCSR as the compiled FP code wants it before each operation: all
+	// exceptions masked, round to nearest even, no flush to zero, flags
+	// clear (Go's own setting).
+	*(*uint32)(unsafe.Pointer(&mem[j.mxcsrAddr()-j.base])) = 0x1f80
 	j.genStubs()
 	if j.rw == nil {
 		if err := unix.Mprotect(mem[dataSize:], unix.PROT_READ|unix.PROT_EXEC); err != nil {
@@ -217,6 +223,10 @@ func (j *jitState) cellAddr(i int) uintptr {
 	return j.base + uintptr(i)*8
 }
 func (j *jitState) jcBase() uintptr { return j.base + uintptr(j.maxCells)*8 }
+
+// mxcsrAddr is a word holding the MXCSR value loaded before each FP
+// operation; the word after it receives MXCSR after the operation.
+func (j *jitState) mxcsrAddr() uintptr { return j.jcBase() + jcSize*jcEntry }
 
 func (j *jitState) jc(i uint64) *[4]uint64 {
 	return (*[4]uint64)(unsafe.Pointer(&j.mem[uint64(j.maxCells)*8+i*jcEntry]))
@@ -503,8 +513,19 @@ func jitCompilable(in *inst) bool {
 	case opFP:
 		switch in.fop {
 		case fpMVtoX, fpMVtoX | fpDouble, fpMVfromX, fpMVfromX | fpDouble,
-			fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble:
+			fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble,
+			fpEQ | fpDouble, fpLT | fpDouble, fpLE | fpDouble:
 			return true
+		case fpADD | fpDouble, fpSUB | fpDouble, fpMUL | fpDouble, fpDIV | fpDouble, fpSQRT | fpDouble,
+			fpCVTfromL | fpDouble:
+			// Rounded with the host's round-to-nearest-even only.
+			return in.fn3 == 0 || in.fn3 == 7
+		case fpCVTtoW | fpDouble, fpCVTtoL | fpDouble:
+			// Round to nearest even (the host's mode) or toward zero
+			// (truncation).
+			return in.fn3 <= 1 || in.fn3 == 7
+		case fpCVTfromW | fpDouble:
+			return in.fn3 <= 4 || in.fn3 == 7 // exact: the mode only has to be valid
 		}
 		return false
 	case opLUI, opAUIPC, opJAL, opJALR, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU,

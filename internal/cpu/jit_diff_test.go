@@ -75,6 +75,7 @@ type diffGen struct {
 	r   *rand.Rand
 	ram []byte
 	pc  uint64 // next code address
+	fp  bool   // an FP-heavy program
 }
 
 func (g *diffGen) put32(w uint32) {
@@ -134,7 +135,12 @@ var diffCSRs = []uint32{csrFflags, csrFrm, csrFcsr, csrCycle, csrTime, csrInstre
 
 func (g *diffGen) inst() {
 	r := g.r
-	switch k := g.n(100); {
+	k := g.n(100)
+	if g.fp && g.n(3) != 0 {
+		g.fpInst()
+		return
+	}
+	switch {
 	case k < 28: // integer and M
 		rd, rs1, rs2 := g.dst(), g.reg(), g.reg()
 		switch g.n(8) {
@@ -279,6 +285,40 @@ func (g *diffGen) inst() {
 	}
 }
 
+// fpInst emits a double-precision operation with a valid rounding mode,
+// mostly round to nearest even (static or dynamic): the operations the
+// compiled engine translates, with every other kind mixed in.
+func (g *diffGen) fpInst() {
+	rm := []uint32{0, 0, 7, 7, 1, uint32(g.n(8))}[g.n(6)]
+	fmt := uint32(1)
+	if g.n(8) == 0 {
+		fmt = 0
+	}
+	fr := func() uint32 { return uint32(g.n(8)) } // few registers: results get reused
+	switch g.n(12) {
+	case 0, 1, 2, 3: // fadd, fsub, fmul, fdiv
+		g.put32(uint32(g.n(4))<<27 | fmt<<25 | fr()<<20 | fr()<<15 | rm<<12 | fr()<<7 | 0x53)
+	case 4:
+		g.put32(0x0b<<27 | fmt<<25 | fr()<<15 | rm<<12 | fr()<<7 | 0x53) // fsqrt
+	case 5, 6: // feq, flt, fle
+		g.put32(0x14<<27 | fmt<<25 | fr()<<20 | fr()<<15 | uint32(g.n(3))<<12 | g.dst()<<7 | 0x53)
+	case 7: // fcvt.w/wu/l/lu.d
+		g.put32(0x18<<27 | fmt<<25 | uint32(g.n(4))<<20 | fr()<<15 | rm<<12 | g.dst()<<7 | 0x53)
+	case 8: // fcvt.d.w/wu/l/lu
+		g.put32(0x1a<<27 | fmt<<25 | uint32(g.n(4))<<20 | g.reg()<<15 | rm<<12 | fr()<<7 | 0x53)
+	case 9: // fsgnj*, fmv
+		if g.n(2) == 0 {
+			g.put32(0x04<<27 | fmt<<25 | fr()<<20 | fr()<<15 | uint32(g.n(3))<<12 | fr()<<7 | 0x53)
+		} else {
+			g.put32(0x1e<<27 | fmt<<25 | g.reg()<<15 | fr()<<7 | 0x53)
+		}
+	case 10:
+		g.put32(encI(0x07, 2+fmt, fr(), s0, g.memOff(8)&^7))
+	default:
+		g.put32(encS(0x27, 2+fmt, s0, fr(), g.memOff(8)&^7))
+	}
+}
+
 // handler writes a trap handler. On an interrupt it disables that
 // interrupt and returns; on an exception it skips 4 bytes (wrapping in
 // the code area). Every eighth trap it rotates the privilege it returns
@@ -342,6 +382,19 @@ func handler(m bool) []uint32 {
 	return p
 }
 
+// diffFPEdge are double (and boxed single) operands at the edges:
+// zeros, subnormals, the smallest normal, the largest finite, infinities,
+// quiet and signaling NaNs, values that round at integer conversion.
+var diffFPEdge = []uint64{
+	0, 1 << 63, 1, 1<<63 | 1, 0x000fffffffffffff, 0x0010000000000000, 0x8010000000000000, 0x0010000000000001,
+	0x7fefffffffffffff, 0xffefffffffffffff, 0x7ff0000000000000, 0xfff0000000000000,
+	0x7ff8000000000000, 0xfff8000000000001, 0x7ff0000000000001, 0x7ff4000000000000,
+	0x3ff0000000000000, 0xbff0000000000000, 0x3fe0000000000000, 0x3ff8000000000000, 0x4004000000000000,
+	0x41dfffffffc00000, 0x41e0000000000000, 0xc1e0000000000000, 0xc1e0000000200000, 0x43e0000000000000, 0xc3e0000000000000,
+	0x43dfffffffffffff, 0x3ca0000000000000, 0x3cb0000000000000, 0x0020000000000000, 0x001fffffffffffff,
+	box32(0), box32(0x7fc00000), box32(0x3f800000), 0xffffffff, 0x3f800000,
+}
+
 // genDiffProg builds a test case from a seed.
 func genDiffProg(seed uint64) diffProg {
 	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
@@ -352,7 +405,7 @@ func genDiffProg(seed uint64) diffProg {
 	for i, w := range handler(false) {
 		binary.LittleEndian.PutUint32(ram[dHandlerS-ramBase+uint64(4*i):], w)
 	}
-	g := &diffGen{r: r, ram: ram, pc: dCode}
+	g := &diffGen{r: r, ram: ram, pc: dCode, fp: r.IntN(3) == 0}
 	for g.pc < dCodeEnd-4 {
 		g.inst()
 	}
@@ -416,11 +469,21 @@ func genDiffProg(seed uint64) diffProg {
 		dData + 0xff8 + uint64(r.IntN(8)), dData + 0x1ffc, 0x4000000000}[r.IntN(8)] + uint64(r.IntN(64))
 	s.X[ra] = dCode + 2*uint64(r.IntN(0x2000))
 	for i := range s.F {
-		switch r.IntN(3) {
+		switch r.IntN(6) {
 		case 0:
 			s.F[i] = box32(r.Uint32())
-		default:
+		case 1:
 			s.F[i] = r.Uint64()
+		case 2, 3:
+			s.F[i] = diffFPEdge[r.IntN(len(diffFPEdge))]
+		default: // an ordinary double: sign, exponent near 0, random mantissa
+			s.F[i] = uint64(r.IntN(2))<<63 | uint64(1023-40+r.IntN(80))<<52 | r.Uint64()&(1<<52-1)
+		}
+	}
+	if g.fp {
+		s.Mstatus |= msFS
+		if r.IntN(4) != 0 {
+			s.Fflags, s.Frm = 0, 0
 		}
 	}
 	s.PC = dCode + 2*uint64(r.IntN(0x2000))

@@ -555,7 +555,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			a.Store(amd64.W64, fm(rd), amd64.RAX)
 			g.dirtyFS()
 		default:
-			panic("cpu: JIT: FP op not compilable")
+			g.fpArith(in, rd, rs1, rs2, slow)
 		}
 
 	case opFENCE, opFENCEI:
@@ -596,4 +596,114 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		panic("cpu: JIT: op not compilable")
 	}
 	return false
+}
+
+// rmCheck branches to slow unless the instruction's rounding mode is
+// round to nearest even (rne) or, without rne, any valid mode. Static
+// modes were checked by jitCompilable; the dynamic one is frm.
+func (g *jitGen) rmCheck(in *inst, rne bool, slow amd64.Label) {
+	if in.fn3 != 7 {
+		return
+	}
+	if rne {
+		g.a.ALUMI(amd64.W8, amd64.CMP, fld(offFrm), 0)
+		g.a.Jcc(amd64.CondNE, slow)
+		return
+	}
+	g.a.ALUMI(amd64.W8, amd64.CMP, fld(offFrm), 4)
+	g.a.Jcc(amd64.CondA, slow)
+}
+
+// hostFP runs emit (an SSE operation) with MXCSR's flags cleared first,
+// then branches to slow if it raised anything but inexact (invalid,
+// denormal operand, divide by zero, overflow, underflow: the interpreter
+// redoes those exactly, including RISC-V's tininess rule), and leaves
+// the RISC-V NX bit (0 or 1) in EAX.
+func (g *jitGen) hostFP(slow amd64.Label, emit func()) {
+	a := g.a
+	m := uint64(g.j.mxcsrAddr())
+	a.Ldmxcsr(amd64.RIPRel(m))
+	emit()
+	a.Stmxcsr(amd64.RIPRel(m + 4))
+	a.Load(amd64.W32, amd64.RAX, amd64.RIPRel(m+4))
+	a.TestRI(amd64.W32, amd64.RAX, 0x1f)
+	a.Jcc(amd64.CondNE, slow)
+	a.ShiftRI(amd64.W32, amd64.SHR, amd64.RAX, 5)
+	a.ALURI(amd64.W32, amd64.AND, amd64.RAX, 1)
+}
+
+// fpArith emits the double-precision arithmetic, comparisons and
+// conversions jitCompilable accepts. Anything unusual (a NaN, an
+// exception other than inexact) goes to the interpreter, so the results
+// and flags are the interpreter's.
+func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
+	a := g.a
+	x0, x1 := amd64.X0, amd64.X1
+	fop := in.fop &^ fpDouble
+	switch fop {
+	case fpADD, fpSUB, fpMUL, fpDIV, fpSQRT:
+		g.rmCheck(in, true, slow)
+		op := map[uint8]amd64.SSEOp{fpADD: amd64.ADDSD, fpSUB: amd64.SUBSD, fpMUL: amd64.MULSD, fpDIV: amd64.DIVSD, fpSQRT: amd64.SQRTSD}[fop]
+		if fop == fpSQRT {
+			g.hostFP(slow, func() { a.SSERM(op, x0, fm(rs1)) })
+		} else {
+			a.SSERM(amd64.MOVSD, x0, fm(rs1))
+			g.hostFP(slow, func() { a.SSERM(op, x0, fm(rs2)) })
+		}
+		a.SSERR(amd64.UCOMISD, x0, x0)
+		a.Jcc(amd64.CondP, slow) // a NaN result: canonical NaN and flags
+		a.MovsdStore(fm(rd), x0)
+		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
+		g.dirtyFS()
+	case fpEQ, fpLT, fpLE:
+		// Ordered operands raise nothing; any NaN goes to the
+		// interpreter (feq is quiet, flt and fle signal).
+		a.SSERM(amd64.MOVSD, x0, fm(rs1))
+		a.SSERM(amd64.MOVSD, x1, fm(rs2))
+		a.SSERR(amd64.UCOMISD, x0, x1)
+		a.Jcc(amd64.CondP, slow)
+		if rd == regSink {
+			break
+		}
+		cond := map[uint8]amd64.Cond{fpEQ: amd64.CondE, fpLT: amd64.CondB, fpLE: amd64.CondBE}[fop]
+		a.Setcc(cond, amd64.RAX)
+		a.MovzxRR(amd64.RAX, amd64.W8, amd64.RAX)
+		g.st(rd, amd64.RAX)
+	case fpCVTfromW:
+		g.rmCheck(in, false, slow)
+		g.ld(amd64.RAX, rs1)
+		a.Cvtsi2sd(x0, amd64.W32, amd64.RAX) // exact
+		a.MovsdStore(fm(rd), x0)
+		g.dirtyFS()
+	case fpCVTfromL:
+		g.rmCheck(in, true, slow)
+		g.ld(amd64.RCX, rs1)
+		g.hostFP(slow, func() { a.Cvtsi2sd(x0, amd64.W64, amd64.RCX) })
+		a.MovsdStore(fm(rd), x0)
+		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
+		g.dirtyFS()
+	case fpCVTtoW, fpCVTtoL:
+		g.rmCheck(in, true, slow) // (a static rtz needs no check)
+		w := amd64.W64
+		if fop == fpCVTtoW {
+			w = amd64.W32
+		}
+		a.SSERM(amd64.MOVSD, x0, fm(rs1))
+		// NaN and out-of-range inputs raise invalid: the interpreter
+		// gives RISC-V's saturated results.
+		g.hostFP(slow, func() { a.Cvtsd2si(w, amd64.RCX, x0, in.fn3 == 1) })
+		if w == amd64.W32 {
+			a.MovsxRR(amd64.RCX, amd64.W32, amd64.RCX)
+		}
+		g.st(rd, amd64.RCX)
+		// Inexact: fflags.NX, and FS becomes dirty (only then).
+		done := a.NewLabel()
+		a.TestRR(amd64.W32, amd64.RAX, amd64.RAX)
+		a.Jcc(amd64.CondE, done)
+		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
+		g.dirtyFS()
+		a.Bind(done)
+	default:
+		panic("cpu: JIT: FP op not compilable")
+	}
 }
