@@ -73,6 +73,10 @@ const (
 	// malformed (a writer bug or a forged file), or the End record
 	// disagrees with the events.
 	TruncBadContents
+	// TruncTrailingData: bytes follow a valid End record. Every event and
+	// the End record were read (Reader.End returns it), but the file is
+	// not what the recorder wrote: it was appended to or damaged.
+	TruncTrailingData
 )
 
 var truncNames = [...]string{
@@ -83,6 +87,7 @@ var truncNames = [...]string{
 	TruncBadCRC:         "CRC mismatch",
 	TruncBadCompression: "zstd error",
 	TruncBadContents:    "malformed chunk contents",
+	TruncTrailingData:   "data after the end record",
 }
 
 // String names the reason ("CRC mismatch").
@@ -97,7 +102,8 @@ func (r TruncReason) String() string {
 // End record: the events of every complete chunk were returned, and
 // nothing after Offset can be trusted. A recorder killed with SIGKILL
 // leaves such a file (TruncNoEnd or TruncShortChunk); any other reason
-// means the file was damaged.
+// means the file was damaged. TruncTrailingData is the one case with a
+// valid End record: the damage is after it.
 type TruncatedError struct {
 	File string
 	// Offset is the byte offset of the first missing or damaged chunk: the
@@ -108,7 +114,8 @@ type TruncatedError struct {
 	Chunk int
 	// Events is the number of events in the complete chunks.
 	Events uint64
-	// ICount is the icount of the last readable event (0 if none).
+	// ICount is the icount of the last readable event (0 if none); for
+	// TruncTrailingData, that of the End record.
 	ICount uint64
 	// Reason classifies the problem; Detail gives the specifics, e.g.
 	// "CRC mismatch (stored 0x1234abcd, computed 0x9e3779b9)".
@@ -125,6 +132,11 @@ type TruncatedError struct {
 func (e *TruncatedError) Error() string {
 	var b strings.Builder
 	b.WriteString(filePrefix(e.File))
+	if e.Reason == TruncTrailingData {
+		fmt.Fprintf(&b, "byte %d: %s; the recording before it is complete (%d chunks, %d events, up to icount %d), but the file was appended to or damaged",
+			e.Offset, e.Detail, e.Chunk, e.Events, e.ICount)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "chunk %d at byte %d", e.Chunk, e.Offset)
 	if e.Events > 0 {
 		fmt.Fprintf(&b, " (icount %d)", e.ICount)

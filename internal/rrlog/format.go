@@ -129,3 +129,38 @@ func headerCRC(versionAndLength, body []byte) uint32 {
 	c := crc32.Update(0, castagnoli, versionAndLength)
 	return crc32.Update(c, castagnoli, body)
 }
+
+// Validate checks the header fields this package defines: every image has
+// a role that no other image has (at most 255 bytes, the longest an
+// image-data event can name), a size that is not negative, and a SHA-256
+// of 64 lowercase hex digits. Readers do not call it (a file with a bad
+// image entry can still be dumped); Verify and replay do.
+func (h Header) Validate() error {
+	roles := make(map[string]bool, len(h.Images))
+	for i, im := range h.Images {
+		switch {
+		case im.Role == "" || len(im.Role) > maxNameLen:
+			return fmt.Errorf("header: image %d: role %q must be 1..%d bytes", i, im.Role, maxNameLen)
+		case roles[im.Role]:
+			return fmt.Errorf("header: image %d: role %q appears twice", i, im.Role)
+		case im.Size < 0:
+			return fmt.Errorf("header: %s image: size %d is negative", im.Role, im.Size)
+		case !isSHA256Hex(im.SHA256):
+			return fmt.Errorf("header: %s image: sha256 %q is not 64 lowercase hex digits", im.Role, im.SHA256)
+		}
+		roles[im.Role] = true
+	}
+	return nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -78,8 +78,9 @@ func (r Report) String() string {
 }
 
 // Verify checks the structure of the recording at path without replaying
-// it: header, every chunk's framing, CRC and compression, every known
-// event's payload, the End record's totals and that nothing follows it.
+// it: header (Header.Validate), every chunk's framing, CRC and
+// compression, every known event's payload, the End record's totals and
+// that nothing follows it (the Reader's check, which replay shares).
 // It returns the report and its first problem (nil if there is none);
 // on a header error the report holds only File.
 func Verify(path string) (Report, error) {
@@ -101,6 +102,9 @@ func scan(r *Reader, rep *Report, each func(Event)) {
 	rep.Header = r.hdr
 	rep.ByKind = make(map[Kind]uint64)
 	rep.Bytes = make(map[Kind]uint64)
+	if err := r.hdr.Validate(); err != nil {
+		rep.Problem = fmt.Errorf("%s%w", filePrefix(r.name), err)
+	}
 	for {
 		ev, err := r.Next()
 		if err != nil {
@@ -134,9 +138,6 @@ func scan(r *Reader, rep *Report, each func(Event)) {
 	if e, ok := r.End(); ok {
 		rep.End = &e
 		rep.LastICount = e.ICount
-		if r.trailing > 0 && rep.Problem == nil {
-			rep.Problem = fmt.Errorf("%s%d bytes of unexpected data after the end record (at byte %d)", filePrefix(r.name), r.trailing, r.off)
-		}
 	}
 }
 

@@ -199,3 +199,46 @@ func TestOpenMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderValidate: image entries that replay could not trust are
+// problems for Verify (and refused by replay), while the file stays
+// readable.
+func TestHeaderValidate(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	tests := []struct {
+		name   string
+		images []Image
+		want   string // "" = valid
+	}{
+		{"good", []Image{{Role: "kernel", Size: 10, SHA256: sum}, {Role: "disk0", SHA256: sum}}, ""},
+		{"empty-role", []Image{{Size: 10, SHA256: sum}}, `header: image 0: role "" must be 1..255 bytes`},
+		{"long-role", []Image{{Role: strings.Repeat("r", 256), SHA256: sum}}, "must be 1..255 bytes"},
+		{"twice", []Image{{Role: "disk0", SHA256: sum}, {Role: "disk0", SHA256: sum}}, `header: image 1: role "disk0" appears twice`},
+		{"negative-size", []Image{{Role: "initrd", Size: -1, SHA256: sum}}, "header: initrd image: size -1 is negative"},
+		{"short-sha", []Image{{Role: "kernel", SHA256: "abc"}}, `header: kernel image: sha256 "abc" is not 64 lowercase hex digits`},
+		{"upper-sha", []Image{{Role: "kernel", SHA256: strings.ToUpper(sum)}}, "is not 64 lowercase hex digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := testHeader()
+			h.Images = tt.images
+			err := h.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want %q", err, tt.want)
+			}
+			p := filepath.Join(t.TempDir(), "h.rwd")
+			writeFile(t, p, h, []Event{NewWarp(5, 1)}, EndInfo{Clean: true})
+			rep, verr := Verify(p)
+			if (verr == nil) != (tt.want == "") || (verr != nil && (!strings.Contains(verr.Error(), "h.rwd: header: ") || !strings.Contains(verr.Error(), tt.want))) {
+				t.Fatalf("Verify = %v, want %q", verr, tt.want)
+			}
+			if rep.Events != 1 || rep.End == nil {
+				t.Errorf("Verify stopped reading: %+v", rep)
+			}
+		})
+	}
+}

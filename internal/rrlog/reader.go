@@ -40,6 +40,7 @@ type Reader struct {
 	compressed int64 // chunk payload bytes as stored
 	rawBytes   int64 // chunk payload bytes decompressed
 	trailing   int64 // bytes after the End chunk
+	lastKind   Kind  // kind of the last event in the complete chunks
 
 	buf []Event // events of the current chunk not yet returned
 	end EndInfo
@@ -93,14 +94,34 @@ func (r *Reader) Close() error {
 // Header returns the recording's header.
 func (r *Reader) Header() Header { return r.hdr }
 
-// End returns the End record once Next has returned io.EOF; ok is false
-// before that and for a truncated recording.
+// End returns the End record once Next has returned its terminal error;
+// ok is false before that and when the file has no valid End record. A
+// file with data after a valid End record (TruncTrailingData) has one.
 func (r *Reader) End() (EndInfo, bool) { return r.end, r.ok }
 
+// Position is where an event is stored in a recording: the file, the
+// index of its chunk and the byte offset at which that chunk starts.
+type Position struct {
+	File   string
+	Chunk  int
+	Offset int64
+}
+
+// String returns e.g. "run.rwd: chunk 3 at byte 4567".
+func (p Position) String() string {
+	return fmt.Sprintf("%schunk %d at byte %d", filePrefix(p.File), p.Chunk, p.Offset)
+}
+
+// Position returns where the event Next returned last is stored.
+func (r *Reader) Position() Position {
+	return Position{File: r.name, Chunk: r.chunks - 1, Offset: r.chunkOff}
+}
+
 // Next returns the next event. After the last event it returns io.EOF if
-// the recording ends with an End record, or a *TruncatedError describing
-// where and why the readable part ends; every event of every complete
-// chunk has been returned by then. The error is sticky.
+// the recording ends with an End record and nothing after it, or a
+// *TruncatedError describing where and why the readable part ends (for
+// TruncTrailingData: that bytes follow the End record); every event of
+// every complete chunk has been returned by then. The error is sticky.
 func (r *Reader) Next() (Event, error) {
 	for len(r.buf) == 0 {
 		if r.err != nil {
@@ -253,13 +274,22 @@ func (r *Reader) readChunk() {
 		r.truncated(start, TruncBadContents, nil, "chunk decompresses to %d bytes, over the limit of %d", len(data), MaxChunkData)
 		return
 	}
-	evs, err := parseChunk(data, r.last)
+	first, evs, err := parseChunk(data)
 	if err != nil {
 		r.truncated(start, TruncBadContents, err, "%v", err)
 		return
 	}
 	end := start + ChunkHeaderSize + length
-	if evs[len(evs)-1].Kind == KindEnd || evs[0].Kind == KindEnd {
+	isEnd := evs[len(evs)-1].Kind == KindEnd || evs[0].Kind == KindEnd
+	if first < r.last {
+		if isEnd && len(evs) == 1 {
+			r.truncated(start, TruncBadContents, nil, "end record at icount %d is before the last event (%s at icount %d): the end record's icount is where recording stopped, never before an event", evs[0].ICount, r.lastKind, r.last)
+		} else {
+			r.truncated(start, TruncBadContents, nil, "chunk starts at icount %d, before the previous chunk's last event at icount %d", first, r.last)
+		}
+		return
+	}
+	if isEnd {
 		if err := r.takeEnd(evs); err != nil {
 			r.truncated(start, TruncBadContents, err, "%v", err)
 			return
@@ -270,6 +300,10 @@ func (r *Reader) readChunk() {
 		r.rawBytes += int64(len(data))
 		r.trailing = r.size - end
 		r.err = io.EOF
+		if r.trailing > 0 {
+			r.truncated(end, TruncTrailingData, nil, "%d bytes of unexpected data after the end record", r.trailing)
+			r.err.(*TruncatedError).ICount = r.end.ICount
+		}
 		return
 	}
 	for _, ev := range evs {
@@ -288,6 +322,7 @@ func (r *Reader) readChunk() {
 	}
 	r.events += uint64(len(evs))
 	r.last = evs[len(evs)-1].ICount
+	r.lastKind = evs[len(evs)-1].Kind
 	r.chunks++
 	r.chunkOff = start
 	r.off = end
@@ -322,20 +357,18 @@ func (r *Reader) takeEnd(evs []Event) error {
 }
 
 // parseChunk decodes a chunk's uncompressed payload. Events alias data.
-// The chunk's icounts must not go below min (the previous chunk's last).
-func parseChunk(data []byte, min uint64) ([]Event, error) {
+// It returns the chunk's first icount too, which the caller checks
+// against the previous chunk's last event.
+func parseChunk(data []byte) (uint64, []Event, error) {
 	d := decoder{b: data}
 	first := d.uvarint("first icount")
 	// Every event takes at least 3 bytes: delta, kind, length.
 	n := d.int("event count", uint64(len(d.b)/3))
 	if d.err != nil {
-		return nil, d.err
+		return 0, nil, d.err
 	}
 	if n == 0 {
-		return nil, errors.New("chunk holds no events")
-	}
-	if first < min {
-		return nil, fmt.Errorf("chunk starts at icount %d, before the previous chunk's last event at icount %d", first, min)
+		return 0, nil, errors.New("chunk holds no events")
 	}
 	evs := make([]Event, 0, n)
 	ic := first
@@ -344,19 +377,19 @@ func parseChunk(data []byte, min uint64) ([]Event, error) {
 		kind := Kind(d.byte("kind"))
 		p := d.bytes(d.int("payload length", MaxEventData), "payload")
 		if d.err != nil {
-			return nil, fmt.Errorf("event %d: %w", i, d.err)
+			return 0, nil, fmt.Errorf("event %d: %w", i, d.err)
 		}
 		if delta > math.MaxUint64-ic {
-			return nil, fmt.Errorf("event %d: icount overflows", i)
+			return 0, nil, fmt.Errorf("event %d: icount overflows", i)
 		}
 		ic += delta
 		if kind == 0 {
-			return nil, fmt.Errorf("event %d at icount %d: kind 0 is invalid", i, ic)
+			return 0, nil, fmt.Errorf("event %d at icount %d: kind 0 is invalid", i, ic)
 		}
 		evs = append(evs, Event{ICount: ic, Kind: kind, Data: p})
 	}
 	if err := d.done(); err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	return evs, nil
+	return first, evs, nil
 }

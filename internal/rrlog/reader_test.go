@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"strconv"
@@ -227,6 +228,8 @@ func TestBadContents(t *testing.T) {
 	w1, w2 := NewWarp(100, 5), NewWarp(200, 6)
 	good := chunkPayload(100, []Event{w1, w2})
 	end := endEvent([]Event{w1, w2}, EndInfo{Clean: true})
+	early := end
+	early.ICount = 150
 	tests := []struct {
 		name     string
 		payloads [][]byte
@@ -236,6 +239,8 @@ func TestBadContents(t *testing.T) {
 		{"good", [][]byte{good, chunkPayload(end.ICount, []Event{end})}, 2, ""},
 		{"no-events", [][]byte{chunkPayload(5, nil)}, 0, "chunk holds no events"},
 		{"icount-goes-back", [][]byte{good, chunkPayload(150, []Event{NewWarp(150, 1)})}, 2, "chunk starts at icount 150, before the previous chunk's last event at icount 200"},
+		{"first-icount-goes-back", [][]byte{good, chunkPayload(150, []Event{NewWarp(250, 1)})}, 2, "chunk starts at icount 150, before the previous chunk's last event at icount 200"},
+		{"end-before-last-event", [][]byte{good, chunkPayload(150, []Event{early})}, 2, "(icount 200): end record at icount 150 is before the last event (warp at icount 200)"},
 		{"kind-zero", [][]byte{chunkPayload(1, []Event{{ICount: 1, Kind: 0}})}, 0, "kind 0 is invalid"},
 		{"payload-past-end", [][]byte{good[:len(good)-1]}, 0, "payload: needs 1 bytes"},
 		{"trailing", [][]byte{append(bytes.Clone(good), 0)}, 0, "1 unexpected bytes"},
@@ -283,15 +288,52 @@ func TestCorruptZstd(t *testing.T) {
 	}
 }
 
+// TestTrailingDataAfterEnd: bytes after a valid End record are an error
+// of the Reader itself (so replay and Verify report the same), returned
+// after every event; the End record stays available.
 func TestTrailingDataAfterEnd(t *testing.T) {
 	_, data := smallFile(t)
+	size := len(data)
 	data = append(data, "junk"...)
 	got, r, err := readBytes(data)
-	if err != io.EOF || len(got) != 40 {
-		t.Fatalf("%d events, %v; want all and io.EOF", len(got), err)
+	if len(got) != 40 {
+		t.Fatalf("%d events, want all 40", len(got))
 	}
-	if r.trailing != 4 {
-		t.Errorf("trailing = %d, want 4", r.trailing)
+	te := asTruncated(t, err)
+	end, ok := r.End()
+	if te.Reason != TruncTrailingData || te.Offset != int64(size) || te.Events != 40 || !ok || te.ICount != end.ICount {
+		t.Fatalf("error %+v, end %v %v", te, end, ok)
+	}
+	want := fmt.Sprintf("t.rwd: byte %d: 4 bytes of unexpected data after the end record; the recording before it is complete (%d chunks, 40 events, up to icount %d), but the file was appended to or damaged", size, te.Chunk, end.ICount)
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+	if _, err2 := r.Next(); err2 != err {
+		t.Errorf("error not sticky: %v", err2)
+	}
+}
+
+// TestPosition: the reader says in which chunk the last event returned
+// is stored.
+func TestPosition(t *testing.T) {
+	_, data := smallFile(t)
+	_, spans := layout(t, data)
+	r, err := OpenReader(bytes.NewReader(data), int64(len(data)), "t.rwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ci, sp := range spans[:len(spans)-1] {
+		for range sp.events {
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if p := r.Position(); p.Chunk != ci || p.Offset != sp.start || p.File != "t.rwd" {
+				t.Fatalf("position %+v, want chunk %d at byte %d", p, ci, sp.start)
+			}
+		}
+	}
+	if s := (Position{File: "a.rwd", Chunk: 3, Offset: 4567}).String(); s != "a.rwd: chunk 3 at byte 4567" {
+		t.Errorf("String() = %q", s)
 	}
 }
 
