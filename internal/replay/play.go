@@ -11,9 +11,18 @@ import (
 )
 
 // EventSource is where a Player reads the recording from (an
-// *rrlog.Reader).
+// *rrlog.Reader). A source that also has the optional methods
+// Position() rrlog.Position and End() (rrlog.EndInfo, bool), as
+// *rrlog.Reader does, gets errors that say where an event is stored, and
+// a replay that runs to the End record's icount.
 type EventSource interface {
 	Next() (rrlog.Event, error)
+}
+
+type positioner interface{ Position() rrlog.Position }
+
+type ender interface {
+	End() (rrlog.EndInfo, bool)
 }
 
 // Player feeds a recording into a machine. It implements machine.Player.
@@ -28,6 +37,8 @@ type Player struct {
 	// clean end record, a *rrlog.TruncatedError for a cut recording.
 	srcErr       error
 	last         uint64 // icount of the last event read
+	end          uint64 // where replay stops: the End record's icount, or last
+	ended        bool   // the End record was read: the machine must stop at end
 	lastVerified uint64 // icount of the last digest that matched
 
 	// Verified counts the state digests checked so far.
@@ -69,20 +80,27 @@ func (p *Player) Load(s PlayerState) {
 }
 
 // EndICount returns the instruction count at which the recording ends:
-// that of its last event.
-func (p *Player) EndICount() uint64 {
-	if len(p.events) == 0 {
-		return 0
-	}
-	return p.events[len(p.events)-1].ICount
-}
+// that of its End record, or of its last event when the End record is
+// missing (a truncated recording) or the source does not give it.
+func (p *Player) EndICount() uint64 { return p.end }
 
 var _ machine.Player = (*Player)(nil)
 
 // Play attaches a player for src to m: from now on m takes its inputs
 // from the recording and ignores host input.
+//
+// Play reads the whole event stream first and checks every event against
+// the format and against m, so that a recording this rewind cannot
+// replay is refused before the guest runs, with an error naming the
+// event, its icount and where it is stored: an event kind this rewind
+// does not know (a newer recorder's), a malformed payload, serial input
+// for a port, a block completion for a disk or entropy for a device that
+// m does not have, an embedded image piece after the start. A truncated
+// stream (*rrlog.TruncatedError) is not an error here: its readable part
+// is replayed, and Ended reports how it ends.
 func Play(m *machine.Machine, src EventSource) (*Player, error) {
 	p := &Player{m: m}
+	pos, _ := src.(positioner)
 	for {
 		ev, err := src.Next()
 		if err != nil {
@@ -96,20 +114,80 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 		if ev.Kind == rrlog.KindEnd {
 			continue
 		}
-		if ev.ICount < p.last {
-			return nil, fmt.Errorf("recording: event at icount %d after one at %d", ev.ICount, p.last)
+		if err := checkEvent(m, ev, p.last); err != nil {
+			where := "recording"
+			if pos != nil {
+				where = pos.Position().String()
+			}
+			return nil, fmt.Errorf("%s: %s event at icount %d: %w", where, ev.Kind, ev.ICount, err)
 		}
 		p.last = ev.ICount
 		p.events = append(p.events, ev)
+	}
+	p.end = p.last
+	if e, ok := src.(ender); ok {
+		if info, ok := e.End(); ok {
+			// The reader guarantees info.ICount >= every event's icount.
+			// Between the last event and the End record nothing entered
+			// the machine, so replay runs to where recording stopped.
+			p.end, p.ended = max(info.ICount, p.last), true
+		}
 	}
 	m.Player = p
 	m.TrackDirty()
 	m.OnCheckpoint = p.checkpoint
 	// Replay never runs past the recorded region, where inputs are
 	// unknown.
-	m.StopAt = max(p.last, 1)
+	m.StopAt = max(p.end, 1)
 	p.setPeek()
 	return p, nil
+}
+
+// checkEvent checks one event of the stream, before the guest runs:
+// its kind and payload, its order, and that the machine has what it
+// refers to.
+func checkEvent(m *machine.Machine, ev rrlog.Event, last uint64) error {
+	if !ev.Kind.Known() {
+		return fmt.Errorf("event kind %#02x is unknown to this rewind (recorded by a newer one?): upgrade rewind to replay this recording", uint8(ev.Kind))
+	}
+	if err := ev.Validate(); err != nil {
+		return err
+	}
+	if ev.ICount < last {
+		return fmt.Errorf("it comes after an event at icount %d", last)
+	}
+	switch ev.Kind {
+	case rrlog.KindSerialInput:
+		if port, _, _ := ev.SerialInput(); port != 0 {
+			return fmt.Errorf("serial port %d does not exist (the machine has one, port 0)", port)
+		}
+	case rrlog.KindBlockComplete:
+		c, _ := ev.BlockComplete()
+		if c.Device >= len(m.Blk) {
+			return fmt.Errorf("disk %d does not exist (the machine has %s)", c.Device, countDisks(len(m.Blk)))
+		}
+	case rrlog.KindEntropy:
+		dev, _, _ := ev.Entropy()
+		if m.RNG == nil {
+			return errors.New("the machine has no virtio-rng device")
+		}
+		if dev != 0 {
+			return fmt.Errorf("virtio-rng device %d does not exist (the machine has one, device 0)", dev)
+		}
+	case rrlog.KindImageData:
+		return errors.New("embedded image data must come before every other event")
+	}
+	return nil
+}
+
+func countDisks(n int) string {
+	switch n {
+	case 0:
+		return "no disk"
+	case 1:
+		return "1 disk, disk 0"
+	}
+	return fmt.Sprintf("%d disks, 0..%d", n, n-1)
 }
 
 // setPeek points peek at events[pos] and schedules the next digest.
@@ -220,13 +298,23 @@ func (p *Player) Idle(m *machine.Machine) error {
 		if err != nil {
 			return err
 		}
+		// When recording, an idle hart warps at most to the next timer
+		// deadline, and never without one.
+		next, armed := m.Clock.Next()
+		if !armed {
+			return p.diverged(fmt.Sprintf("the recording warps virtual time by %dns here, but no timer is armed", ns))
+		}
+		if now := m.Clock.Now(); next > now && ns > next-now {
+			return p.diverged(fmt.Sprintf("the recording warps virtual time by %dns here, past the next timer deadline %dns ahead", ns, next-now))
+		}
 		m.Clock.Warp(ns)
 		p.Events++
 		return p.advance()
-	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown, rrlog.KindEntropy:
-		return nil // the next Drain wakes the hart
+	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown, rrlog.KindEntropy, rrlog.KindDigest:
+		return nil // the next Drain (or checkpoint) takes it and wakes the hart
 	}
-	return nil
+	// Play accepts no other kind; never loop on one.
+	return p.diverged(fmt.Sprintf("the recording has a %s event here, which replay cannot apply", p.peek.Kind))
 }
 
 // Finish is called after the machine stopped: it verifies the final
@@ -243,6 +331,9 @@ func (p *Player) Finish(m *machine.Machine) error {
 	}
 	if p.peek != nil {
 		return p.diverged(fmt.Sprintf("the machine stopped (%s) but the recording continues: next event %s at icount %d", m.Reason(), p.peek.Kind, p.peek.ICount))
+	}
+	if ic := m.CPU.ICount(); p.ended && ic < p.end {
+		return p.diverged(fmt.Sprintf("the machine stopped (%s) at icount %d, but the recording goes on to its end record at icount %d", m.Reason(), ic, p.end))
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 
 // builtinMachine is the built-in guest with a 64 KiB disk, asynchronous
 // disk I/O (as recordings use), output into out.
-func builtinMachine(t *testing.T, out *bytes.Buffer) (*machine.Machine, *block.Overlay) {
+func builtinMachine(t testing.TB, out *bytes.Buffer) (*machine.Machine, *block.Overlay) {
 	t.Helper()
 	disk, err := block.NewMemory(make([]byte, 64<<10), false)
 	if err != nil {
