@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -110,20 +112,38 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 	return nil
 }
 
+// recordedClock makes the machine's RTC start at the recorded base, even
+// when that is 0 (the Unix epoch): never at the host clock.
+func (f *machineFlags) recordedClock(h rrlog.Header) {
+	f.rtcNs = h.RTCBaseUnixNs
+	f.rtcBase = "0"
+}
+
 // ImageMismatchError says an image given for replay is not the recorded
-// one.
+// one. Got is empty when the sizes differ (the file is not hashed then);
+// More says the input goes on past the recorded size (GotSz is then
+// only a lower bound).
 type ImageMismatchError struct {
 	Role, Path    string
 	Want, Got     string
 	WantSz, GotSz int64
+	More          bool
 }
 
 func (e *ImageMismatchError) Error() string {
-	return fmt.Sprintf("%s image %s is not the recorded one: recorded sha256 %s (%d bytes), this file has sha256 %s (%d bytes)",
-		e.Role, e.Path, e.Want, e.WantSz, e.Got, e.GotSz)
+	s := fmt.Sprintf("%s image %s is not the recorded one: recorded sha256 %s (%d bytes), ", e.Role, e.Path, e.Want, e.WantSz)
+	switch {
+	case e.More:
+		return s + fmt.Sprintf("this file has more than %d bytes", e.WantSz)
+	case e.Got == "":
+		return s + fmt.Sprintf("this file has %d bytes", e.GotSz)
+	}
+	return s + fmt.Sprintf("this file has sha256 %s (%d bytes)", e.Got, e.GotSz)
 }
 
-// pushback is an event source with one event pushed back.
+// pushback is an event source with one event pushed back. It passes on
+// the reader's Position and End, so the player can say where an event
+// is stored and where the recording ends.
 type pushback struct {
 	r  *rrlog.Reader
 	ev *rrlog.Event
@@ -138,9 +158,17 @@ func (p *pushback) Next() (rrlog.Event, error) {
 	return p.r.Next()
 }
 
+// Position implements the player's optional source method.
+func (p *pushback) Position() rrlog.Position { return p.r.Position() }
+
+// End implements the player's optional source method.
+func (p *pushback) End() (rrlog.EndInfo, bool) { return p.r.End() }
+
 // readEmbedded collects the images embedded at the start of a
 // self-contained recording and returns the source of the remaining
-// events. Pieces must fit the image sizes the header declares.
+// events. The pieces of an image must come in order, each starting where
+// the previous one ended, and stay within the size the header declares:
+// memory is spent only on bytes the recording holds.
 func readEmbedded(r *rrlog.Reader) (map[string][]byte, *pushback, error) {
 	images := map[string][]byte{}
 	sizes := map[string]uint64{}
@@ -157,21 +185,70 @@ func readEmbedded(r *rrlog.Reader) (map[string][]byte, *pushback, error) {
 		if ev.Kind != rrlog.KindImageData {
 			return images, &pushback{r: r, ev: &ev}, nil
 		}
+		where := r.Position().String()
 		d, err := ev.ImageData()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%s: %w", where, err)
 		}
 		size, ok := sizes[d.Role]
-		if !ok || d.Offset > size || uint64(len(d.Data)) > size-d.Offset {
-			return nil, nil, fmt.Errorf("recording: embedded data for image %q at offset %d (%d bytes) does not fit the %d-byte image the header declares", d.Role, d.Offset, len(d.Data), size)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: image-data event at icount %d: the header has no embedded image %q", where, ev.ICount, d.Role)
 		}
 		buf := images[d.Role]
-		if end := d.Offset + uint64(len(d.Data)); uint64(len(buf)) < end {
-			buf = append(buf, make([]byte, end-uint64(len(buf)))...)
+		if d.Offset != uint64(len(buf)) {
+			return nil, nil, fmt.Errorf("%s: image-data event at icount %d: piece of image %q at offset %d, expected the next piece at offset %d (pieces come in order, without gaps or overlaps)", where, ev.ICount, d.Role, d.Offset, len(buf))
 		}
-		copy(buf[d.Offset:], d.Data)
-		images[d.Role] = buf
+		if uint64(len(d.Data)) > size-d.Offset {
+			return nil, nil, fmt.Errorf("%s: image-data event at icount %d: piece of image %q at offset %d (%d bytes) goes past the %d-byte image the header declares", where, ev.ICount, d.Role, d.Offset, len(d.Data), size)
+		}
+		images[d.Role] = append(buf, d.Data...)
 	}
+}
+
+// verifyImage checks that path holds the recorded image im: its size
+// first (from the file system for a regular file; otherwise by reading
+// at most one byte more than recorded, so an endless input such as
+// /dev/zero is refused at once), then its SHA-256. Disk images must be
+// regular files. With keep it returns the bytes.
+func verifyImage(im rrlog.Image, path string, keep bool) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	disk := strings.HasPrefix(im.Role, "disk")
+	switch {
+	case st.IsDir():
+		return nil, fmt.Errorf("%s is a directory", path)
+	case disk && !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file (a disk image must be one)", path)
+	case st.Mode().IsRegular() && st.Size() != im.Size:
+		return nil, &ImageMismatchError{Role: im.Role, Path: path, Want: im.SHA256, WantSz: im.Size, GotSz: st.Size()}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	var w io.Writer = h
+	var data bytes.Buffer
+	if keep {
+		if st.Mode().IsRegular() {
+			data.Grow(int(im.Size))
+		}
+		w = io.MultiWriter(h, &data)
+	}
+	n, err := io.Copy(w, io.LimitReader(f, im.Size+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if n != im.Size {
+		return nil, &ImageMismatchError{Role: im.Role, Path: path, Want: im.SHA256, WantSz: im.Size, GotSz: n, More: n > im.Size}
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != im.SHA256 {
+		return nil, &ImageMismatchError{im.Role, path, im.SHA256, sum, im.Size, n, false}
+	}
+	return data.Bytes(), nil
 }
 
 // loadImages reads and verifies every image the recording names.
@@ -189,36 +266,152 @@ func loadImages(h rrlog.Header, embedded map[string][]byte, overrides map[string
 			if !ok {
 				return nil, nil, fmt.Errorf("%s image: marked embedded, but the recording does not contain it", im.Role)
 			}
-			if sum := sha256Hex(data); sum != im.SHA256 {
-				return nil, nil, &ImageMismatchError{im.Role, "(embedded)", im.SHA256, sum, im.Size, int64(len(data))}
+			if sum := sha256Hex(data); sum != im.SHA256 || int64(len(data)) != im.Size {
+				return nil, nil, &ImageMismatchError{im.Role, "(embedded)", im.SHA256, sum, im.Size, int64(len(data)), false}
 			}
 			images[im.Role] = data
 			continue
 		}
-		if strings.HasPrefix(im.Role, "disk") {
-			sum, size, err := fileSHA256(path)
-			if err != nil {
-				if h.SelfContained {
-					continue // reads come from the recording
-				}
-				return nil, nil, fmt.Errorf("%s image: %w (use -image %s=PATH)", im.Role, err, im.Role)
-			}
-			if sum != im.SHA256 {
-				return nil, nil, &ImageMismatchError{im.Role, path, im.SHA256, sum, im.Size, size}
-			}
-			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
+		disk := strings.HasPrefix(im.Role, "disk")
+		_, given := overrides[im.Role]
+		data, err := verifyImage(im, path, !disk)
+		var mismatch *ImageMismatchError
+		switch {
+		case errors.As(err, &mismatch):
+			return nil, nil, err
+		case err != nil && disk && h.SelfContained && !given:
+			continue // reads come from the recording
+		case err != nil:
 			return nil, nil, fmt.Errorf("%s image: %w (use -image %s=PATH)", im.Role, err, im.Role)
 		}
-		if sum := sha256Hex(data); sum != im.SHA256 {
-			return nil, nil, &ImageMismatchError{im.Role, path, im.SHA256, sum, im.Size, int64(len(data))}
+		if !disk {
+			images[im.Role] = data
 		}
-		images[im.Role] = data
 	}
 	return images, paths, nil
 }
+
+// maxICountShift is the largest -icount shift Rewind runs with.
+const maxICountShift = 10
+
+// checkHeader cross-checks the header of a recording against the
+// machine configuration it carries, before anything is built from
+// either: the image entries are well formed (rrlog.Header.Validate), the
+// header's icount_shift is the configuration's, every image the
+// configuration needs is in the header and every image in the header is
+// one the configuration uses, boot images fit in the recorded RAM, and
+// disk images have whole sectors.
+func checkHeader(h rrlog.Header, cfg recordedConfig) error {
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	ram, err := parseSize(cfg.Mem)
+	if err != nil {
+		return fmt.Errorf("configuration: %v", err)
+	}
+	shift, err := parseICount(cfg.ICount)
+	if err != nil {
+		return fmt.Errorf("configuration: %v", err)
+	}
+	if h.ICountShift > maxICountShift {
+		return fmt.Errorf("header: icount_shift %d is out of range (this rewind runs with 0..%d)", h.ICountShift, maxICountShift)
+	}
+	if h.ICountShift != shift {
+		return fmt.Errorf("header: icount_shift %d disagrees with the configuration's icount %q (shift %d)", h.ICountShift, cfg.ICount, shift)
+	}
+	if len(cfg.DrivesReadOnly) > len(cfg.Drives) {
+		return fmt.Errorf("configuration: %d drives_readonly entries for %d drives", len(cfg.DrivesReadOnly), len(cfg.Drives))
+	}
+	type need struct{ role, what string }
+	var needs []need
+	if cfg.Bios != "" && cfg.Bios != "none" {
+		needs = append(needs, need{roleFirmware, "-bios " + cfg.Bios})
+	}
+	if cfg.Kernel != "" && !cfg.Builtin {
+		needs = append(needs, need{roleKernel, "-kernel " + cfg.Kernel})
+	}
+	if cfg.Initrd != "" {
+		needs = append(needs, need{roleInitrd, "-initrd " + cfg.Initrd})
+	}
+	for i, d := range cfg.Drives {
+		needs = append(needs, need{"disk" + strconv.Itoa(i), "drive " + d})
+	}
+	byRole := map[string]rrlog.Image{}
+	for _, im := range h.Images {
+		byRole[im.Role] = im
+	}
+	used := map[string]bool{}
+	for _, n := range needs {
+		if _, ok := byRole[n.role]; !ok {
+			return fmt.Errorf("header: the configuration has %s, but no %s image is listed", n.what, n.role)
+		}
+		used[n.role] = true
+	}
+	for _, im := range h.Images {
+		switch {
+		case !used[im.Role]:
+			return fmt.Errorf("header: %s image: the configuration has no use for it (recorded by a newer rewind?)", im.Role)
+		case strings.HasPrefix(im.Role, "disk") && im.Embedded:
+			return fmt.Errorf("header: %s image: marked embedded, but disks never are (their reads are in the block-complete events)", im.Role)
+		case strings.HasPrefix(im.Role, "disk") && im.Size%block.SectorSize != 0:
+			return fmt.Errorf("header: %s image: size %d is not a whole number of %d-byte sectors", im.Role, im.Size, block.SectorSize)
+		case !strings.HasPrefix(im.Role, "disk") && uint64(im.Size) > ram:
+			return fmt.Errorf("header: %s image: %d bytes do not fit in the recorded RAM (%d bytes)", im.Role, im.Size, ram)
+		}
+	}
+	return nil
+}
+
+// parseImageFlags parses the -image ROLE=PATH flags: every role must be
+// one the recording has, and be given once.
+func parseImageFlags(h rrlog.Header, flags []string) (map[string]string, error) {
+	var roles []string
+	known := map[string]bool{}
+	for _, im := range h.Images {
+		roles = append(roles, im.Role)
+		known[im.Role] = true
+	}
+	has := "it has none"
+	if len(roles) > 0 {
+		has = "it has " + strings.Join(roles, ", ")
+	}
+	overrides := map[string]string{}
+	for _, s := range flags {
+		role, p, ok := strings.Cut(s, "=")
+		if !ok || role == "" || p == "" {
+			return nil, fmt.Errorf("-image %q: want ROLE=PATH", s)
+		}
+		if !known[role] {
+			return nil, fmt.Errorf("-image %s: the recording has no %s image (%s)", s, role, has)
+		}
+		if _, dup := overrides[role]; dup {
+			return nil, fmt.Errorf("-image %s: %s is given twice", s, role)
+		}
+		overrides[role] = p
+	}
+	return overrides, nil
+}
+
+// zeroDisk stands in for a disk image a self-contained recording does
+// not need: every read the guest makes is in the recording, so the
+// stand-in only has to have the right size (and costs no memory).
+type zeroDisk struct{ size int64 }
+
+func (z zeroDisk) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || int64(len(p)) > z.size || off > z.size-int64(len(p)) {
+		return 0, fmt.Errorf("read %d bytes at offset %d of a %d-byte disk: %w", len(p), off, z.size, block.ErrOutOfRange)
+	}
+	clear(p)
+	return len(p), nil
+}
+
+func (z zeroDisk) WriteAt(p []byte, off int64) (int, error) {
+	return 0, block.ErrReadOnly
+}
+
+func (zeroDisk) Flush() error   { return nil }
+func (z zeroDisk) Size() int64  { return z.size }
+func (zeroDisk) ReadOnly() bool { return true }
 
 type replayOpts struct {
 	until  uint64
@@ -235,19 +428,23 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	defer r.Close()
 	h := r.Header()
 	var cfg recordedConfig
-	if err := json.Unmarshal(h.Config, &cfg); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(h.Config))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return 1, fmt.Errorf("%s: the machine configuration in the header has field %s, unknown to this rewind (recorded by a newer one?)", path, field)
+		}
 		return 1, fmt.Errorf("%s: machine configuration in the header: %w", path, err)
+	}
+	if err := checkHeader(h, cfg); err != nil {
+		return 1, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := applyRecorded(fs, f, cfg); err != nil {
 		return 2, err
 	}
-	overrides := map[string]string{}
-	for _, s := range imageFlags {
-		role, p, ok := strings.Cut(s, "=")
-		if !ok {
-			return 2, fmt.Errorf("-image %q: want ROLE=PATH", s)
-		}
-		overrides[role] = p
+	overrides, err := parseImageFlags(h, imageFlags)
+	if err != nil {
+		return 2, err
 	}
 	embedded, src, err := readEmbedded(r)
 	if err != nil {
@@ -259,7 +456,7 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	}
 	f.images = images
 	f.record = true
-	f.rtcNs = h.RTCBaseUnixNs
+	f.recordedClock(h)
 	// Disks: the recorded images (verified above) behind fresh overlays,
 	// or, self-contained, zero-filled stand-ins whose reads come from the
 	// recording.
@@ -272,20 +469,24 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 				im = x
 			}
 		}
+		// A read-only drive was recorded without an overlay (the guest
+		// sees a read-only disk); every other one behind an overlay.
+		readOnly := i < len(cfg.DrivesReadOnly) && cfg.DrivesReadOnly[i]
+		var base block.Device
 		raw, err := block.OpenRaw(paths[role], true)
 		if err != nil {
 			if !h.SelfContained {
 				return 1, fmt.Errorf("%s image: %w", role, err)
 			}
-			mem, merr := block.NewMemory(make([]byte, im.Size), false)
-			if merr != nil {
-				return 1, merr
-			}
-			disks = append(disks, block.NewOverlay(mem))
-			continue
+			base = zeroDisk{im.Size}
+		} else {
+			defer raw.Close()
+			base = raw
 		}
-		defer raw.Close()
-		disks = append(disks, block.NewOverlay(raw))
+		if !readOnly {
+			base = block.NewOverlay(base)
+		}
+		disks = append(disks, base)
 	}
 	f.disks = disks // nil without drives: the built-in guest then gets its scratch disk, as when recording
 	if cfg.Builtin {

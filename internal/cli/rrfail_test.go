@@ -17,6 +17,13 @@ import (
 // recording, the disk image path and the console output.
 func recordBuiltinCLI(t *testing.T, extra ...string) (rec, img string, out []byte) {
 	t.Helper()
+	return recordBuiltinDrive(t, "", extra...)
+}
+
+// recordBuiltinDrive is recordBuiltinCLI with more -drive options
+// (driveOpts, e.g. ",readonly=on") for its disk.
+func recordBuiltinDrive(t *testing.T, driveOpts string, extra ...string) (rec, img string, out []byte) {
+	t.Helper()
 	bin := rewindBinary(t)
 	dir := t.TempDir()
 	rec = filepath.Join(dir, "b.rwd")
@@ -25,7 +32,7 @@ func recordBuiltinCLI(t *testing.T, extra ...string) (rec, img string, out []byt
 		t.Fatal(err)
 	}
 	args := append([]string{"record", "-o", rec, "--stats", "--digest-interval", "1000000",
-		"-drive", "file=" + img + ",format=raw", "-serial", "stdio"}, extra...)
+		"-drive", "file=" + img + ",format=raw" + driveOpts, "-serial", "stdio"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
