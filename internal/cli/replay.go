@@ -281,6 +281,8 @@ func loadImages(h rrlog.Header, embedded map[string][]byte, overrides map[string
 			return nil, nil, err
 		case err != nil && disk && h.SelfContained && !given:
 			continue // reads come from the recording
+		case err != nil && given:
+			return nil, nil, fmt.Errorf("%s image: %w", im.Role, err)
 		case err != nil:
 			return nil, nil, fmt.Errorf("%s image: %w (use -image %s=PATH)", im.Role, err, im.Role)
 		}

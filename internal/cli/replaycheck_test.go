@@ -133,7 +133,8 @@ func writeTemp(t *testing.T, name string, data []byte) string {
 }
 
 func TestReplayRefuses(t *testing.T) {
-	rec, prog := recordProgram(t)
+	img := writeTemp(t, "disk.img", bytes.Repeat([]byte{1}, 64<<10))
+	rec, prog := recordProgram(t, "-drive", "file="+img+",format=raw")
 	if code, _, stderr := runBinary(t, "replay", "-serial", "null", rec); code != 0 {
 		t.Fatalf("replay as recorded: exit %d\n%s", code, stderr)
 	}
@@ -167,8 +168,12 @@ func TestReplayRefuses(t *testing.T) {
 			"kernel image /dev/zero is not the recorded one: recorded sha256 " + kernelSum + " (" + strconv.Itoa(len(progData)) + " bytes), this file has more than " + strconv.Itoa(len(progData)) + " bytes"},
 		{"short image", func(t *testing.T) []string { return []string{"-image", "kernel=" + short, rec} }, 1,
 			"kernel image " + short + " is not the recorded one: recorded sha256 " + kernelSum + " (" + strconv.Itoa(len(progData)) + " bytes), this file has 10 bytes"},
+		{"endless disk image", func(t *testing.T) []string { return []string{"-image", "disk0=/dev/zero", rec} }, 1,
+			"disk0 image: /dev/zero is not a regular file (a disk image must be one)"},
+		{"disk image of another size", func(t *testing.T) []string { return []string{"-image", "disk0=" + short, rec} }, 1,
+			"disk0 image " + short + " is not the recorded one: recorded sha256 " + sha256Hex(bytes.Repeat([]byte{1}, 64<<10)) + " (65536 bytes), this file has 10 bytes"},
 		{"unknown role", func(t *testing.T) []string { return []string{"-image", "disk7=/dev/null", rec} }, 2,
-			"-image disk7=/dev/null: the recording has no disk7 image (it has kernel)"},
+			"-image disk7=/dev/null: the recording has no disk7 image (it has kernel, disk0)"},
 		{"role twice", func(t *testing.T) []string {
 			return []string{"-image", "kernel=" + prog, "-image", "kernel=" + prog, rec}
 		}, 2,
