@@ -305,3 +305,89 @@ func TestReplayRTCBaseZero(t *testing.T) {
 		}
 	}
 }
+
+// The pieces of an embedded image must come in order, each where the
+// previous one ended, within the size the header declares: replay then
+// holds no more than the recording's own bytes (a piece far beyond the
+// start used to make it allocate up to the declared size).
+func TestReplayEmbeddedPieces(t *testing.T) {
+	rec, prog := recordProgram(t, "--self-contained")
+	progData, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rrlog.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Header()
+	var evs []rrlog.Event
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			break
+		}
+		if ev.Kind != rrlog.KindImageData {
+			evs = append(evs, ev)
+		}
+	}
+	end, ok := r.End()
+	r.Close()
+	if !ok {
+		t.Fatal("no end record")
+	}
+	piece := func(off int, data []byte) rrlog.Event {
+		return rrlog.NewImageData(0, rrlog.ImageData{Role: "kernel", Offset: uint64(off), Data: data})
+	}
+	half := len(progData) / 2
+	tests := []struct {
+		name   string
+		pieces []rrlog.Event
+		want   string // after "FILE: chunk 0 at byte B: "; "" = replays
+	}{
+		{"in order", []rrlog.Event{piece(0, progData[:half]), piece(half, progData[half:])}, ""},
+		{"reversed", []rrlog.Event{piece(half, progData[half:]), piece(0, progData[:half])},
+			`image-data event at icount 0: piece of image "kernel" at offset ` + strconv.Itoa(half) + `, expected the next piece at offset 0 (pieces come in order, without gaps or overlaps)`},
+		{"gap", []rrlog.Event{piece(0, progData[:half]), piece(half+1, progData[half+1:])},
+			`image-data event at icount 0: piece of image "kernel" at offset ` + strconv.Itoa(half+1) + `, expected the next piece at offset ` + strconv.Itoa(half) + ` (pieces come in order, without gaps or overlaps)`},
+		{"past the end", []rrlog.Event{piece(0, append(bytes.Clone(progData), 0))},
+			`image-data event at icount 0: piece of image "kernel" at offset 0 (` + strconv.Itoa(len(progData)+1) + ` bytes) goes past the ` + strconv.Itoa(len(progData)) + `-byte image the header declares`},
+		{"not embedded", []rrlog.Event{piece(0, progData), rrlog.NewImageData(0, rrlog.ImageData{Role: "initrd", Data: []byte{1}})},
+			`image-data event at icount 0: the header has no embedded image "initrd"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hh := h
+			hh.Images = append([]rrlog.Image(nil), h.Images...)
+			path := filepath.Join(t.TempDir(), "e.rwd")
+			w, err := rrlog.Create(path, hh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range append(append([]rrlog.Event(nil), tt.pieces...), evs...) {
+				if err := w.Append(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(end); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := runBinary(t, "replay", "-serial", "null", path)
+			want := tt.want
+			if want != "" {
+				data, _ := os.ReadFile(path)
+				hdrEnd := rrlog.HeaderPrefixSize + int(binary.LittleEndian.Uint32(data[10:]))
+				want = "rewind replay: " + path + ": chunk 0 at byte " + strconv.Itoa(hdrEnd) + ": " + want + "\n"
+			}
+			if want == "" {
+				if code != 0 {
+					t.Fatalf("replay: exit %d\n%s", code, stderr)
+				}
+				return
+			}
+			if code != 1 || stderr != want {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and:\n%s", code, stderr, want)
+			}
+		})
+	}
+}
