@@ -119,6 +119,12 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 			if pos != nil {
 				where = pos.Position().String()
 			}
+			var bad payloadError
+			if errors.As(err, &bad) {
+				// The payload error names the kind and icount itself
+				// (as Verify prints it).
+				return nil, fmt.Errorf("%s: %w", where, bad.err)
+			}
 			return nil, fmt.Errorf("%s: %s event at icount %d: %w", where, ev.Kind, ev.ICount, err)
 		}
 		p.last = ev.ICount
@@ -151,7 +157,7 @@ func checkEvent(m *machine.Machine, ev rrlog.Event, last uint64) error {
 		return fmt.Errorf("event kind %#02x is unknown to this rewind (recorded by a newer one?): upgrade rewind to replay this recording", uint8(ev.Kind))
 	}
 	if err := ev.Validate(); err != nil {
-		return err
+		return payloadError{err}
 	}
 	if ev.ICount < last {
 		return fmt.Errorf("it comes after an event at icount %d", last)
@@ -179,6 +185,12 @@ func checkEvent(m *machine.Machine, ev rrlog.Event, last uint64) error {
 	}
 	return nil
 }
+
+// payloadError is a malformed payload (Event.Validate's error).
+type payloadError struct{ err error }
+
+func (e payloadError) Error() string { return e.err.Error() }
+func (e payloadError) Unwrap() error { return e.err }
 
 func countDisks(n int) string {
 	switch n {
