@@ -77,6 +77,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "write the recording to `file` (required)")
 	selfContained := fs.Bool("self-contained", false, "embed boot images and every disk read, so the recording replays without any image")
 	interval := fs.Uint64("digest-interval", replay.DefaultDigestInterval, "instructions between state digests")
+	snapEvery := fs.Uint64("snapshot-every", replay.DefaultSnapshotEvery, "embed a machine snapshot about every `N` instructions, for instant seeks and parallel verification (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -92,7 +93,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rewind record: %v\n", err)
 		return 2
 	}
-	code, err := record(&f, *out, *selfContained, *interval, stdout, stderr)
+	code, err := record(&f, *out, *selfContained, *interval, *snapEvery, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind record: %v\n", err)
 		if code == 0 {
@@ -102,7 +103,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func record(f *machineFlags, out string, selfContained bool, interval uint64, stdout, stderr io.Writer) (int, error) {
+func record(f *machineFlags, out string, selfContained bool, interval, snapEvery uint64, stdout, stderr io.Writer) (int, error) {
 	var m *machine.Machine
 	opts := chardev.Options{Stderr: stderr, Label: "serial0", OnQuit: func() {
 		if m != nil {
@@ -136,6 +137,9 @@ func record(f *machineFlags, out string, selfContained bool, interval uint64, st
 		}
 	}
 	rec := replay.Record(m, w, interval, selfContained)
+	if snapEvery > 0 {
+		rec.EmbedSnapshots(snapEvery)
+	}
 
 	stopSignals := notifySignals(m)
 	defer stopSignals()
@@ -162,6 +166,9 @@ func record(f *machineFlags, out string, selfContained bool, interval uint64, st
 	}
 	if finErr != nil {
 		return 1, finErr
+	}
+	if n, size := rec.Snapshots(); f.stats && n > 0 {
+		fmt.Fprintf(stderr, "rewind: %d embedded snapshots, %.1f MiB\n", n, float64(size)/(1<<20))
 	}
 	fmt.Fprintf(stderr, "rewind: recorded %d instructions (%s) to %s\n", res.ICount, res.Reason, out)
 	return exitCode(res)

@@ -40,17 +40,23 @@ type snapshot struct {
 
 // Debugger drives a machine replaying a recording.
 type Debugger struct {
-	m      *machine.Machine
-	p      *replay.Player
-	snaps  []*snapshot
-	base   int // the current state is snaps[base] plus the machine's dirty pages
-	init   map[uint64][]byte
-	budget uint64
-	used   uint64
+	m     *machine.Machine
+	p     *replay.Player
+	snaps []*snapshot
+	base  int               // the current state is snaps[base] plus the machine's dirty pages
+	init  map[uint64][]byte // RAM at snaps[0] (non-zero pages)
+	// boot and bootSnap are the machine at the start of the recording:
+	// where the store begins until it jumps to an embedded snapshot.
+	boot     map[uint64][]byte
+	bootSnap *snapshot
+	budget   uint64
+	used     uint64
 	// spacing is the current distance between snapshots.
 	spacing uint64
 	// frontier is the highest icount reached so far.
 	frontier uint64
+	// jumpCost: see Options.JumpCost.
+	jumpCost uint64
 
 	bps     []uint64
 	watches []cpu.Watch
@@ -62,6 +68,10 @@ type Options struct {
 	Budget uint64
 	// Spacing is the initial snapshot spacing (0: DefaultSpacing).
 	Spacing uint64
+	// JumpCost is how many instructions of replay restoring an embedded
+	// snapshot is taken to cost (0: DefaultJumpCost); a seek restores one
+	// only when that saves more.
+	JumpCost uint64
 }
 
 // New takes over m, which must have a replay.Player attached and not have
@@ -73,25 +83,21 @@ func New(m *machine.Machine, p *replay.Player, opts Options) (*Debugger, error) 
 	if opts.Spacing == 0 {
 		opts.Spacing = DefaultSpacing
 	}
-	d := &Debugger{m: m, p: p, budget: opts.Budget, spacing: opts.Spacing, init: map[uint64][]byte{}}
+	if opts.JumpCost == 0 {
+		opts.JumpCost = DefaultJumpCost
+	}
+	d := &Debugger{m: m, p: p, budget: opts.Budget, spacing: opts.Spacing, jumpCost: opts.JumpCost}
 	m.KeepDirty()
 	// Snapshot 0: the initial RAM, sparse (pages that are not zero).
 	m.TakeDirtyPages()
-	ram := m.Bus.RAM
-	for off := 0; off < len(ram); off += pageSize {
-		pg := ram[off : off+pageSize]
-		for _, b := range pg {
-			if b != 0 {
-				d.init[uint64(off/pageSize)] = append([]byte(nil), pg...)
-				break
-			}
-		}
-	}
+	d.init = nonZeroPages(m.Bus.RAM)
+	d.boot = d.init
 	st, err := m.SaveState()
 	if err != nil {
 		return nil, err
 	}
 	d.snaps = []*snapshot{{icount: m.CPU.ICount(), state: st, player: p.Save(), pages: map[uint64][]byte{}}}
+	d.bootSnap = d.snaps[0]
 	return d, nil
 }
 
@@ -349,6 +355,9 @@ func (d *Debugger) runSlice() (cpu.StopReason, error) {
 // seek restores the nearest snapshot and replays to icount exactly.
 func (d *Debugger) seek(icount uint64, armed bool) error {
 	icount = min(icount, d.End())
+	if err := d.maybeJump(icount); err != nil {
+		return err
+	}
 	cur := d.m.CPU.ICount()
 	k := d.nearest(icount)
 	if icount < cur || d.snaps[k].icount > cur {
@@ -375,7 +384,7 @@ func (d *Debugger) StepForward() (Stop, error) {
 // StepBackward moves to the previous instruction count.
 func (d *Debugger) StepBackward() (Stop, error) {
 	ic := d.m.CPU.ICount()
-	if ic == 0 || ic <= d.snaps[0].icount {
+	if ic == 0 || ic <= d.bootSnap.icount {
 		return Stop{Kind: StopBegin, ICount: ic}, nil
 	}
 	if err := d.Seek(ic - 1); err != nil {
@@ -402,27 +411,33 @@ func (d *Debugger) ReverseContinue(interrupt <-chan struct{}) (Stop, error) {
 	cur := d.m.CPU.ICount()
 	k := d.nearest(cur)
 	for ; k >= 0; k-- {
-		from := d.snaps[k].icount
-		if from >= cur {
-			continue
-		}
-		last, found, err := d.lastHit(k, cur, interrupt)
-		if err != nil {
-			return Stop{}, err
-		}
-		if found.Kind == StopInterrupted {
-			return found, nil
-		}
-		if last != nil {
-			if err := d.seek(last.ICount, false); err != nil {
+		if from := d.snaps[k].icount; from < cur {
+			last, found, err := d.lastHit(k, cur, interrupt)
+			if err != nil {
 				return Stop{}, err
 			}
-			last.ICount = d.m.CPU.ICount()
-			return *last, nil
+			if found.Kind == StopInterrupted {
+				return found, nil
+			}
+			if last != nil {
+				if err := d.seek(last.ICount, false); err != nil {
+					return Stop{}, err
+				}
+				last.ICount = d.m.CPU.ICount()
+				return *last, nil
+			}
+			cur = from
 		}
-		cur = from
+		if k == 0 && cur > d.bootSnap.icount {
+			// The store starts at an embedded snapshot: search the
+			// stretch before it from the previous one (or boot).
+			if err := d.jump(d.embedded(cur - 1)); err != nil {
+				return Stop{}, err
+			}
+			k = d.nearest(cur) + 1 // the loop's k-- makes it the newest
+		}
 	}
-	if err := d.seek(d.snaps[0].icount, false); err != nil {
+	if err := d.seek(d.bootSnap.icount, false); err != nil {
 		return Stop{}, err
 	}
 	return Stop{Kind: StopBegin, ICount: d.m.CPU.ICount()}, nil

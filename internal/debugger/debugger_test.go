@@ -35,6 +35,13 @@ func newBuiltin(t *testing.T, out *bytes.Buffer) *machine.Machine {
 // recording makes a built-in guest recording with several typed lines.
 func recording(t *testing.T) string {
 	t.Helper()
+	return recordingWith(t, 0)
+}
+
+// recordingWith is recording with snapshots embedded every snapEvery
+// instructions (0: none).
+func recordingWith(t *testing.T, snapEvery uint64) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "d.rwd")
 	var out bytes.Buffer
 	m := newBuiltin(t, &out)
@@ -43,6 +50,9 @@ func recording(t *testing.T) string {
 		t.Fatal(err)
 	}
 	rec := replay.Record(m, w, 1_000_000, false)
+	if snapEvery > 0 {
+		rec.EmbedSnapshots(snapEvery)
+	}
 	lines := []string{"alpha\r", "disk\r", "beta\r", "gamma\r", "quit\r"}
 	seen := 0
 	m.BeforeSlice = func() {

@@ -51,6 +51,11 @@ type Player struct {
 	Checked int
 	// SkipDigests consumes digest events without checking them.
 	SkipDigests bool
+	// snaps are the snapshots embedded in the recording; snapErrs says
+	// why damaged ones were left out.
+	snaps    []EmbeddedSnapshot
+	snapErrs []error
+	asm      rrlog.SnapshotAssembler
 	// pagesUnknown: the machine was restored from a snapshot since the
 	// previous digest, so the set of pages written since then is not
 	// known; the next digest is checked without its page list.
@@ -111,7 +116,7 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 			}
 			break
 		}
-		if ev.Kind == rrlog.KindEnd {
+		if ev.Kind == rrlog.KindEnd || p.annotation(ev) {
 			continue
 		}
 		if err := checkEvent(m, ev, p.last); err != nil {

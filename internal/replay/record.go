@@ -31,6 +31,13 @@ type Recorder struct {
 	embed    bool
 	err      error
 	digests  int
+
+	// Embedded snapshots (EmbedSnapshots).
+	taker     *machine.SnapshotTaker
+	snapEvery uint64
+	snapNext  uint64
+	snapshots int
+	snapBytes uint64
 }
 
 // Record installs the recording hooks on m, whose events go to w. A
@@ -70,6 +77,9 @@ func Record(m *machine.Machine, w *rrlog.Writer, interval uint64, embedReads boo
 		r.append(ev)
 		r.digests++
 		m.NextCheckpoint = sc.ICount + r.interval
+		if err := r.maybeSnapshot(sc.ICount); err != nil && r.err == nil {
+			r.err = fmt.Errorf("recording: snapshot at icount %d: %w", sc.ICount, err)
+		}
 		return r.err
 	}
 	return r

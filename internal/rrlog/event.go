@@ -29,6 +29,9 @@ const (
 	KindImageData Kind = 6
 	// KindEntropy: host random bytes filling a virtio-rng device's buffers.
 	KindEntropy Kind = 7
+	// KindSnapshot: a piece of a machine snapshot embedded at record time
+	// (an annotation: see Kind.Annotation).
+	KindSnapshot Kind = 0x80
 	// KindEnd: the end record with totals; written by Writer.Close only.
 	KindEnd Kind = 0xFF
 )
@@ -55,8 +58,15 @@ func init() {
 	kinds[KindDigest] = kindInfo{"digest", checkDigest, formatDigest}
 	kinds[KindImageData] = kindInfo{"image-data", checkImageData, formatImageData}
 	kinds[KindEntropy] = kindInfo{"entropy", checkEntropy, formatEntropy}
+	kinds[KindSnapshot] = kindInfo{"snapshot", checkSnapshotPiece, formatSnapshotPiece}
 	kinds[KindEnd] = kindInfo{"end", checkEnd, formatEnd}
 }
+
+// Annotation reports whether k is in the annotation range 0x80–0xFE:
+// events that help tools (embedded snapshots, indexes) but never change
+// what a replay computes. A reader that does not know an annotation kind
+// skips it; an unknown kind below 0x80 stops a replay.
+func (k Kind) Annotation() bool { return k >= 0x80 && k < KindEnd }
 
 // Known reports whether k is a kind this package can decode.
 func (k Kind) Known() bool { return kinds[k].name != "" }

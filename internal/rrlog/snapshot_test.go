@@ -1,0 +1,86 @@
+package rrlog
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestSnapshotEventsRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{0, 1, SnapshotPart, SnapshotPart + 1, 2*SnapshotPart + 17} {
+		blob := make([]byte, size)
+		for i := range blob {
+			blob[i] = byte(rng.Uint32())
+		}
+		evs := NewSnapshotEvents(1234, 7, blob)
+		if want := max(1, (size+SnapshotPart-1)/SnapshotPart); len(evs) != want {
+			t.Fatalf("size %d: %d events, want %d", size, len(evs), want)
+		}
+		var a SnapshotAssembler
+		for i, ev := range evs {
+			if err := ev.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if !ev.Kind.Annotation() || ev.ICount != 1234 {
+				t.Fatalf("event %d: kind %v icount %d", i, ev.Kind, ev.ICount)
+			}
+			got, seq, err := a.Add(ev)
+			if err != nil {
+				t.Fatalf("size %d part %d: %v", size, i, err)
+			}
+			if i < len(evs)-1 {
+				if got != nil || !a.Pending() {
+					t.Fatalf("size %d: blob after part %d of %d", size, i+1, len(evs))
+				}
+				continue
+			}
+			if seq != 7 || !bytes.Equal(got, blob) {
+				t.Fatalf("size %d: reassembled %d bytes seq %d", size, len(got), seq)
+			}
+		}
+	}
+}
+
+func TestSnapshotAssemblerRejects(t *testing.T) {
+	blob := bytes.Repeat([]byte("snapshot"), SnapshotPart/4) // two parts
+	evs := NewSnapshotEvents(10, 1, blob)
+	other := NewSnapshotEvents(10, 2, blob[:100])
+	corrupt := NewSnapshotEvents(10, 1, blob)
+	corrupt[1].Data = bytes.Clone(corrupt[1].Data)
+	corrupt[1].Data[len(corrupt[1].Data)-1] ^= 1
+	tests := []struct {
+		name string
+		evs  []Event
+		want string
+	}{
+		{"missing first part", evs[1:], "out of sequence"},
+		{"interleaved", []Event{evs[0], other[0]}, "before snapshot 1 is complete"},
+		{"corrupt data", corrupt, "SHA-256"},
+		{"other icount", []Event{evs[0], {ICount: 11, Kind: KindSnapshot, Data: evs[1].Data}}, "out of sequence"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var a SnapshotAssembler
+			var err error
+			for _, ev := range tt.evs {
+				if _, _, err = a.Add(ev); err != nil {
+					break
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			// The assembler recovers with the next complete snapshot.
+			for _, ev := range other {
+				if _, _, err := a.Add(ev); err != nil {
+					t.Fatalf("after the error: %v", err)
+				}
+			}
+		})
+	}
+	if err := (Event{Kind: KindSnapshot, Data: []byte{0, 3, 2}}).Validate(); err == nil || !strings.Contains(err.Error(), "part 3 of 2") {
+		t.Errorf("part beyond parts: %v", err)
+	}
+}
