@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	f.register(fs)
 	fs.Lookup("gdb").Usage = "serve the recording to gdb on `ADDR` (e.g. 127.0.0.1:1234), both directions, instead of running it"
 	until := fs.Uint64("until", 0, "stop at this instruction count")
+	fromStart := fs.Bool("from-start", false, "with --until: replay from the beginning even when an embedded snapshot is nearer (console output from the start)")
+	verify := fs.Bool("verify", false, "verify the recording segment by segment (between embedded snapshots), --jobs at a time, without console output")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "with --verify: how many segments to replay at once")
+	segment := fs.Int("segment", -1, "replay only segment `K` (from embedded snapshot K-1, or the start, to snapshot K, or the end) and check that it arrives at snapshot K's state")
 	budget := fs.Uint64("snapshot-budget", debugger.DefaultBudget>>20, "memory for reverse-execution snapshots, in MiB")
 	var imageFlags multiFlag
 	fs.Var(&imageFlags, "image", "use `ROLE=PATH` for an image the recording names (firmware, kernel, initrd, disk0, ...): it must have the recorded digest")
@@ -47,7 +52,14 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rewind replay: want exactly one recording file")
 		return 2
 	}
-	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20}, imageFlags, stdout, stderr)
+	if *verify {
+		code, err := verifyParallel(fs.Arg(0), *jobs, imageFlags, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "rewind replay: %v\n", err)
+		}
+		return code
+	}
+	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: *segment, fromStart: *fromStart}, imageFlags, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
 		if code == 0 {
@@ -419,6 +431,10 @@ type replayOpts struct {
 	until  uint64
 	gdb    string
 	budget uint64
+	// segment >= 0 replays only that segment (RunSegment).
+	segment int
+	// fromStart: --until replays from the beginning.
+	fromStart bool
 }
 
 func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, imageFlags []string, stdout, stderr io.Writer) (int, error) {
@@ -524,8 +540,17 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	if err != nil {
 		return 1, err
 	}
+	if ro.segment >= 0 && ro.gdb == "" {
+		return replaySegment(m, p, ro.segment, stdout, stderr)
+	}
 	if until != 0 {
 		m.StopAt = min(until, m.StopAt)
+		if e := p.NearestSnapshot(until); e >= 0 && !ro.fromStart && ro.gdb == "" {
+			if err := p.RestoreSnapshot(e); err != nil {
+				return 1, err
+			}
+			fmt.Fprintf(stderr, "rewind: starting from the snapshot embedded at icount %d (console output before it is not shown; --from-start replays it)\n", m.CPU.ICount())
+		}
 	}
 	if ro.gdb != "" {
 		once.icount = m.CPU.ICount

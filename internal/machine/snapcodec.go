@@ -226,3 +226,12 @@ func (m *Machine) RestoreSnapshots(chain []*Snapshot) error {
 	// nothing cached from the old RAM survives.
 	return m.LoadState(st)
 }
+
+// ReadDisk reads disk i as the guest sees it now (through its overlay).
+func (m *Machine) ReadDisk(i int, p []byte, off int64) error {
+	if i < 0 || i >= len(m.cfg.Disks) {
+		return fmt.Errorf("machine: no disk %d", i)
+	}
+	_, err := m.cfg.Disks[i].ReadAt(p, off)
+	return err
+}

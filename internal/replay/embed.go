@@ -1,12 +1,15 @@
 package replay
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/rewindvm/rewind/internal/block"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
@@ -33,9 +36,9 @@ var (
 	})
 )
 
-// encodeEmbedded turns a machine snapshot into the blob a recording
+// EncodeEmbedded turns a machine snapshot into the blob a recording
 // stores: its encoding, zstd-compressed.
-func encodeEmbedded(s *machine.Snapshot) ([]byte, error) {
+func EncodeEmbedded(s *machine.Snapshot) ([]byte, error) {
 	raw, err := s.Encode()
 	if err != nil {
 		return nil, err
@@ -85,7 +88,7 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	if err != nil {
 		return err
 	}
-	blob, err := encodeEmbedded(s)
+	blob, err := EncodeEmbedded(s)
 	if err != nil {
 		return err
 	}
@@ -158,4 +161,190 @@ func (p *Player) annotation(ev rrlog.Event) bool {
 		}
 	}
 	return true
+}
+
+// NearestSnapshot returns the index of the last embedded snapshot at or
+// before icount, or -1.
+func (p *Player) NearestSnapshot(icount uint64) int {
+	i := len(p.snaps) - 1
+	for i >= 0 && p.snaps[i].ICount > icount {
+		i--
+	}
+	return i
+}
+
+// RestoreSnapshot puts the machine, freshly built for this recording and
+// not yet run, into the state of embedded snapshot e, and moves the
+// player there: replay continues from it exactly as if it had run from
+// the start (digests are verified from the next one on).
+func (p *Player) RestoreSnapshot(e int) error {
+	chain, err := p.chain(e)
+	if err != nil {
+		return err
+	}
+	if err := p.m.RestoreSnapshots(chain); err != nil {
+		return fmt.Errorf("embedded snapshot %d (icount %d): %w", p.snaps[e].Seq, p.snaps[e].ICount, err)
+	}
+	p.Load(p.StateAt(p.snaps[e].Pos))
+	p.ForgetPages()
+	return nil
+}
+
+// chain decodes embedded snapshots 0..e.
+func (p *Player) chain(e int) ([]*machine.Snapshot, error) {
+	if e < 0 || e >= len(p.snaps) {
+		return nil, fmt.Errorf("no embedded snapshot %d (the recording has %d)", e, len(p.snaps))
+	}
+	out := make([]*machine.Snapshot, 0, e+1)
+	for i := 0; i <= e; i++ {
+		s, err := DecodeEmbedded(p.snaps[i].Blob)
+		if err != nil {
+			return nil, fmt.Errorf("embedded snapshot %d (icount %d): %w", p.snaps[i].Seq, p.snaps[i].ICount, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// CheckSnapshot compares the machine, which has replayed a segment from
+// the previous embedded snapshot (or from boot) to the icount of
+// snapshot e, with that snapshot: hart and device state, the RAM pages
+// written during the segment (written, from the machine's dirty-page
+// tracking: exactly those the snapshot lists, with the same contents) and
+// the disk overlay blocks it lists. It returns what differs.
+func (p *Player) CheckSnapshot(e int, written []uint64) error {
+	if e < 0 || e >= len(p.snaps) {
+		return fmt.Errorf("no embedded snapshot %d (the recording has %d)", e, len(p.snaps))
+	}
+	es := p.snaps[e]
+	s, err := DecodeEmbedded(es.Blob)
+	if err != nil {
+		return fmt.Errorf("embedded snapshot %d (icount %d): %w", es.Seq, es.ICount, err)
+	}
+	m := p.m
+	if ic := m.CPU.ICount(); ic != es.ICount {
+		return fmt.Errorf("snapshot %d is at icount %d, the machine at %d", es.Seq, es.ICount, ic)
+	}
+	st, err := m.SaveState()
+	if err != nil {
+		return err
+	}
+	var diffs []string
+	if st.Hart != s.State.Hart {
+		diffs = append(diffs, "hart state")
+	}
+	st.Disks, s.State.Disks = nil, nil
+	// Compare in the snapshot's own encoding, which does not tell an
+	// empty slice from a missing one.
+	enc, err := (&machine.Snapshot{State: st}).Encode()
+	if err != nil {
+		return err
+	}
+	norm, err := machine.DecodeSnapshot(enc)
+	if err != nil {
+		return err
+	}
+	if fmt.Sprintf("%#v", norm.State) != fmt.Sprintf("%#v", s.State) {
+		diffs = append(diffs, "device state")
+	}
+	listed := map[uint64]bool{}
+	ram := m.Bus.RAM
+	for _, pg := range s.Pages {
+		listed[pg.Page] = true
+		if pg.Page*4096 >= uint64(len(ram)) || !bytes.Equal(ram[pg.Page*4096:(pg.Page+1)*4096], pg.Data) {
+			diffs = append(diffs, fmt.Sprintf("RAM page %#x content", m.Bus.RAMBase+pg.Page*4096))
+		}
+	}
+	for _, pg := range written {
+		if !listed[pg] {
+			diffs = append(diffs, fmt.Sprintf("RAM page %#x written in the segment but not in the snapshot", m.Bus.RAMBase+pg*4096))
+		}
+	}
+	if len(written) != len(listed) && len(diffs) == 0 {
+		diffs = append(diffs, fmt.Sprintf("%d RAM pages written in the segment, the snapshot lists %d", len(written), len(listed)))
+	}
+	for i, blocks := range s.Disks {
+		for _, b := range blocks {
+			got := make([]byte, len(b.Data))
+			if i >= len(m.Blk) || m.ReadDisk(i, got, b.Index*block.OverlayBlockSize) != nil || !bytes.Equal(got, b.Data) {
+				diffs = append(diffs, fmt.Sprintf("disk%d block %d", i, b.Index))
+			}
+		}
+	}
+	if len(diffs) > 0 {
+		if len(diffs) > 8 {
+			diffs = append(diffs[:8], fmt.Sprintf("and %d more", len(diffs)-8))
+		}
+		return fmt.Errorf("the machine differs from embedded snapshot %d at icount %d: %s", es.Seq, es.ICount, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// errSegmentDone stops the machine once a segment reached its snapshot.
+var errSegmentDone = errors.New("segment done")
+
+// Segments returns how many segments the embedded snapshots cut the
+// recording into: one more than there are snapshots.
+func (p *Player) Segments() int { return len(p.snaps) + 1 }
+
+// SegmentBounds returns where segment k starts and ends: from embedded
+// snapshot k-1 (or the start) to snapshot k (or the end of the recording).
+func (p *Player) SegmentBounds(k int) (from, to uint64) {
+	if k > 0 && k <= len(p.snaps) {
+		from = p.snaps[k-1].ICount
+	}
+	to = p.EndICount()
+	if k < len(p.snaps) {
+		to = p.snaps[k].ICount
+	}
+	return from, to
+}
+
+// RunSegment replays segment k only, on a machine freshly built for the
+// recording: it restores snapshot k-1 (for k > 0), replays with every
+// state digest verified, and at snapshot k checks that the machine has
+// exactly that snapshot's state (CheckSnapshot); the last segment instead
+// ends like a whole replay (Finish). run runs the machine (the caller's
+// guarded Run). Segments are independent, so any number can run at once,
+// in one process or on many machines.
+func (p *Player) RunSegment(k int, run func() (machine.Result, error)) error {
+	if k < 0 || k >= p.Segments() {
+		return fmt.Errorf("no segment %d: the recording has %d (0..%d)", k, p.Segments(), p.Segments()-1)
+	}
+	m := p.m
+	if k > 0 {
+		if err := p.RestoreSnapshot(k - 1); err != nil {
+			return err
+		}
+	}
+	m.KeepDirty()
+	m.TakeDirtyPages()
+	last := k == len(p.snaps)
+	if !last {
+		at := p.snaps[k].ICount
+		check := m.OnCheckpoint
+		m.OnCheckpoint = func() error {
+			if err := check(); err != nil {
+				return err
+			}
+			if m.CPU.ICount() != at {
+				return nil
+			}
+			if err := p.CheckSnapshot(k, m.TakeDirtyPages()); err != nil {
+				return err
+			}
+			return errSegmentDone
+		}
+		m.StopAt = min(m.StopAt, at+1)
+	}
+	res, err := run()
+	switch {
+	case errors.Is(err, errSegmentDone):
+		return nil
+	case err != nil:
+		return err
+	case !last:
+		return fmt.Errorf("the machine stopped at icount %d (%s) before snapshot %d at icount %d", res.ICount, res.Reason, p.snaps[k].Seq, p.snaps[k].ICount)
+	}
+	return p.Finish(m)
 }

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rewindvm/rewind/internal/replay"
+	"github.com/rewindvm/rewind/internal/rrlog"
+)
+
+// rewriteRecording copies the recording at src to a new file, passing
+// every event through edit (which may change it).
+func rewriteRecording(t *testing.T, src string, edit func(i int, ev *rrlog.Event)) string {
+	t.Helper()
+	r, err := rrlog.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dst := filepath.Join(t.TempDir(), "edited.rwd")
+	w, err := rrlog.Create(dst, r.Header())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Data = append([]byte(nil), ev.Data...)
+		edit(i, &ev)
+		if err := w.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end, _ := r.End()
+	if err := w.Close(end); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+var segmentLineRE = regexp.MustCompile(`(?m)^segment (\d+) icount (\d+)-(\d+) (ok|FAILED)`)
+
+func TestVerifySegments(t *testing.T) {
+	rec, _, _ := recordBuiltinCLI(t, "--snapshot-every", "4000000")
+	code, out, stderr := replayCLI(t, "--verify", "--jobs", "2", rec)
+	if code != 0 || !strings.Contains(out, "verified: ") {
+		t.Fatalf("clean recording: exit %d\n%s\n%s", code, out, stderr)
+	}
+	lines := segmentLineRE.FindAllStringSubmatch(out, -1)
+	if len(lines) < 4 {
+		t.Fatalf("want at least 4 segments, got %d:\n%s", len(lines), out)
+	}
+	mid := lines[len(lines)/2]
+	t.Logf("%d segments; corrupting segment %s (icount %s-%s)", len(lines), mid[1], mid[2], mid[3])
+
+	// A serial input event inside the middle segment, changed: that
+	// segment fails, and the verdict names it.
+	var lo, hi uint64
+	for _, s := range []struct {
+		v *uint64
+		s string
+	}{{&lo, mid[2]}, {&hi, mid[3]}} {
+		for _, c := range s.s {
+			*s.v = *s.v*10 + uint64(c-'0')
+		}
+	}
+	changed := false
+	badEvent := rewriteRecording(t, rec, func(_ int, ev *rrlog.Event) {
+		if !changed && ev.Kind == rrlog.KindSerialInput && ev.ICount > lo && ev.ICount < hi {
+			ev.Data[len(ev.Data)-1] ^= 0x20 // flip the case of a typed letter
+			changed = true
+		}
+	})
+	if !changed {
+		t.Skipf("no serial input inside segment %s", mid[1])
+	}
+	code, out, stderr = replayCLI(t, "--verify", "--jobs", "2", badEvent)
+	if code == 0 || !strings.Contains(stderr, "verification failed in segment "+mid[1]+" ") {
+		t.Errorf("changed input: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// A snapshot whose blob is intact but whose state is not what the
+	// machine had: the segment that ends at it fails.
+	tampered := false
+	badSnap := rewriteRecording(t, rec, func(_ int, ev *rrlog.Event) {
+		if tampered || ev.Kind != rrlog.KindSnapshot || ev.ICount != hi {
+			return
+		}
+		piece, err := ev.SnapshotPiece()
+		if err != nil || piece.Parts != 1 {
+			t.Fatalf("snapshot piece: %v (%d parts)", err, piece.Parts)
+		}
+		s, err := replay.DecodeEmbedded(piece.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.State.Hart.X[9] ^= 1
+		blob, err := replay.EncodeEmbedded(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*ev = rrlog.NewSnapshotEvents(ev.ICount, piece.Seq, blob)[0]
+		tampered = true
+	})
+	if !tampered {
+		t.Fatalf("no snapshot at icount %d", hi)
+	}
+	code, out, stderr = replayCLI(t, "--verify", "--jobs", "2", badSnap)
+	if code == 0 || !strings.Contains(stderr, "verification failed in segment "+mid[1]+" ") || !strings.Contains(stderr, "hart state") {
+		t.Errorf("tampered snapshot: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// A damaged snapshot (checksum mismatch) is an error, never skipped.
+	damaged := rewriteRecording(t, rec, func(_ int, ev *rrlog.Event) {
+		if ev.Kind == rrlog.KindSnapshot && ev.ICount == hi {
+			ev.Data[len(ev.Data)-1] ^= 1
+		}
+	})
+	if code, _, stderr := replayCLI(t, "--verify", damaged); code == 0 || !strings.Contains(stderr, "snapshot damaged") {
+		t.Errorf("damaged snapshot: exit %d\n%s", code, stderr)
+	}
+
+	// --until starts from the nearest snapshot and reaches the same state.
+	_, _, full := replayCLI(t, "--stats", "--until", mid[3], "--from-start", rec)
+	_, _, fast := replayCLI(t, "--stats", "--until", mid[3], rec)
+	if !strings.Contains(fast, "starting from the snapshot embedded at icount") {
+		t.Errorf("--until did not start from a snapshot:\n%s", fast)
+	}
+	if a, b := statsField(t, digestRE, full), statsField(t, digestRE, fast); a != b {
+		t.Errorf("--until from a snapshot: digest %s, from the start %s", b, a)
+	}
+}
