@@ -39,6 +39,8 @@ type Report struct {
 	// stored and as decompressed.
 	CompressedBytes   int64
 	UncompressedBytes int64
+	// Snapshots lists the complete embedded snapshots, in order.
+	Snapshots []SnapshotInfo
 	// End is the End record, nil when the recording has none.
 	End *EndInfo
 	// Problem is the first problem found (the error Verify returns): a
@@ -97,7 +99,15 @@ func Verify(path string) (Report, error) {
 
 // scan reads every event of r into rep, calling each (if non-nil) for
 // every event. It records the first problem.
+// SnapshotInfo describes one embedded snapshot.
+type SnapshotInfo struct {
+	Seq    uint64
+	ICount uint64
+	Bytes  int // the compressed blob
+}
+
 func scan(r *Reader, rep *Report, each func(Event)) {
+	var asm SnapshotAssembler
 	rep.Size = r.size
 	rep.Header = r.hdr
 	rep.ByKind = make(map[Kind]uint64)
@@ -126,6 +136,15 @@ func scan(r *Reader, rep *Report, each func(Event)) {
 		}
 		if err := ev.Validate(); err != nil && rep.Problem == nil {
 			rep.Problem = fmt.Errorf("%schunk %d at byte %d: %w", filePrefix(r.name), r.chunks-1, r.chunkOff, err)
+		}
+		if ev.Kind == KindSnapshot {
+			blob, seq, err := asm.Add(ev)
+			if err != nil && rep.Problem == nil {
+				rep.Problem = fmt.Errorf("%schunk %d at byte %d: embedded snapshot damaged: %w", filePrefix(r.name), r.chunks-1, r.chunkOff, err)
+			}
+			if blob != nil {
+				rep.Snapshots = append(rep.Snapshots, SnapshotInfo{Seq: seq, ICount: ev.ICount, Bytes: len(blob)})
+			}
 		}
 		if ev.Kind == KindWarp {
 			ns, _ := ev.Warp()
@@ -206,6 +225,17 @@ func writeInfo(out io.Writer, path string, rep *Report) error {
 			if n := rep.ByKind[Kind(k)]; n > 0 {
 				fmt.Fprintf(&buf, "  %-16s%10d%14d\n", Kind(k), n, rep.Bytes[Kind(k)])
 			}
+		}
+	}
+	if len(rep.Snapshots) > 0 {
+		total := 0
+		for _, sn := range rep.Snapshots {
+			total += sn.Bytes
+		}
+		line("snapshots", "%d embedded, %d bytes (segments for replay --verify / --segment: %d)", len(rep.Snapshots), total, len(rep.Snapshots)+1)
+		fmt.Fprintf(&buf, "  %-6s%16s%14s\n", "seq", "icount", "bytes")
+		for _, sn := range rep.Snapshots {
+			fmt.Fprintf(&buf, "  %-6d%16d%14d\n", sn.Seq, sn.ICount, sn.Bytes)
 		}
 	}
 	ratio := "n/a"

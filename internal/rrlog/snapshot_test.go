@@ -84,3 +84,35 @@ func TestSnapshotAssemblerRejects(t *testing.T) {
 		t.Errorf("part beyond parts: %v", err)
 	}
 }
+
+func TestVerifyListsSnapshots(t *testing.T) {
+	path := t.TempDir() + "/s.rwd"
+	w, err := Create(path, Header{Emulator: "rewind test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := bytes.Repeat([]byte{1, 2, 3}, SnapshotPart) // three parts
+	for _, ev := range append(NewSnapshotEvents(100, 0, []byte("first")), NewSnapshotEvents(200, 1, blob)...) {
+		if err := w.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(EndInfo{ICount: 300, Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SnapshotInfo{{Seq: 0, ICount: 100, Bytes: 5}, {Seq: 1, ICount: 200, Bytes: len(blob)}}
+	if len(rep.Snapshots) != 2 || rep.Snapshots[0] != want[0] || rep.Snapshots[1] != want[1] {
+		t.Errorf("snapshots %+v, want %+v", rep.Snapshots, want)
+	}
+	var info strings.Builder
+	if err := Info(&info, path); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info.String(), "2 embedded") {
+		t.Errorf("log info does not list the snapshots:\n%s", info.String())
+	}
+}
