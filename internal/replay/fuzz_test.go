@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,15 +17,17 @@ import (
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
-// The fuzz target replays arbitrary bytes as a recording of the built-in
-// guest session in testdata/session.rwd, on the machine that session was
-// recorded on. The session's chunks are zstd frames of raw blocks (see
-// recfile_test.go), so a changed byte inside a chunk changes an event;
-// with repair set, the harness recomputes the CRCs first so that such
-// changes get past the checksums. The seed corpus (testdata/fuzz/
-// FuzzReplay) is the session damaged in the ways a user's file could be,
-// and forged in the ways a newer or buggy recorder could write one;
-// go test runs it. Regenerate both with
+// The fuzz target replays arbitrary bytes as the chunks of a recording of
+// the built-in guest session in testdata/session.rwd, after that
+// session's header, on the machine the session was recorded on (the
+// header itself is rrlog's FuzzReader's business). The session's chunks
+// are zstd frames of raw blocks (see recfile_test.go), so a changed byte
+// inside a chunk changes an event; with repair set, the harness
+// recomputes the chunk CRCs first so that such changes get past the
+// checksums. The seed corpus (testdata/fuzz/FuzzReplay) is the session
+// damaged in the ways a user's file could be, and forged in the ways a
+// newer or buggy recorder could write one; go test runs it. Regenerate
+// both with
 //
 //	go test -run TestFuzzCorpus -update-fuzz-corpus ./internal/replay
 
@@ -34,10 +37,11 @@ const sessionFile = "testdata/session.rwd"
 
 // baseSession is the session as replayed from the unchanged file.
 type baseSession struct {
-	data []byte
-	evs  []rrlog.Event
-	out  []byte
-	end  uint64
+	header []byte // the file's header
+	chunks []byte // and everything after it
+	evs    []rrlog.Event
+	out    []byte
+	end    uint64
 }
 
 func loadSession(t testing.TB) baseSession {
@@ -65,7 +69,13 @@ func loadSession(t testing.TB) baseSession {
 	if !errors.Is(p.Ended(), io.EOF) || !m.Halted() || p.Verified < 2 {
 		t.Fatalf("%s does not replay cleanly: %v, halted %v, %d digests", sessionFile, p.Ended(), m.Halted(), p.Verified)
 	}
-	return baseSession{data: data, evs: p.events, out: out.Bytes(), end: p.EndICount()}
+	n := headerLen(data)
+	return baseSession{header: data[:n], chunks: data[n:], evs: p.events, out: out.Bytes(), end: p.EndICount()}
+}
+
+// headerLen is the length of a recording's header.
+func headerLen(data []byte) int {
+	return rrlog.HeaderPrefixSize + int(binary.LittleEndian.Uint32(data[10:]))
 }
 
 // FuzzReplay: every input is refused with an error, or replays; a replay
@@ -75,9 +85,10 @@ func loadSession(t testing.TB) baseSession {
 // console output is a prefix of the session's.
 func FuzzReplay(f *testing.F) {
 	base := loadSession(f)
-	f.Add(base.data, false)
-	f.Add(base.data, true)
-	f.Fuzz(func(t *testing.T, data []byte, repair bool) {
+	f.Add(base.chunks, false)
+	f.Add(base.chunks, true)
+	f.Fuzz(func(t *testing.T, chunks []byte, repair bool) {
+		data := append(bytes.Clone(base.header), chunks...)
 		if repair {
 			data = repairCRCs(data)
 		}
@@ -241,7 +252,10 @@ func writeCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, s := range seeds {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", s.data, s.repair)
+		if !bytes.HasPrefix(s.data, session[:headerLen(session)]) {
+			t.Fatalf("seed %s has another header", name)
+		}
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", s.data[headerLen(session):], s.repair)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
