@@ -78,6 +78,9 @@ func (m *Machine) componentStates() []componentState {
 	if m.RNG != nil {
 		add("rng", m.RNG.Save())
 	}
+	if m.Net != nil {
+		add("net", m.Net.Save())
+	}
 	return cs
 }
 

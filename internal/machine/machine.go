@@ -25,6 +25,7 @@ import (
 	"github.com/rewindvm/rewind/internal/dev/uart"
 	"github.com/rewindvm/rewind/internal/dev/virtio"
 	"github.com/rewindvm/rewind/internal/dev/virtio/blk"
+	"github.com/rewindvm/rewind/internal/dev/virtio/nic"
 	"github.com/rewindvm/rewind/internal/dev/virtio/rng"
 	"github.com/rewindvm/rewind/internal/fdt"
 	"github.com/rewindvm/rewind/internal/loader"
@@ -115,6 +116,11 @@ type Config struct {
 	// host's random source). Reads happen on the machine goroutine at
 	// slice boundaries and are reported through OnEntropy.
 	Entropy io.Reader
+	// NIC attaches a virtio network card (virtio-net) in the virtio slot
+	// after the disks and the entropy device; MAC is its address (zero:
+	// QEMU's 52:54:00:12:34:56). See net.go.
+	NIC bool
+	MAC [6]byte
 	// AsyncBlock runs disk I/O on host worker goroutines; completions
 	// reach the guest at slice boundaries (record/replay). Without it a
 	// request completes at the instruction that notified the device.
@@ -146,6 +152,8 @@ type Machine struct {
 	Blk []*blk.Blk
 	// RNG is the virtio entropy device (nil without Config.RNG).
 	RNG *rng.RNG
+	// Net is the virtio network card (nil without Config.NIC).
+	Net *nic.NIC
 	// DTB is the device tree the guest was given.
 	DTB []byte
 	// Layout is where the boot images went.
@@ -173,6 +181,13 @@ type Machine struct {
 	// OnEntropy is called when host random bytes enter the guest through
 	// the virtio-rng device (the point at which record mode logs them).
 	OnEntropy func(icount uint64, p []byte)
+	// OnNetFrame is called when a host frame enters the guest through the
+	// network card, with the host frames dropped since the previous call
+	// (frame is nil when it reports drops only). Record mode logs it.
+	OnNetFrame func(icount uint64, dropped uint64, frame []byte)
+	// OnNetTransmit receives the frames the guest transmits (the host
+	// backend, outside replay). It must not block.
+	OnNetTransmit func(frame []byte)
 	// OnHostStop is called when the machine halts because the host asked
 	// it to (quit key, signal).
 	OnHostStop func(icount uint64, cause uint8)
@@ -206,6 +221,7 @@ type Machine struct {
 	blockDone        chan BlockDone
 	blockEarly       []BlockDone
 	workers          []*blockWorker
+	net              netHost
 }
 
 type consoleWriter struct{ m *Machine }
@@ -237,7 +253,7 @@ func New(cfg Config) (*Machine, error) {
 	if cfg.TimebaseHz > 1_000_000_000 {
 		return nil, fmt.Errorf("machine: timebase %d Hz is above 1 GHz (mtime cannot tick faster than virtual nanoseconds)", cfg.TimebaseHz)
 	}
-	if n := len(cfg.Disks) + b2i(cfg.RNG); n > VirtioSlots {
+	if n := len(cfg.Disks) + b2i(cfg.RNG) + b2i(cfg.NIC); n > VirtioSlots {
 		return nil, fmt.Errorf("machine: %d virtio devices, but the board has %d virtio slots", n, VirtioSlots)
 	}
 	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64)}
@@ -309,8 +325,14 @@ func New(cfg Config) (*Machine, error) {
 			m.RNG = rng.New()
 			m.RNG.OnWant = m.CPU.RequestExit // fill at the next slice boundary
 			be = m.RNG
+		} else if i == len(cfg.Disks)+b2i(cfg.RNG) && cfg.NIC {
+			m.Net = m.newNIC()
+			be = m.Net
 		}
 		t := virtio.NewMMIO(m.Bus, m.PLIC.Line(VirtioIRQ+i), be)
+		if be == virtio.DeviceBackend(m.Net) {
+			m.Net.Bind(t)
+		}
 		if cfg.Logf != nil {
 			t.Logf = cfg.Logf
 		}

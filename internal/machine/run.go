@@ -103,6 +103,8 @@ func (m *Machine) drainInbox() error {
 			}
 		case ev := <-m.inbox:
 			m.handle(ev)
+		case f := <-m.net.in:
+			m.queueFrame(f)
 		default:
 			if m.stopRequested.Load() {
 				m.halt(HaltHostStop, 0)
@@ -301,6 +303,7 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 			if err := m.feedEntropy(); err != nil {
 				return m.result(), err
 			}
+			m.feedNet()
 		}
 		if m.StopAt != 0 && ic >= m.StopAt {
 			return m.result(), nil
@@ -313,9 +316,9 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 			break
 		}
 		budget := uint64(Quantum)
-		if m.Player == nil && m.jobsPending.Load() > 0 {
-			// Disk requests are running on the host: look for their
-			// completions more often.
+		if m.Player == nil && (m.jobsPending.Load() > 0 || m.netBusy()) {
+			// Disk requests are running on the host, or the network is
+			// busy: look for their completions and frames more often.
 			budget = quantumIO
 		}
 		if next, ok := m.Clock.Next(); ok {
@@ -415,6 +418,11 @@ func (m *Machine) idle() error {
 			m.warp(min(uint64(time.Since(start)), d))
 		}
 		return m.deliverBlock(bd)
+	case f := <-m.net.in:
+		if ok {
+			m.warp(min(uint64(time.Since(start)), d))
+		}
+		m.queueFrame(f)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rewindvm/rewind/internal/dev/uart"
 	"github.com/rewindvm/rewind/internal/dev/virtio"
 	"github.com/rewindvm/rewind/internal/dev/virtio/blk"
+	"github.com/rewindvm/rewind/internal/dev/virtio/nic"
 	"github.com/rewindvm/rewind/internal/dev/virtio/rng"
 )
 
@@ -31,6 +32,7 @@ type State struct {
 	Virtio   []virtio.State
 	Blk      []blk.State
 	RNG      rng.State
+	Net      nic.State
 	Disks    []block.OverlayState
 	Halt     HaltReason
 	ExitCode int
@@ -58,6 +60,9 @@ func (m *Machine) SaveState() (State, error) {
 	}
 	if m.RNG != nil {
 		s.RNG = m.RNG.Save()
+	}
+	if m.Net != nil {
+		s.Net = m.Net.Save()
 	}
 	for _, d := range m.cfg.Disks {
 		if ov, ok := d.(*block.Overlay); ok {
@@ -106,6 +111,9 @@ func (m *Machine) LoadState(s State) error {
 	}
 	if m.RNG != nil {
 		m.RNG.Load(s.RNG, m.Virtio[len(m.Blk)].Queue(0))
+	}
+	if m.Net != nil {
+		m.Net.Load(s.Net)
 	}
 	for i, d := range m.cfg.Disks {
 		if ov, ok := d.(*block.Overlay); ok && i < len(s.Disks) {

@@ -185,6 +185,14 @@ func checkEvent(m *machine.Machine, ev rrlog.Event, last uint64) error {
 		if dev != 0 {
 			return fmt.Errorf("virtio-rng device %d does not exist (the machine has one, device 0)", dev)
 		}
+	case rrlog.KindNetFrame:
+		dev, _, _, _ := ev.NetFrame()
+		if m.Net == nil {
+			return errors.New("the machine has no virtio-net device")
+		}
+		if dev != 0 {
+			return fmt.Errorf("virtio-net device %d does not exist (the machine has one, device 0)", dev)
+		}
 	case rrlog.KindImageData:
 		return errors.New("embedded image data must come before every other event")
 	}
@@ -285,6 +293,14 @@ func (p *Player) Drain(m *machine.Machine) error {
 			if err := m.FillEntropy(data); err != nil {
 				return p.diverged(err.Error())
 			}
+		case rrlog.KindNetFrame:
+			_, dropped, frame, err := ev.NetFrame()
+			if err != nil {
+				return err
+			}
+			if err := m.ReplayNetFrame(dropped, frame); err != nil {
+				return p.diverged(err.Error())
+			}
 		case rrlog.KindSerialInput:
 			_, data, err := ev.SerialInput()
 			if err != nil {
@@ -327,7 +343,7 @@ func (p *Player) Idle(m *machine.Machine) error {
 		m.Clock.Warp(ns)
 		p.Events++
 		return p.advance()
-	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown, rrlog.KindEntropy, rrlog.KindDigest:
+	case rrlog.KindBlockComplete, rrlog.KindSerialInput, rrlog.KindShutdown, rrlog.KindEntropy, rrlog.KindNetFrame, rrlog.KindDigest:
 		return nil // the next Drain (or checkpoint) takes it and wakes the hart
 	}
 	// Play accepts no other kind; never loop on one.

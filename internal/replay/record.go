@@ -6,8 +6,9 @@
 // What is logged (and nothing else, since the machine recomputes the
 // rest): serial bytes when they enter the UART, block completions when
 // they reach the guest, host random bytes when they fill the virtio-rng
-// device's buffers, idle warps, a host-requested shutdown, and state
-// digests. The machine's run loop calls the Player at exactly the points
+// device's buffers, network frames when they enter the virtio-net
+// device's receive buffers, idle warps, a host-requested shutdown, and
+// state digests. The machine's run loop calls the Player at exactly the points
 // where the Recorder's hooks fired, so the same events land between the
 // same instructions.
 package replay
@@ -53,6 +54,7 @@ func Record(m *machine.Machine, w *rrlog.Writer, interval uint64, embedReads boo
 	m.OnInputEntered = func(ic uint64, p []byte) { r.append(rrlog.NewSerialInput(ic, 0, p)) }
 	m.OnWarp = func(ic, ns uint64) { r.append(rrlog.NewWarp(ic, ns)) }
 	m.OnEntropy = func(ic uint64, p []byte) { r.append(rrlog.NewEntropy(ic, 0, p)) }
+	m.OnNetFrame = func(ic, dropped uint64, f []byte) { r.append(rrlog.NewNetFrame(ic, 0, dropped, f)) }
 	m.OnBlockComplete = func(ic uint64, d machine.BlockDone, data []byte) {
 		c := rrlog.BlockComplete{Device: d.Disk, Request: d.ID, Status: d.Status}
 		if r.embed {

@@ -29,6 +29,9 @@ const (
 	KindImageData Kind = 6
 	// KindEntropy: host random bytes filling a virtio-rng device's buffers.
 	KindEntropy Kind = 7
+	// KindNetFrame: a network frame entering the guest through a
+	// virtio-net device (and host frames dropped before it).
+	KindNetFrame Kind = 8
 	// KindSnapshot: a piece of a machine snapshot embedded at record time
 	// (an annotation: see Kind.Annotation).
 	KindSnapshot Kind = 0x80
@@ -58,6 +61,7 @@ func init() {
 	kinds[KindDigest] = kindInfo{"digest", checkDigest, formatDigest}
 	kinds[KindImageData] = kindInfo{"image-data", checkImageData, formatImageData}
 	kinds[KindEntropy] = kindInfo{"entropy", checkEntropy, formatEntropy}
+	kinds[KindNetFrame] = kindInfo{"net-frame", checkNetFrame, formatNetFrame}
 	kinds[KindSnapshot] = kindInfo{"snapshot", checkSnapshotPiece, formatSnapshotPiece}
 	kinds[KindEnd] = kindInfo{"end", checkEnd, formatEnd}
 }

@@ -240,7 +240,7 @@ func TestEventString(t *testing.T) {
 
 func TestKinds(t *testing.T) {
 	got := Kinds()
-	want := []Kind{KindSerialInput, KindBlockComplete, KindWarp, KindShutdown, KindDigest, KindImageData, KindEntropy, KindSnapshot, KindEnd}
+	want := []Kind{KindSerialInput, KindBlockComplete, KindWarp, KindShutdown, KindDigest, KindImageData, KindEntropy, KindNetFrame, KindSnapshot, KindEnd}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Kinds() (-want +got):\n%s", diff)
 	}
