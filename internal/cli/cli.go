@@ -20,6 +20,7 @@ import (
 	"github.com/rewindvm/rewind/internal/chardev"
 	"github.com/rewindvm/rewind/internal/debugger"
 	"github.com/rewindvm/rewind/internal/gdbstub"
+	"github.com/rewindvm/rewind/internal/hostnet"
 	"github.com/rewindvm/rewind/internal/loader"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -90,6 +91,8 @@ type machineFlags struct {
 	rngSeedS string
 	devices  multiFlag
 	objects  multiFlag
+	netdevs  multiFlag
+	nic      string
 	engine   string
 
 	// record: disks always go behind an overlay (the image is never
@@ -128,6 +131,8 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rngSeedS, "rng-seed", "", "device-tree /chosen rng-seed: `HEX` bytes, or none; default: 32 fresh random bytes (recorded)")
 	fs.Var(&f.devices, "device", "extra device: virtio-rng-device[,rng=ID] (QEMU syntax)")
 	fs.Var(&f.objects, "object", "entropy backend for -device virtio-rng-device,rng=ID: rng-random,id=ID[,filename=PATH] or rng-builtin,id=ID")
+	fs.Var(&f.netdevs, "netdev", "network backend for -device virtio-net-device,netdev=ID: user,id=ID[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...")
+	fs.StringVar(&f.nic, "nic", "none", "network card and backend in one: user[,model=virtio-net-device][,mac=MAC][,hostfwd=...], or none")
 	fs.StringVar(&f.engine, "engine", defaultEngine, "how the hart runs: jit (compiled, linux/amd64) or interp; the same guest behaviour either way")
 	// Accepted for QEMU command-line compatibility.
 	var ignored string
@@ -136,7 +141,6 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&ignored, "M", "virt", "board (only virt)")
 	fs.StringVar(&ignored, "cpu", "rv64", "CPU model (only rv64)")
 	fs.StringVar(&ignored, "smp", "1", "number of harts (only 1)")
-	fs.StringVar(&ignored, "nic", "none", "network (only none)")
 	fs.BoolVar(&ignoredBool, "nographic", false, "accepted for QEMU compatibility (Rewind has no display)")
 	fs.BoolVar(&ignoredBool, "no-reboot", false, "accepted for QEMU compatibility (a guest reset always stops Rewind)")
 }
@@ -155,10 +159,6 @@ func checkCompat(fs *flag.FlagSet) error {
 			if v != "1" && v != "cpus=1" {
 				err = fmt.Errorf("-smp %s: Rewind emulates one hart", v)
 			}
-		case "nic":
-			if v != "none" {
-				err = fmt.Errorf("-nic %s: networking is not supported", v)
-			}
 		case "cpu":
 			if v != "rv64" && v != "any" && v != "max" {
 				err = fmt.Errorf("-cpu %s: only rv64 (RV64GC) is emulated", v)
@@ -175,6 +175,7 @@ type built struct {
 	builtin bool
 	drives  []DriveSpec
 	closers []io.Closer
+	net     *hostnet.User // the user network behind the card (nil: none)
 }
 
 func (b *built) Close() {
@@ -289,6 +290,11 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	if entropyFile != nil {
 		b.closers = append(b.closers, entropyFile)
 	}
+	netdev, err := f.applyNet(&cfg)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
 	if builtinGuest && len(cfg.Disks) == 0 && f.disks == nil {
 		// The built-in guest shows off its disk driver on a scratch disk.
 		scratch, err := block.NewMemory(make([]byte, 1<<20), false)
@@ -307,6 +313,12 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	}
 	b.m = m
 	b.cfg = cfg
+	if netdev != nil {
+		if err := startNet(b, netdev); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -372,7 +384,7 @@ func run(f *machineFlags, stdout, stderr io.Writer) (int, error) {
 	}
 	defer b.Close()
 	m = b.m
-	if f.serial == "null" || f.serial == "" {
+	if (f.serial == "null" || f.serial == "") && b.net == nil {
 		m.NoHostInput = true
 	}
 
@@ -478,5 +490,8 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 			}
 			fmt.Fprintf(w, "rewind: disk%d overlay: %d blocks written, sha256 %x\n", i, len(st.Blocks), h.Sum(nil))
 		}
+	}
+	if ns, ok := m.NetStats(); ok {
+		fmt.Fprintf(w, "rewind: network: %s\n", ns)
 	}
 }

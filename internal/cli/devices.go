@@ -59,8 +59,10 @@ func parseObject(s string) (rngObject, error) {
 
 // deviceSpec is one parsed -device.
 type deviceSpec struct {
-	name string // deviceVirtioRNG
-	rng  string // rng=ID: the -object that feeds it ("" = host CSPRNG)
+	name   string // deviceVirtioRNG or deviceVirtioNet
+	rng    string // rng=ID: the -object that feeds it ("" = host CSPRNG)
+	netdev string // netdev=ID: the -netdev behind a network card
+	mac    string // mac=: a network card's address
 }
 
 // parseDevice parses a -device option. Only the devices Rewind models are
@@ -69,24 +71,31 @@ func parseDevice(s string) (deviceSpec, error) {
 	parts := splitOpts(s)
 	d := deviceSpec{name: parts[0]}
 	switch d.name {
-	case deviceVirtioRNG:
+	case deviceVirtioRNG, deviceVirtioNet:
 	case "virtio-rng-pci", "virtio-rng":
 		return d, fmt.Errorf("-device %s: the virt board has no PCI bus; use -device %s (virtio-mmio)", d.name, deviceVirtioRNG)
+	case "virtio-net-pci", "virtio-net":
+		return d, fmt.Errorf("-device %s: the virt board has no PCI bus; use -device %s (virtio-mmio)", d.name, deviceVirtioNet)
 	case "":
 		return d, fmt.Errorf("-device %q: missing device name", s)
 	default:
-		return d, fmt.Errorf("-device %s: unknown device (Rewind models %s; disks come from -drive)", d.name, deviceVirtioRNG)
+		return d, fmt.Errorf("-device %s: unknown device (Rewind models %s and %s; disks come from -drive)", d.name, deviceVirtioRNG, deviceVirtioNet)
 	}
+	net := d.name == deviceVirtioNet
 	for _, part := range parts[1:] {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
 			return d, fmt.Errorf("-device %q: option %q needs a value (name=value)", s, part)
 		}
-		switch k {
-		case "rng":
+		switch {
+		case k == "rng" && !net:
 			d.rng = v
-		case "id":
-		case "max-bytes", "period":
+		case k == "netdev" && net:
+			d.netdev = v
+		case k == "mac" && net:
+			d.mac = v
+		case k == "id":
+		case (k == "max-bytes" || k == "period") && !net:
 			return d, fmt.Errorf("-device %q: %s (rate limiting) is not supported", s, k)
 		default:
 			return d, fmt.Errorf("-device %q: unknown option %q", s, k)
@@ -115,6 +124,9 @@ func (f *machineFlags) applyDevices(cfg *machine.Config) (io.Closer, error) {
 		d, err := parseDevice(s)
 		if err != nil {
 			return nil, err
+		}
+		if d.name == deviceVirtioNet {
+			continue // applyNet
 		}
 		if cfg.RNG {
 			return nil, fmt.Errorf("-device %s: only one entropy device is supported", d.name)

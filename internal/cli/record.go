@@ -190,6 +190,9 @@ func (f *machineFlags) header(b *built, selfContained bool, interval uint64) (rr
 	if b.cfg.RNG {
 		cfg.Devices = append(cfg.Devices, deviceVirtioRNG)
 	}
+	if b.cfg.NIC {
+		cfg.Devices = append(cfg.Devices, netDeviceSpec(b.cfg.MAC))
+	}
 	h := rrlog.Header{
 		Emulator:      "rewind " + Version,
 		ICountShift:   b.cfg.ICountShift,

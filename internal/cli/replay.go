@@ -83,7 +83,7 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 			err = fmt.Errorf("-%s %q contradicts the recording (recorded: %q); the machine configuration comes from the recording", fl.Name, fl.Value.String(), want)
 		}
 		switch fl.Name {
-		case "drive", "rtc-base", "max-insns", "fast-idle", "device", "object", "rng-seed":
+		case "drive", "rtc-base", "max-insns", "fast-idle", "device", "object", "rng-seed", "netdev", "nic":
 			if err == nil {
 				err = fmt.Errorf("-%s cannot be used with replay: the recording defines it", fl.Name)
 			}
@@ -108,7 +108,7 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 	}
 	f.devices = nil
 	for _, d := range cfg.Devices {
-		if d != deviceVirtioRNG {
+		if name, _, _ := strings.Cut(d, ","); name != deviceVirtioRNG && name != deviceVirtioNet {
 			return fmt.Errorf("recording: configuration: device %q is unknown to this rewind (recorded by a newer one?)", d)
 		}
 		f.devices = append(f.devices, d)
