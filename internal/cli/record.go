@@ -39,6 +39,10 @@ type recordedConfig struct {
 	TimebaseHz uint64 `json:"timebase_hz,omitempty"`
 	// RNGSeed is the /chosen rng-seed in hex; absent: none.
 	RNGSeed string `json:"rng_seed,omitempty"`
+	// StartSnapshot: the recording does not start at boot but from the
+	// full machine snapshot that is its first event (a branch recorded
+	// with replay --until N --record, or a trimmed recording).
+	StartSnapshot bool `json:"start_snapshot,omitempty"`
 	// Devices lists the extra devices (-device), e.g. virtio-rng-device.
 	Devices []string `json:"devices,omitempty"`
 }

@@ -38,6 +38,8 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	f.register(fs)
 	fs.Lookup("gdb").Usage = "serve the recording to gdb on `ADDR` (e.g. 127.0.0.1:1234), both directions, instead of running it"
 	until := fs.Uint64("until", 0, "stop at this instruction count")
+	live := fs.Bool("live", false, "with --until: at that point stop replaying and run the same machine on live, with host input and disks attached")
+	branch := fs.String("record", "", "with --until: like --live, and record the new branch into `FILE` (it replays on its own)")
 	fromStart := fs.Bool("from-start", false, "with --until: replay from the beginning even when an embedded snapshot is nearer (console output from the start)")
 	verify := fs.Bool("verify", false, "verify the recording segment by segment (between embedded snapshots), --jobs at a time, without console output")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "with --verify: how many segments to replay at once")
@@ -59,7 +61,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		return code
 	}
-	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: *segment, fromStart: *fromStart}, imageFlags, stdout, stderr)
+	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: *segment, fromStart: *fromStart, live: *live || *branch != "", branch: *branch}, imageFlags, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
 		if code == 0 {
@@ -435,6 +437,9 @@ type replayOpts struct {
 	segment int
 	// fromStart: --until replays from the beginning.
 	fromStart bool
+	// live: at until, run on live; branch: and record into this file.
+	live   bool
+	branch string
 }
 
 func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, imageFlags []string, stdout, stderr io.Writer) (int, error) {
@@ -540,6 +545,19 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	if err != nil {
 		return 1, err
 	}
+	if cfg.StartSnapshot {
+		// A branch or trimmed recording: its first events are the full
+		// snapshot it starts from.
+		if len(p.Snapshots()) == 0 || p.Snapshots()[0].Seq != 0 {
+			return 1, fmt.Errorf("%s: the recording starts from a snapshot, but its first snapshot is missing or damaged %v", path, p.SnapshotErrors())
+		}
+		if err := p.RestoreSnapshot(0); err != nil {
+			return 1, fmt.Errorf("%s: starting snapshot: %w", path, err)
+		}
+	}
+	if ro.live && (until == 0 || ro.gdb != "" || ro.segment >= 0) {
+		return 2, errors.New("--live and --record need --until N (and no --gdb or --segment)")
+	}
 	if ro.segment >= 0 && ro.gdb == "" {
 		return replaySegment(m, p, ro.segment, stdout, stderr)
 	}
@@ -560,8 +578,13 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 		return serveGDB(m, p, ro, stderr)
 	}
 	defer notifySignals(m)()
-	// Host input is ignored during replay; the quit key still works.
-	if err := con.Start(func([]byte) {}); err != nil {
+	// Host input is ignored during replay (the quit key still works);
+	// going live, it waits in the machine's inbox until the replay ends.
+	input := func([]byte) {}
+	if ro.live {
+		input = m.Input
+	}
+	if err := con.Start(input); err != nil {
 		return 1, fmt.Errorf("serial: %w", err)
 	}
 	var total uint64
@@ -571,7 +594,11 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	stopProgress := progress(stderr, m, total)
 	start := time.Now()
 	res, runErr := runGuarded(m, 0)
-	if runErr == nil {
+	if runErr == nil && ro.live {
+		stopProgress()
+		stopProgress = func() {}
+		res, runErr = goLive(m, p, h, cfg, res, ro.branch, stderr)
+	} else if runErr == nil {
 		runErr = p.Finish(m)
 	}
 	elapsed := time.Since(start)

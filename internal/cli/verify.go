@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -127,4 +128,47 @@ func verifyParallel(path string, jobs int, imageFlags []string, stdout, stderr i
 	}
 	fmt.Fprintf(stdout, "verified: %d segments, %d jobs, %.1fs\n", segs, jobs, elapsed)
 	return 0, nil
+}
+
+// goLive ends a replay that stopped at --until and runs the machine on
+// live; with branch, the new run is recorded there, starting with a full
+// snapshot of the machine, so that it replays on its own.
+func goLive(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConfig, res machine.Result, branch string, stderr io.Writer) (machine.Result, error) {
+	if m.Halted() {
+		return res, fmt.Errorf("the recording ends (%s) at icount %d, before the point to go live from", res.Reason, res.ICount)
+	}
+	p.Detach()
+	var rec *replay.Recorder
+	if branch != "" {
+		if h.SelfContained {
+			return res, errors.New("--record: a branch of a self-contained recording is not supported yet (it would need the images the recording embeds)")
+		}
+		cfg.StartSnapshot = true
+		conf, err := json.Marshal(cfg)
+		if err != nil {
+			return res, err
+		}
+		bh := h
+		bh.Config, bh.Created, bh.Emulator = conf, "", "rewind "+Version
+		w, err := rrlog.Create(branch, bh)
+		if err != nil {
+			return res, err
+		}
+		rec = replay.Record(m, w, cfg.DigestInterval, false)
+		if err := rec.StartFromSnapshot(); err != nil {
+			return res, err
+		}
+		rec.EmbedSnapshots(0)
+	}
+	fmt.Fprintf(stderr, "rewind: live from icount %d\n", m.CPU.ICount())
+	res, err := runGuarded(m, 0)
+	if rec != nil {
+		if ferr := rec.Finish(res); ferr != nil && err == nil {
+			err = ferr
+		}
+		if err == nil {
+			fmt.Fprintf(stderr, "rewind: recorded the branch up to icount %d (%s) to %s\n", res.ICount, res.Reason, branch)
+		}
+	}
+	return res, err
 }

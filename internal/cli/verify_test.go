@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rewindvm/rewind/internal/replay"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -137,5 +141,72 @@ func TestVerifySegments(t *testing.T) {
 	}
 	if a, b := statsField(t, digestRE, full), statsField(t, digestRE, fast); a != b {
 		t.Errorf("--until from a snapshot: digest %s, from the start %s", b, a)
+	}
+}
+
+// A live branch: replay a recording to a point, go live there, type a new
+// command and power off, recording the branch; the branch then replays on
+// its own with the same output and final state.
+func TestLiveBranch(t *testing.T) {
+	rec, _, out := recordBuiltinCLI(t)
+	// Go live at the prompt before "help" was typed.
+	i := strings.Index(string(out), "> help")
+	if i < 0 {
+		t.Fatalf("no help prompt in the recording:\n%s", out)
+	}
+	// Find the icount of the event that typed "help": the first serial
+	// input whose bytes start it.
+	r, err := rrlog.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at uint64
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			break
+		}
+		if ev.Kind == rrlog.KindSerialInput {
+			if _, data, _ := ev.SerialInput(); len(data) > 0 && data[0] == 'h' && at == 0 {
+				at = ev.ICount
+			}
+		}
+	}
+	r.Close()
+	if at == 0 {
+		t.Fatal("no serial input starting with h")
+	}
+	branch := filepath.Join(t.TempDir(), "branch.rwd")
+	cmd := exec.Command(rewindBinary(t), "replay", "--stats", "--until", strconv.FormatUint(at, 10), "--record", branch, "-serial", "stdio", rec)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := newConsole(t, stdout, stdin)
+	c.typeLine("branched\r")
+	c.expect("> ", 30*time.Second)
+	c.typeLine("quit\r")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("live branch: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "live from icount") {
+		t.Fatalf("did not go live:\n%s", errb.String())
+	}
+	live := c.bytes()
+	if !bytes.Contains(live, []byte("branched")) {
+		t.Fatalf("the live guest did not see the new command:\n%s", live)
+	}
+	code, replayed, stderr := replayCLI(t, "--stats", branch)
+	if code != 0 {
+		t.Fatalf("branch replay: exit %d\n%s", code, stderr)
+	}
+	if !strings.HasSuffix(string(live), replayed) || !strings.Contains(replayed, "branched") {
+		t.Errorf("branch replay output is not the live output from the branch point:\nlive:\n%s\nreplayed:\n%s", live, replayed)
+	}
+	if a, b := statsField(t, digestRE, errb.String()), statsField(t, digestRE, stderr); a != b {
+		t.Errorf("branch replay final digest %s, live run %s", b, a)
 	}
 }

@@ -73,7 +73,9 @@ func (r *Recorder) EmbedSnapshots(every uint64) {
 	}
 	r.snapEvery = every
 	r.snapNext = r.m.CPU.ICount() + every
-	r.taker = r.m.NewSnapshotTaker(false)
+	if r.taker == nil { // StartFromSnapshot already began the chain
+		r.taker = r.m.NewSnapshotTaker(false)
+	}
 }
 
 // maybeSnapshot is called at every digest point while recording.
@@ -347,4 +349,38 @@ func (p *Player) RunSegment(k int, run func() (machine.Result, error)) error {
 		return fmt.Errorf("the machine stopped at icount %d (%s) before snapshot %d at icount %d", res.ICount, res.Reason, p.snaps[k].Seq, p.snaps[k].ICount)
 	}
 	return p.Finish(m)
+}
+
+// StartFromSnapshot begins a recording that does not start at boot (a
+// branch off another recording, or a trimmed one): it writes a full
+// snapshot of the machine at its current icount as the recording's first
+// events, and later embedded snapshots are increments from it. Call it
+// right after Record, before the machine runs on.
+func (r *Recorder) StartFromSnapshot() error {
+	t := r.m.NewSnapshotTaker(true)
+	s, err := t.Take()
+	if err != nil {
+		return fmt.Errorf("starting snapshot: %w", err)
+	}
+	blob, err := EncodeEmbedded(s)
+	if err != nil {
+		return err
+	}
+	for _, ev := range rrlog.NewSnapshotEvents(r.m.CPU.ICount(), 0, blob) {
+		r.append(ev)
+	}
+	r.taker = t
+	r.snapshots, r.snapBytes = 1, uint64(len(blob))
+	return r.err
+}
+
+// Detach ends the replay: the machine stops taking inputs from the
+// recording and runs on live (host input, host disk I/O), from exactly
+// the state the replay reached.
+func (p *Player) Detach() {
+	m := p.m
+	m.Player = nil
+	m.StopAt = 0
+	m.OnCheckpoint = nil
+	m.NextCheckpoint = 0
 }
