@@ -35,6 +35,10 @@ type Report struct {
 	LastICount uint64
 	// WarpNs sums the warps.
 	WarpNs uint64
+	// NetFrames and NetBytes count the frames (and their bytes) that
+	// net-frame events delivered to the guest; NetDropped sums the host
+	// frames they report dropped.
+	NetFrames, NetBytes, NetDropped uint64
 	// CompressedBytes and UncompressedBytes sum the chunk payloads as
 	// stored and as decompressed.
 	CompressedBytes   int64
@@ -150,6 +154,14 @@ func scan(r *Reader, rep *Report, each func(Event)) {
 			ns, _ := ev.Warp()
 			rep.WarpNs += ns
 		}
+		if ev.Kind == KindNetFrame {
+			_, dropped, frame, _ := ev.NetFrame()
+			if len(frame) > 0 {
+				rep.NetFrames++
+				rep.NetBytes += uint64(len(frame))
+			}
+			rep.NetDropped += dropped
+		}
 	}
 	rep.Chunks = r.chunks
 	rep.CompressedBytes = r.compressed
@@ -237,6 +249,9 @@ func writeInfo(out io.Writer, path string, rep *Report) error {
 		for _, sn := range rep.Snapshots {
 			fmt.Fprintf(&buf, "  %-6d%16d%14d\n", sn.Seq, sn.ICount, sn.Bytes)
 		}
+	}
+	if rep.ByKind[KindNetFrame] > 0 {
+		line("network", "%d frames received (%d bytes), %d dropped", rep.NetFrames, rep.NetBytes, rep.NetDropped)
 	}
 	ratio := "n/a"
 	if rep.CompressedBytes > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNetFrameRoundTrip(t *testing.T) {
@@ -58,5 +59,30 @@ func TestNetFrameMalformed(t *testing.T) {
 	}
 	if s := NewNetFrame(3, 0, 4, nil).String(); s != "3  net-frame  device=0 0 bytes (4 dropped before)" {
 		t.Errorf("String() = %q", s)
+	}
+}
+
+// log info sums what the net-frame events delivered and dropped.
+func TestInfoNetwork(t *testing.T) {
+	path := t.TempDir() + "/net.rwd"
+	events := []Event{
+		NewNetFrame(10, 0, 0, bytes.Repeat([]byte{1}, 60)),
+		NewNetFrame(20, 0, 3, nil),
+		NewNetFrame(30, 0, 1, bytes.Repeat([]byte{2}, 1514)),
+	}
+	writeFile(t, path, testHeader(), events, EndInfo{ICount: 40, Clean: true}, WithFlushInterval(time.Hour))
+	rep, err := Verify(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.NetFrames != 2 || rep.NetBytes != 1574 || rep.NetDropped != 4 {
+		t.Errorf("report: %d frames, %d bytes, %d dropped", rep.NetFrames, rep.NetBytes, rep.NetDropped)
+	}
+	var b strings.Builder
+	if err := Info(&b, path); err != nil {
+		t.Fatal(err)
+	}
+	if want := "network         2 frames received (1574 bytes), 4 dropped\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("info lacks %q:\n%s", want, b.String())
 	}
 }
