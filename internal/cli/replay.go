@@ -32,6 +32,11 @@ import (
 const exitTruncated = 3
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
+	return cmdReplayWith(args, replayOpts{}, stdout, stderr)
+}
+
+// cmdReplayWith is cmdReplay with options the flags do not set (log trim).
+func cmdReplayWith(args []string, extra replayOpts, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rewind replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f machineFlags
@@ -61,7 +66,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		return code
 	}
-	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: *segment, fromStart: *fromStart, live: *live || *branch != "", branch: *branch}, imageFlags, stdout, stderr)
+	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: *segment, fromStart: *fromStart, live: *live || *branch != "", branch: *branch, trimTo: extra.trimTo, trimOut: extra.trimOut}, imageFlags, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
 		if code == 0 {
@@ -440,6 +445,9 @@ type replayOpts struct {
 	// live: at until, run on live; branch: and record into this file.
 	live   bool
 	branch string
+	// trimOut: at until, write the recording's window up to trimTo there.
+	trimTo  uint64
+	trimOut string
 }
 
 func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, imageFlags []string, stdout, stderr io.Writer) (int, error) {
@@ -594,7 +602,11 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	stopProgress := progress(stderr, m, total)
 	start := time.Now()
 	res, runErr := runGuarded(m, 0)
-	if runErr == nil && ro.live {
+	if runErr == nil && ro.trimOut != "" {
+		stopProgress()
+		stopProgress = func() {}
+		runErr = trim(m, p, h, cfg, ro.trimTo, ro.trimOut, stderr)
+	} else if runErr == nil && ro.live {
 		stopProgress()
 		stopProgress = func() {}
 		res, runErr = goLive(m, p, h, cfg, res, ro.branch, stderr)

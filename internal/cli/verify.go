@@ -172,3 +172,65 @@ func goLive(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedCo
 	}
 	return res, err
 }
+
+// trim writes the window of the recording from the machine's position
+// (where --until stopped) to icount to as a recording of its own: a full
+// snapshot of the machine now, then the recording's events up to `to`
+// (embedded snapshots left out: they belong to the original's chain), and
+// an end record at `to`. It needs the same disk images as the original
+// unless the original is self-contained.
+func trim(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConfig, to uint64, out string, stderr io.Writer) error {
+	from := m.CPU.ICount()
+	if m.Halted() {
+		return fmt.Errorf("the recording ends (%s) at icount %d, before the window starts", m.Reason(), from)
+	}
+	if h.SelfContained {
+		return errors.New("trimming a self-contained recording is not supported yet (its embedded images would have to be carried over)")
+	}
+	if to == 0 || to > p.EndICount() {
+		to = p.EndICount()
+	}
+	cfg.StartSnapshot = true
+	conf, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	th := h
+	th.Config, th.Created = conf, ""
+	w, err := rrlog.Create(out, th)
+	if err != nil {
+		return err
+	}
+	s, err := m.NewSnapshotTaker(true).Take()
+	if err != nil {
+		_ = w.Close(rrlog.EndInfo{ICount: from, Reason: err.Error()})
+		return fmt.Errorf("snapshot at icount %d: %w", from, err)
+	}
+	blob, err := replay.EncodeEmbedded(s)
+	if err != nil {
+		return err
+	}
+	for _, ev := range rrlog.NewSnapshotEvents(from, 0, blob) {
+		if err := w.Append(ev); err != nil {
+			return err
+		}
+	}
+	n := 0
+	for _, ev := range p.Remaining() {
+		if ev.ICount > to {
+			break
+		}
+		if ev.Kind.Annotation() {
+			continue
+		}
+		if err := w.Append(ev); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := w.Close(rrlog.EndInfo{ICount: to, Clean: true, Reason: fmt.Sprintf("trimmed to icount %d-%d", from, to)}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "rewind: wrote icount %d-%d (%d events, a %d-byte starting snapshot) to %s\n", from, to, n, len(blob), out)
+	return nil
+}

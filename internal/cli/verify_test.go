@@ -210,3 +210,42 @@ func TestLiveBranch(t *testing.T) {
 		t.Errorf("branch replay final digest %s, live run %s", b, a)
 	}
 }
+
+// A trimmed recording replays exactly like its window of the original:
+// console output from A to B and the state at B.
+func TestTrim(t *testing.T) {
+	rec, _, _ := recordBuiltinCLI(t, "--snapshot-every", "3000000")
+	r, err := rrlog.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			break
+		}
+		last = ev.ICount
+	}
+	r.Close()
+	a, b := last/4, last*3/4
+	out := filepath.Join(t.TempDir(), "trim.rwd")
+	if code, _, stderr := runCLI("log", "trim", "--from", strconv.FormatUint(a, 10), "--to", strconv.FormatUint(b, 10), rec, out); code != 0 {
+		t.Fatalf("trim: exit %d\n%s", code, stderr)
+	}
+	_, upToA, _ := replayCLI(t, "--until", strconv.FormatUint(a, 10), "--from-start", rec)
+	_, upToB, wantErr := replayCLI(t, "--stats", "--until", strconv.FormatUint(b, 10), "--from-start", rec)
+	code, got, stderr := replayCLI(t, "--stats", out)
+	if code != 0 {
+		t.Fatalf("trimmed replay: exit %d\n%s", code, stderr)
+	}
+	if !strings.HasPrefix(upToB, upToA) || upToB[len(upToA):] != got {
+		t.Errorf("trimmed console output %q, want the original's output between %d and %d: %q", got, a, b, upToB[min(len(upToA), len(upToB)):])
+	}
+	if x, y := statsField(t, digestRE, stderr), statsField(t, digestRE, wantErr); x != y {
+		t.Errorf("trimmed replay ends in state %s, the original at %d in %s", x, b, y)
+	}
+	if code, _, stderr := runCLI("log", "trim", "--from", "0", rec, out); code != 2 || !strings.Contains(stderr, "want --from A") {
+		t.Errorf("bad window: exit %d\n%s", code, stderr)
+	}
+}

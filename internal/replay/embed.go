@@ -384,3 +384,7 @@ func (p *Player) Detach() {
 	m.OnCheckpoint = nil
 	m.NextCheckpoint = 0
 }
+
+// Remaining returns the recorded events from the player's position on,
+// in order (they alias the player's; do not modify them).
+func (p *Player) Remaining() []rrlog.Event { return p.events[p.pos:] }
