@@ -328,3 +328,55 @@ func TestNetRecordedConfig(t *testing.T) {
 		}
 	}
 }
+
+// netELF is the bare-metal virtio-net guest (testdata/virtio-net).
+var netELF = filepath.Join("..", "..", "testdata", "virtio-net", "net.elf")
+
+// The bare-metal guest abuses the card (bad queue sizes, short and
+// oversized frames, a loop, a runaway avail index, buffers outside RAM or
+// read-only), then exchanges ARP with the gateway: every abuse ends in
+// DEVICE_NEEDS_RESET, nothing crashes, and a recording of it replays with
+// the same output and digest.
+func TestVirtioNetAbuse(t *testing.T) {
+	bin := rewindBinary(t)
+	rec := filepath.Join(t.TempDir(), "net.rwd")
+	cmd := exec.Command(bin, "record", "-o", rec, "--stats", "-bios", "none", "-kernel", netELF, "-nic", "user")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("record: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	got := strings.ReplaceAll(out.String(), "\r", "")
+	for _, want := range []string{
+		"net a (rx queue size 0): status 0x4b needs reset",
+		"net b (rx queue size 3): status 0x4b needs reset",
+		"net c (tx queue size over the maximum): status 0x4b needs reset",
+		"net d (tx chain shorter than the header): status 0x4f needs reset",
+		"net e (tx frame over the MTU): status 0x4f needs reset",
+		"net f (tx descriptor loop): status 0x4f needs reset",
+		"net g (avail index 100 ahead): status 0x4f needs reset",
+		"net h (tx buffer outside RAM): status 0x4f needs reset",
+		"net i (read-only rx buffer): status 0x4f needs reset",
+		"net j: len 54 num_buffers 1 arp reply: 10.0.2.2 is at 52:55:0a:00:02:02",
+		"net j (after a good exchange): status 0x0f\n",
+		"net k: small rx buffer came back with len 0",
+		"net: done",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(errb.String(), "transmit frame of 1600 bytes exceeds") {
+		t.Errorf("the oversized frame was not reported:\n%s", errb.String())
+	}
+	code, replayed, stderr := replayCLI(t, "--stats", rec)
+	if code != 0 || replayed != out.String() {
+		t.Fatalf("replay: exit %d, same output %v\n%s", code, replayed == out.String(), stderr)
+	}
+	if got, want := statsField(t, digestRE, stderr), statsField(t, digestRE, errb.String()); got != want {
+		t.Errorf("final digest %s, recorded %s", got, want)
+	}
+	if frames, _ := netEvents(t, rec); frames != 3 {
+		t.Errorf("recording has %d frames, want the 3 ARP answers", frames)
+	}
+}
