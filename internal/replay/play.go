@@ -56,6 +56,9 @@ type Player struct {
 	snaps    []EmbeddedSnapshot
 	snapErrs []error
 	asm      rrlog.SnapshotAssembler
+	// shutdown: the recorded host shutdown was applied (a host stop
+	// without it is the user stopping the replay early).
+	shutdown bool
 	// pagesUnknown: the machine was restored from a snapshot since the
 	// previous digest, so the set of pages written since then is not
 	// known; the next digest is checked without its page list.
@@ -284,6 +287,7 @@ func (p *Player) Drain(m *machine.Machine) error {
 				return p.diverged(err.Error())
 			}
 		case rrlog.KindShutdown:
+			p.shutdown = true
 			m.HaltHostStop()
 		case rrlog.KindEntropy:
 			_, data, err := ev.Entropy()
@@ -354,8 +358,8 @@ func (p *Player) Idle(m *machine.Machine) error {
 // digest recorded at this point and checks that the recording ends here
 // too. A machine stopped early (--until, quit key) skips the checks.
 func (p *Player) Finish(m *machine.Machine) error {
-	if !m.Halted() {
-		return nil
+	if !m.Halted() || m.Reason() == machine.HaltHostStop && !p.shutdown {
+		return nil // stopped early (--until, the quit key, a signal)
 	}
 	if p.due() && p.peek.Kind == rrlog.KindDigest {
 		if err := p.checkpoint(); err != nil {
