@@ -5,7 +5,11 @@
 // drives a Target: registers and memory, single steps and continues in both
 // directions, breakpoints and watchpoints kept in the emulator, and
 // "monitor" commands. One client is served at a time, in all-stop mode,
-// with a single thread (id 1) standing for the hart.
+// with a single thread (id 1) standing for the hart. Breakpoints and
+// watchpoints belong to the client that inserted them: when it leaves in
+// any way (detach, kill, a dropped connection, a gdb killed with
+// "breakpoint always-inserted" on), the stub removes those it left set,
+// so the next client is not stopped by them.
 //
 // # Protocol
 //

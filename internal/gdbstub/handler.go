@@ -432,10 +432,19 @@ func (s *session) breakpoint(pkt []byte) string {
 		return replyBadRequest
 	}
 	var err error
+	p := point{kind, addr, length}
 	if pkt[0] == 'Z' {
-		err = s.t.SetBreakpoint(kind, addr, length)
+		if err = s.t.SetBreakpoint(kind, addr, length); err == nil {
+			s.inserted[p]++
+		}
 	} else {
-		err = s.t.ClearBreakpoint(kind, addr, length)
+		if err = s.t.ClearBreakpoint(kind, addr, length); err == nil {
+			if s.inserted[p] > 1 {
+				s.inserted[p]--
+			} else {
+				delete(s.inserted, p)
+			}
+		}
 	}
 	switch {
 	case err == nil:

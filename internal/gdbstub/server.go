@@ -122,7 +122,8 @@ func (s *Server) Serve(l net.Listener) error {
 		case s.isClosed():
 			return ErrServerClosed
 		default:
-			s.logf("gdbstub: %v; waiting for the next client", err)
+			// ServeConn has logged why the client is gone.
+			s.logf("gdbstub: waiting for the next client")
 		}
 	}
 }

@@ -2,9 +2,11 @@ package gdbstub
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -60,6 +62,20 @@ type session struct {
 	// instruction; backward, at it.
 	watchStepOver bool
 	watchDir      Direction
+
+	// inserted counts the breakpoints and watchpoints this client has
+	// inserted (Z) and not removed (z). When the session ends, however
+	// it ends, the stub removes what is left (clearPoints), so the next
+	// client does not inherit stops it never asked for: a gdb that is
+	// killed or loses its connection leaves them inserted, and so does
+	// one with "breakpoint always-inserted" on.
+	inserted map[point]int
+}
+
+// point is a breakpoint or watchpoint as gdb inserts it.
+type point struct {
+	kind         BPKind
+	addr, length uint64
 }
 
 // newSession prepares a session writing to w; conn, if not nil, is the
@@ -67,12 +83,14 @@ type session struct {
 func newSession(srv *Server, conn net.Conn, w io.Writer) *session {
 	return &session{
 		srv: srv, t: srv.t, regs: srv.regs, conn: conn, w: w,
-		stop: StopEvent{Reason: StopStep},
+		stop:     StopEvent{Reason: StopStep},
+		inserted: map[point]int{},
 	}
 }
 
 // serve runs the protocol until the client leaves. It returns nil after
-// 'D' and ErrKilled after 'k'.
+// 'D' and ErrKilled after 'k'. Whichever way the client leaves, the
+// breakpoints and watchpoints it left inserted are removed.
 func (s *session) serve() error {
 	events := make(chan event, 16)
 	s.events = events
@@ -85,8 +103,33 @@ func (s *session) serve() error {
 	for {
 		done, err := s.handleEvent(s.next())
 		if err != nil || done {
+			s.clearPoints()
 			return err
 		}
+	}
+}
+
+// clearPoints removes the breakpoints and watchpoints the client left
+// inserted. It runs on the serving goroutine, like every Target call.
+func (s *session) clearPoints() {
+	pts := make([]point, 0, len(s.inserted))
+	for p := range s.inserted {
+		pts = append(pts, p)
+	}
+	slices.SortFunc(pts, func(a, b point) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.addr, b.addr), cmp.Compare(a.length, b.length))
+	})
+	for _, p := range pts {
+		for n := s.inserted[p]; n > 0; n-- {
+			if err := s.t.ClearBreakpoint(p.kind, p.addr, p.length); err != nil {
+				s.srv.logf("gdbstub: removing the client's %s at %#x: %v", p.kind, p.addr, err)
+				break
+			}
+		}
+		delete(s.inserted, p)
+	}
+	if len(pts) > 0 {
+		s.srv.logf("gdbstub: removed what the client left set (breakpoints and watchpoints at %d places)", len(pts))
 	}
 }
 

@@ -97,7 +97,9 @@ type Target interface {
 	// ClearBreakpoint removes what SetBreakpoint armed with the same
 	// arguments. Clearing one that does not exist is not an error. gdb
 	// inserts all its breakpoints before every resume and removes them at
-	// every stop, so these calls are frequent and should be cheap.
+	// every stop, so these calls are frequent and should be cheap. When a
+	// client goes away (detached, killed, disconnected) the stub clears
+	// what it left set, so the next client starts with none.
 	ClearBreakpoint(kind BPKind, addr, length uint64) error
 
 	// Monitor runs a "monitor" command typed in gdb (qRcmd): "when", "seek
