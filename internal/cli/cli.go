@@ -131,7 +131,7 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rngSeedS, "rng-seed", "", "device-tree /chosen rng-seed: `HEX` bytes, or none; default: 32 fresh random bytes (recorded)")
 	fs.Var(&f.devices, "device", "extra device: virtio-rng-device[,rng=ID] (QEMU syntax)")
 	fs.Var(&f.objects, "object", "entropy backend for -device virtio-rng-device,rng=ID: rng-random,id=ID[,filename=PATH] or rng-builtin,id=ID")
-	fs.Var(&f.netdevs, "netdev", "network backend for -device virtio-net-device,netdev=ID: user,id=ID[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...")
+	fs.Var(&f.netdevs, "netdev", "network backend for -device virtio-net-device,netdev=ID[,mac=MAC][,host_mtu=N]: user,id=ID[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...")
 	fs.StringVar(&f.nic, "nic", "none", "network card and backend in one: user[,model=virtio-net-device][,mac=MAC][,hostfwd=...], or none")
 	fs.StringVar(&f.engine, "engine", defaultEngine, "how the hart runs: jit (compiled, linux/amd64) or interp; the same guest behaviour either way")
 	// Accepted for QEMU command-line compatibility.

@@ -63,6 +63,7 @@ type deviceSpec struct {
 	rng    string // rng=ID: the -object that feeds it ("" = host CSPRNG)
 	netdev string // netdev=ID: the -netdev behind a network card
 	mac    string // mac=: a network card's address
+	mtu    string // host_mtu=: a network card's MTU
 }
 
 // parseDevice parses a -device option. Only the devices Rewind models are
@@ -94,6 +95,8 @@ func parseDevice(s string) (deviceSpec, error) {
 			d.netdev = v
 		case k == "mac" && net:
 			d.mac = v
+		case k == "host_mtu" && net:
+			d.mtu = v
 		case k == "id":
 		case (k == "max-bytes" || k == "period") && !net:
 			return d, fmt.Errorf("-device %q: %s (rate limiting) is not supported", s, k)

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/rewindvm/rewind/internal/dev/virtio/nic"
@@ -107,7 +108,7 @@ func (f *machineFlags) applyNet(cfg *machine.Config) (*netdevSpec, error) {
 		order = append(order, &nd)
 	}
 	var backend *netdevSpec
-	attach := func(what, macS string, nd *netdevSpec) error {
+	attach := func(what, macS, mtuS string, nd *netdevSpec) error {
 		if cfg.NIC {
 			return fmt.Errorf("%s: only one network card is supported", what)
 		}
@@ -118,6 +119,13 @@ func (f *machineFlags) applyNet(cfg *machine.Config) (*netdevSpec, error) {
 				return err
 			}
 			cfg.MAC = mac
+		}
+		if mtuS != "" {
+			mtu, err := strconv.Atoi(mtuS)
+			if err != nil || mtu < nic.MinMTU || mtu > nic.MaxMTU {
+				return fmt.Errorf("%s: host_mtu=%s is not a number in %d..%d", what, mtuS, nic.MinMTU, nic.MaxMTU)
+			}
+			cfg.NetMTU = mtu
 		}
 		backend = nd
 		return nil
@@ -140,7 +148,7 @@ func (f *machineFlags) applyNet(cfg *machine.Config) (*netdevSpec, error) {
 		default:
 			return nil, fmt.Errorf("%s: unknown model %q (Rewind models %s)", what, model, deviceVirtioNet)
 		}
-		if err := attach(what, mac, &nd); err != nil {
+		if err := attach(what, mac, "", &nd); err != nil {
 			return nil, err
 		}
 	default:
@@ -164,7 +172,7 @@ func (f *machineFlags) applyNet(cfg *machine.Config) (*netdevSpec, error) {
 			}
 			nd.used = true
 		}
-		if err := attach("-device "+s, d.mac, nd); err != nil {
+		if err := attach("-device "+s, d.mac, d.mtu, nd); err != nil {
 			return nil, err
 		}
 	}
@@ -182,7 +190,7 @@ func (f *machineFlags) applyNet(cfg *machine.Config) (*netdevSpec, error) {
 // startNet starts the user network behind the card and connects it to
 // the machine. The network is closed with the other host resources.
 func startNet(b *built, nd *netdevSpec) error {
-	u, err := hostnet.Start(hostnet.Config{GuestMAC: b.m.Net.MAC(), Forwards: nd.forwards}, b.m.NetInput())
+	u, err := hostnet.Start(hostnet.Config{GuestMAC: b.m.Net.MAC(), MTU: b.m.Net.MTU(), Forwards: nd.forwards}, b.m.NetInput())
 	if err != nil {
 		return fmt.Errorf("-netdev user: %w", err)
 	}
@@ -193,10 +201,14 @@ func startNet(b *built, nd *netdevSpec) error {
 }
 
 // netDeviceSpec is how a recording lists the card: its -device with the
-// MAC address it had.
-func netDeviceSpec(mac [6]byte) string {
+// MAC address it had, and its MTU unless that was the default.
+func netDeviceSpec(mac [6]byte, mtu int) string {
 	if mac == ([6]byte{}) {
 		mac = nic.DefaultMAC
 	}
-	return deviceVirtioNet + ",mac=" + net.HardwareAddr(mac[:]).String()
+	s := deviceVirtioNet + ",mac=" + net.HardwareAddr(mac[:]).String()
+	if mtu != 0 && mtu != nic.DefaultMTU {
+		s += ",host_mtu=" + strconv.Itoa(mtu)
+	}
+	return s
 }

@@ -195,7 +195,7 @@ func (f *machineFlags) header(b *built, selfContained bool, interval uint64) (rr
 		cfg.Devices = append(cfg.Devices, deviceVirtioRNG)
 	}
 	if b.cfg.NIC {
-		cfg.Devices = append(cfg.Devices, netDeviceSpec(b.cfg.MAC))
+		cfg.Devices = append(cfg.Devices, netDeviceSpec(b.cfg.MAC, b.cfg.NetMTU))
 	}
 	h := rrlog.Header{
 		Emulator:      "rewind " + Version,

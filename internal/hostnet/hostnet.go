@@ -51,11 +51,12 @@ const (
 	DNSIP      = "10.0.2.3"
 	GuestIP    = "10.0.2.15"
 	GatewayMAC = "52:55:0a:00:02:02"
-	// MTU of the virtual link (the device offers the same).
-	MTU = 1500
-	// maxFrame is the largest frame passed either way: Ethernet header,
-	// VLAN tag and MTU bytes.
-	maxFrame = 14 + 4 + MTU
+	// DefaultMTU of the virtual link (QEMU's); the card must offer the
+	// same.
+	DefaultMTU = 1500
+	// etherOverhead is what a frame adds to an IP packet: the Ethernet
+	// header and a VLAN tag.
+	etherOverhead = 14 + 4
 )
 
 // sendQueue bounds the guest frames waiting for the writer goroutine.
@@ -162,6 +163,8 @@ type Config struct {
 	// ResolvConf is the file naming the host's name servers (default
 	// /etc/resolv.conf); DNS for 10.0.2.3 goes to its first IPv4 one.
 	ResolvConf string
+	// MTU of the link (0: DefaultMTU); the card's must be the same.
+	MTU int
 }
 
 // User is a running user-mode network.
@@ -176,6 +179,8 @@ type User struct {
 	cfg   Config
 	fwds  []Forward
 	drops atomic.Uint64
+	// maxFrame is the largest frame passed either way.
+	maxFrame int
 }
 
 var quietLogs sync.Once
@@ -193,8 +198,11 @@ func Start(cfg Config, sink chan<- []byte) (*User, error) {
 		log.SetOutput(io.Discard)
 	})
 	mac := net.HardwareAddr(cfg.GuestMAC[:]).String()
+	if cfg.MTU == 0 {
+		cfg.MTU = DefaultMTU
+	}
 	tc := &types.Configuration{
-		MTU:               MTU,
+		MTU:               cfg.MTU,
 		Subnet:            Subnet,
 		GatewayIP:         GatewayIP,
 		GatewayMacAddress: GatewayMAC,
@@ -214,7 +222,7 @@ func Start(cfg Config, sink chan<- []byte) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user network: %w", err)
 	}
-	u := &User{vn: vn, mux: vn.ServicesMux(), out: make(chan []byte, sendQueue), done: make(chan struct{}), cfg: cfg}
+	u := &User{vn: vn, mux: vn.ServicesMux(), out: make(chan []byte, sendQueue), done: make(chan struct{}), cfg: cfg, maxFrame: cfg.MTU + etherOverhead}
 	for _, f := range cfg.Forwards {
 		if err := u.expose(f); err != nil {
 			u.Close()
@@ -299,7 +307,7 @@ func plainNetError(err error) error {
 // frame that finds the queue full is dropped (counted in SendDrops), as
 // a congested link would lose it. The frame is Send's to keep.
 func (u *User) Send(frame []byte) {
-	if len(frame) > maxFrame {
+	if len(frame) > u.maxFrame {
 		u.drops.Add(1)
 		return
 	}
@@ -346,7 +354,7 @@ func (u *User) reader(sink chan<- []byte) {
 		if _, err := io.ReadFull(r, f); err != nil {
 			return
 		}
-		if n > maxFrame {
+		if int(n) > u.maxFrame {
 			continue // the machine would drop it anyway
 		}
 		select {

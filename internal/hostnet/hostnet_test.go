@@ -144,7 +144,7 @@ func TestSendDropsOversize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
-	u.Send(make([]byte, maxFrame+1))
+	u.Send(make([]byte, DefaultMTU+etherOverhead+1))
 	if u.SendDrops() != 1 {
 		t.Errorf("drops %d", u.SendDrops())
 	}

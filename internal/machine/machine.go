@@ -118,9 +118,11 @@ type Config struct {
 	Entropy io.Reader
 	// NIC attaches a virtio network card (virtio-net) in the virtio slot
 	// after the disks and the entropy device; MAC is its address (zero:
-	// QEMU's 52:54:00:12:34:56). See net.go.
-	NIC bool
-	MAC [6]byte
+	// QEMU's 52:54:00:12:34:56) and NetMTU its MTU (zero: 1500; see
+	// package nic for the range). See net.go.
+	NIC    bool
+	MAC    [6]byte
+	NetMTU int
 	// AsyncBlock runs disk I/O on host worker goroutines; completions
 	// reach the guest at slice boundaries (record/replay). Without it a
 	// request completes at the instruction that notified the device.

@@ -52,7 +52,7 @@ func (m *Machine) newNIC() *nic.NIC {
 	if mac == ([6]byte{}) {
 		mac = nic.DefaultMAC
 	}
-	d := nic.New(mac)
+	d := nic.New(mac, m.cfg.NetMTU)
 	m.net.in = make(chan []byte, netInboxFrames)
 	d.OnTransmit = func(f []byte) {
 		m.net.recent = netRecentSlices
@@ -76,7 +76,7 @@ func (m *Machine) NetInput() chan<- []byte { return m.net.in }
 
 // queueFrame takes a host frame into the bounded queue, or drops it.
 func (m *Machine) queueFrame(f []byte) {
-	if len(f) < nic.MinFrame || len(f) > nic.MaxFrame || len(m.net.queue) >= NetQueueFrames {
+	if len(f) < nic.MinFrame || len(f) > m.Net.MaxFrame() || len(m.net.queue) >= NetQueueFrames {
 		m.net.pendingDrops++
 		m.net.drops++
 		return
@@ -138,8 +138,8 @@ func (m *Machine) ReplayNetFrame(dropped uint64, frame []byte) error {
 	if len(frame) == 0 {
 		return nil
 	}
-	if len(frame) < nic.MinFrame || len(frame) > nic.MaxFrame {
-		return fmt.Errorf("recorded network frame of %d bytes: a frame has %d to %d", len(frame), nic.MinFrame, nic.MaxFrame)
+	if len(frame) < nic.MinFrame || len(frame) > m.Net.MaxFrame() {
+		return fmt.Errorf("recorded network frame of %d bytes: a frame has %d to %d", len(frame), nic.MinFrame, m.Net.MaxFrame())
 	}
 	if !m.Net.CanReceive() {
 		return fmt.Errorf("recorded network frame (%d bytes), but the guest has posted no receive buffer here", len(frame))

@@ -7,9 +7,9 @@ import "fmt"
 // maxNetDevice bounds the device field (one virtio-net card today).
 const maxNetDevice = 255
 
-// maxNetFrame bounds a recorded frame: an Ethernet frame of a link whose
-// MTU fits in 64 KiB.
-const maxNetFrame = 65536
+// maxNetFrame bounds a recorded frame: an Ethernet frame of a link with
+// an MTU of up to 64 KiB, with room to spare.
+const maxNetFrame = 1 << 17
 
 // NewNetFrame returns a KindNetFrame event: frame (an Ethernet frame,
 // without the virtio header) entered the guest through network device

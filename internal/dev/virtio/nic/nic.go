@@ -13,12 +13,15 @@
 // when a frame arrives.
 //
 // Offered features: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (the link is
-// always up) and VIRTIO_NET_F_MTU (1500, so the driver cannot raise the
-// MTU past what the backend carries). No checksum or segmentation
-// offloads, no mergeable receive buffers, no control queue: every frame
-// travels in one buffer behind the 12-byte virtio_net_hdr of
-// VIRTIO_F_VERSION_1, and Linux's virtio_net posts receive buffers of
-// 1530 bytes for exactly that case.
+// always up), VIRTIO_NET_F_MTU (1500 by default, as QEMU's user network;
+// up to MaxMTU, so the driver cannot raise the MTU past what the backend
+// carries) and VIRTIO_NET_F_GUEST_CSUM (received frames are marked
+// DATA_VALID: they come from a network stack that checksums what it
+// sends). No segmentation offloads, no mergeable receive buffers, no
+// control queue: every frame travels in one buffer behind the 12-byte
+// virtio_net_hdr of VIRTIO_F_VERSION_1. Linux's virtio_net posts 1530-byte
+// receive buffers for an MTU of 1500, and chains of pages ("big packets")
+// for a larger one.
 //
 // Errors: a transmit chain shorter than the header or carrying a frame
 // larger than MaxFrame, and a receive chain without a device-writable
@@ -49,12 +52,17 @@ const (
 const (
 	// QueueSize is the maximum size of each queue.
 	QueueSize = 256
-	// MTU is the largest IP packet the link carries, offered to the
-	// driver in the mtu configuration field.
-	MTU = 1500
-	// MaxFrame is the largest Ethernet frame, without the virtio header:
-	// the 14-byte Ethernet header, a VLAN tag and MTU bytes of payload.
-	MaxFrame = 14 + 4 + MTU
+	// DefaultMTU is the largest IP packet the link carries unless
+	// configured otherwise (QEMU's user network: 1500); the driver reads
+	// it from the mtu configuration field.
+	DefaultMTU = 1500
+	// MinMTU and MaxMTU bound a configured MTU (IPv4's minimum; the
+	// largest that keeps a frame in 64 KiB).
+	MinMTU = 68
+	MaxMTU = 65520
+	// EtherOverhead is what a frame adds to an IP packet: the Ethernet
+	// header and a VLAN tag.
+	EtherOverhead = 14 + 4
 	// MinFrame is the smallest frame: an Ethernet header.
 	MinFrame = 14
 	// HeaderSize is struct virtio_net_hdr with num_buffers (§5.1.6), the
@@ -64,10 +72,15 @@ const (
 
 // Feature bits (§5.1.3).
 const (
-	FeatureMTU    = 1 << 3
-	FeatureMAC    = 1 << 5
-	FeatureStatus = 1 << 16
+	FeatureGuestCsum = 1 << 1
+	FeatureMTU       = 1 << 3
+	FeatureMAC       = 1 << 5
+	FeatureStatus    = 1 << 16
 )
+
+// HdrFlagDataValid is VIRTIO_NET_HDR_F_DATA_VALID: the frame's checksums
+// have been verified (§5.1.6.4).
+const HdrFlagDataValid = 2
 
 // StatusLinkUp is the link-up bit of the status configuration field.
 const StatusLinkUp = 1
@@ -88,14 +101,24 @@ type NIC struct {
 	OnRxBuffers func()
 
 	mac [6]byte
+	mtu uint16
 	t   *virtio.MMIO
 	st  State
 }
 
 var _ virtio.DeviceBackend = (*NIC)(nil)
 
-// New returns a network device with the given MAC address.
-func New(mac [6]byte) *NIC { return &NIC{mac: mac} }
+// New returns a network device with the given MAC address and MTU (0:
+// DefaultMTU; it must be in MinMTU..MaxMTU).
+func New(mac [6]byte, mtu int) *NIC {
+	if mtu == 0 {
+		mtu = DefaultMTU
+	}
+	if mtu < MinMTU || mtu > MaxMTU {
+		panic(fmt.Sprintf("virtio-net: MTU %d outside %d..%d", mtu, MinMTU, MaxMTU))
+	}
+	return &NIC{mac: mac, mtu: uint16(mtu)}
+}
 
 // Bind connects the device to its transport, whose queues Receive uses.
 // It must be called once, right after virtio.NewMMIO.
@@ -104,11 +127,20 @@ func (d *NIC) Bind(t *virtio.MMIO) { d.t = t }
 // MAC returns the device's MAC address.
 func (d *NIC) MAC() [6]byte { return d.mac }
 
+// MTU returns the device's MTU.
+func (d *NIC) MTU() int { return int(d.mtu) }
+
+// MaxFrame returns the largest Ethernet frame the device carries, without
+// the virtio header: MTU plus EtherOverhead.
+func (d *NIC) MaxFrame() int { return int(d.mtu) + EtherOverhead }
+
 // DeviceID implements virtio.DeviceBackend.
 func (d *NIC) DeviceID() uint32 { return DeviceID }
 
 // Features implements virtio.DeviceBackend.
-func (d *NIC) Features() uint64 { return FeatureMTU | FeatureMAC | FeatureStatus }
+func (d *NIC) Features() uint64 {
+	return FeatureGuestCsum | FeatureMTU | FeatureMAC | FeatureStatus
+}
 
 // NumQueues implements virtio.DeviceBackend: receiveq1 and transmitq1.
 func (d *NIC) NumQueues() int { return 2 }
@@ -123,7 +155,7 @@ func (d *NIC) ReadConfig(off uint64, p []byte) {
 	copy(cfg[0:6], d.mac[:])
 	binary.LittleEndian.PutUint16(cfg[6:], StatusLinkUp)
 	binary.LittleEndian.PutUint16(cfg[8:], 1)
-	binary.LittleEndian.PutUint16(cfg[10:], MTU)
+	binary.LittleEndian.PutUint16(cfg[10:], d.mtu)
 	clear(p)
 	if off < uint64(len(cfg)) {
 		copy(p, cfg[off:])
@@ -161,8 +193,8 @@ func (d *NIC) transmit(q *virtio.Queue) {
 			q.Fail("transmit chain of %d readable bytes is shorter than the %d-byte virtio-net header", n, HeaderSize)
 			return
 		}
-		if n-HeaderSize > MaxFrame {
-			q.Fail("transmit frame of %d bytes exceeds the %d-byte maximum (MTU %d)", n-HeaderSize, MaxFrame, MTU)
+		if n-HeaderSize > uint64(d.MaxFrame()) {
+			q.Fail("transmit frame of %d bytes exceeds the %d-byte maximum (MTU %d)", n-HeaderSize, d.MaxFrame(), d.mtu)
 			return
 		}
 		buf := make([]byte, n)
@@ -225,8 +257,13 @@ func (d *NIC) Receive(frame []byte) bool {
 		return true
 	}
 	var hdr [HeaderSize]byte
-	// flags 0, gso_type VIRTIO_NET_HDR_GSO_NONE, no checksum request;
-	// num_buffers is 1 without VIRTIO_NET_F_MRG_RXBUF (§5.1.6.4).
+	// gso_type VIRTIO_NET_HDR_GSO_NONE; num_buffers is 1 without
+	// VIRTIO_NET_F_MRG_RXBUF (§5.1.6.4). Frames come from a network stack
+	// that checksums what it sends (and replay feeds the same frames), so
+	// with VIRTIO_NET_F_GUEST_CSUM the guest is told not to check again.
+	if d.t.DriverFeatures()&FeatureGuestCsum != 0 {
+		hdr[0] = HdrFlagDataValid
+	}
 	binary.LittleEndian.PutUint16(hdr[10:], 1)
 	if err := c.WriteAt(hdr[:], 0); err != nil {
 		q.Fail("write receive header: %v", err)

@@ -24,7 +24,7 @@ type rig struct {
 }
 
 func newRig(t *testing.T) *rig {
-	r := &rig{t: t, nic: New(DefaultMAC), next: map[int]int{}}
+	r := &rig{t: t, nic: New(DefaultMAC, 0), next: map[int]int{}}
 	r.nic.OnTransmit = func(f []byte) { r.sent = append(r.sent, f) }
 	r.nic.OnRxBuffers = func() { r.kicks++ }
 	r.ram = virtiotest.NewRAM(0x8000_0000, 1<<20)
@@ -63,6 +63,9 @@ func (r *rig) needsReset() bool {
 	return r.drv.Read32(virtio.RegStatus)&virtio.StatusDeviceNeedsReset != 0
 }
 
+// maxFrame is the largest frame at the default MTU.
+const maxFrame = DefaultMTU + EtherOverhead
+
 func frameOf(n int, seed byte) []byte {
 	f := make([]byte, n)
 	for i := range f {
@@ -76,7 +79,7 @@ func TestConfigAndFeatures(t *testing.T) {
 	if id := r.drv.Read32(virtio.RegDeviceID); id != DeviceID {
 		t.Fatalf("device id %d", id)
 	}
-	want := uint64(virtio.FeatureVersion1 | virtio.FeatureIndirectDesc | FeatureMAC | FeatureStatus | FeatureMTU)
+	want := uint64(virtio.FeatureVersion1 | virtio.FeatureIndirectDesc | FeatureGuestCsum | FeatureMAC | FeatureStatus | FeatureMTU)
 	if got := r.drv.DeviceFeatures(); got != want {
 		t.Errorf("features %#x, want %#x", got, want)
 	}
@@ -90,23 +93,36 @@ func TestConfigAndFeatures(t *testing.T) {
 	if s := r.mmio.Read(virtio.RegConfig+6, 2); s != StatusLinkUp {
 		t.Errorf("status %d", s)
 	}
-	if m := r.mmio.Read(virtio.RegConfig+10, 2); m != MTU {
+	if m := r.mmio.Read(virtio.RegConfig+10, 2); m != DefaultMTU {
 		t.Errorf("mtu %d", m)
 	}
 	if v := r.mmio.Read(virtio.RegConfig+12, 4); v != 0 {
 		t.Errorf("bytes past the config read %#x", v)
 	}
-	other := New([6]byte{2, 0, 0, 0, 0, 9})
-	var p [8]byte
+	other := New([6]byte{2, 0, 0, 0, 0, 9}, 9000)
+	var p [12]byte
 	other.ReadConfig(0, p[:])
-	if !bytes.Equal(p[:6], []byte{2, 0, 0, 0, 0, 9}) {
-		t.Errorf("configured mac % x", p[:6])
+	if !bytes.Equal(p[:6], []byte{2, 0, 0, 0, 0, 9}) || binary.LittleEndian.Uint16(p[10:]) != 9000 {
+		t.Errorf("configured mac and mtu % x", p)
+	}
+	if other.MaxFrame() != 9018 {
+		t.Errorf("MaxFrame %d", other.MaxFrame())
+	}
+	for _, bad := range []int{MinMTU - 1, MaxMTU + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("MTU %d accepted", bad)
+				}
+			}()
+			New(DefaultMAC, bad)
+		}()
 	}
 }
 
 func TestTransmit(t *testing.T) {
 	r := newRig(t)
-	f1, f2 := frameOf(60, 1), frameOf(MaxFrame, 9)
+	f1, f2 := frameOf(60, 1), frameOf(maxFrame, 9)
 	h1 := r.sendFrame(f1)
 	h2 := r.sendFrame(f2)
 	if diff := cmp.Diff([][]byte{f1, f2}, r.sent); diff != "" {
@@ -144,7 +160,7 @@ func TestTransmitErrorsNeedReset(t *testing.T) {
 		{"short-header", func(r *rig) {
 			r.offer(r.tx, virtiotest.Desc{Addr: r.drv.Alloc(8, 8), Len: 8})
 		}},
-		{"over-mtu", func(r *rig) { r.sendFrame(frameOf(MaxFrame+1, 0)) }},
+		{"over-mtu", func(r *rig) { r.sendFrame(frameOf(maxFrame+1, 0)) }},
 		{"outside-ram", func(r *rig) {
 			r.offer(r.tx, virtiotest.Desc{Addr: 0x1000, Len: 64})
 		}},
@@ -193,7 +209,7 @@ func TestReceive(t *testing.T) {
 	if r.kicks != 2 {
 		t.Errorf("OnRxBuffers called %d times", r.kicks)
 	}
-	f0, f1 := frameOf(60, 7), frameOf(MaxFrame-4, 1)
+	f0, f1 := frameOf(60, 7), frameOf(maxFrame-4, 1)
 	for _, f := range [][]byte{f0, f1} {
 		if !r.nic.CanReceive() || !r.nic.Receive(f) {
 			t.Fatal("receive failed")
@@ -260,7 +276,7 @@ func TestReceiveErrorsNeedReset(t *testing.T) {
 
 func TestBadQueueSizes(t *testing.T) {
 	for _, size := range []uint32{0, 3, 512} {
-		r := &rig{t: t, nic: New(DefaultMAC)}
+		r := &rig{t: t, nic: New(DefaultMAC, 0)}
 		r.ram = virtiotest.NewRAM(0x8000_0000, 1<<20)
 		r.irq = &virtiotest.IRQ{}
 		r.mmio = virtio.NewMMIO(r.ram, r.irq, r.nic)
@@ -286,7 +302,7 @@ func TestSaveLoad(t *testing.T) {
 	r := newRig(t)
 	r.sendFrame(frameOf(60, 1))
 	s := r.nic.Save()
-	n := New(DefaultMAC)
+	n := New(DefaultMAC, 0)
 	n.Load(s)
 	if n.Save() != s {
 		t.Errorf("loaded %+v, saved %+v", n.Save(), s)
@@ -297,8 +313,54 @@ func TestSaveLoad(t *testing.T) {
 }
 
 func TestUnboundDevice(t *testing.T) {
-	n := New(DefaultMAC)
+	n := New(DefaultMAC, 0)
 	if n.CanReceive() || n.Receive(frameOf(60, 0)) {
 		t.Error("an unbound device receives")
+	}
+}
+
+// With VIRTIO_NET_F_GUEST_CSUM the header says DATA_VALID; at a large
+// MTU a frame spans a chain of page-sized buffers.
+func TestReceiveDataValidAndBigMTU(t *testing.T) {
+	r := &rig{t: t, nic: New(DefaultMAC, MaxMTU), next: map[int]int{}}
+	r.ram = virtiotest.NewRAM(0x8000_0000, 1<<20)
+	r.irq = &virtiotest.IRQ{}
+	r.mmio = virtio.NewMMIO(r.ram, r.irq, r.nic)
+	r.nic.Bind(r.mmio)
+	r.drv = virtiotest.NewDriver(r.mmio, r.ram)
+	if !r.drv.Negotiate(virtio.FeatureVersion1 | FeatureGuestCsum | FeatureMTU) {
+		t.Fatal("negotiation failed")
+	}
+	r.rx = r.drv.SetupQueue(RxQueue, 32)
+	r.tx = r.drv.SetupQueue(TxQueue, 32)
+	r.drv.DriverOK()
+	var descs []virtiotest.Desc
+	base := r.drv.Alloc(17*4096, 4096)
+	for i := range 17 {
+		descs = append(descs, virtiotest.Desc{Addr: base + uint64(i)*4096, Len: 4096, Flags: virtio.DescFlagWrite})
+	}
+	r.offer(r.rx, descs...)
+	f := frameOf(r.nic.MaxFrame(), 3)
+	if !r.nic.Receive(f) {
+		t.Fatal("not received")
+	}
+	used := r.drv.Used(r.rx)
+	if len(used) != 1 || used[0].Len != uint32(HeaderSize+len(f)) {
+		t.Fatalf("used %+v", used)
+	}
+	if flags := r.ram.Bytes(base, 1)[0]; flags != HdrFlagDataValid {
+		t.Errorf("header flags %#x", flags)
+	}
+	if got := r.ram.Bytes(base+HeaderSize, len(f)); !bytes.Equal(got, f) {
+		t.Error("frame contents differ")
+	}
+	// A transmitted frame may be as large too, not larger.
+	r.sendFrame(frameOf(r.nic.MaxFrame(), 0))
+	if r.needsReset() || r.nic.Save().TxFrames != 1 {
+		t.Fatal("a frame of the MTU was refused")
+	}
+	r.sendFrame(frameOf(r.nic.MaxFrame()+1, 0))
+	if !r.needsReset() {
+		t.Error("a frame over the MTU was accepted")
 	}
 }
