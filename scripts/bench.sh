@@ -27,6 +27,9 @@ if [ -x "$GUEST/recipe/qemu-baseline.sh" ]; then
   cat "$out/results.md"
 fi
 
+# Guest download throughput on the user network, next to QEMU -netdev user.
+go test -run '^$' -bench 'NetDownload' -count 3 -benchtime 1x ./internal/cli/
+
 # Record overhead in host instructions (independent of machine load).
 if command -v valgrind >/dev/null; then
   go build -o /tmp/rewind-bench ./cmd/rewind
