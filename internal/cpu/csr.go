@@ -1,5 +1,15 @@
 package cpu
 
+// Trigger module CSRs (debug spec, Sdtrig). The hart has no triggers; see
+// readCSR.
+const (
+	csrTselect = 0x7a0
+	csrTdata1  = 0x7a1
+	csrTdata2  = 0x7a2
+	csrTdata3  = 0x7a3
+	csrTinfo   = 0x7a4
+)
+
 // execCSR runs a Zicsr instruction. It returns false if it trapped.
 func (c *CPU) execCSR(in *inst) bool {
 	csr := uint16(in.imm) & 0xfff
@@ -165,6 +175,19 @@ func (c *CPU) readCSR(csr uint16) (uint64, bool) {
 		return c.icount - 1 + c.cycleOff, true
 	case csrMinstret:
 		return c.icount - 1 + c.instretOff, true
+	case csrTselect, csrTdata1, csrTdata2, csrTdata3:
+		// A trigger module with no triggers, as the debug spec lets a
+		// hart have: tselect is WARL and holds only 0; tdata1 there
+		// reads type 0, "no trigger at this tselect", with every other
+		// field hard-wired to 0; tdata2/3 read 0. Writes are ignored.
+		// Software enumerating triggers (write tselect, read it back,
+		// read tinfo or tdata1.type) finds none, instead of taking an
+		// illegal-instruction trap. M-mode only (the address says so).
+		// (QEMU 7.2 has two mcontrol triggers; testdata/isa/trigger.S
+		// checks what both models share.)
+		return 0, true
+	case csrTinfo:
+		return 1, true // info = 1: the selected trigger does not exist
 	}
 	switch {
 	case csr >= csrPmpcfg0 && csr < csrPmpcfg0+16:
@@ -275,6 +298,8 @@ func (c *CPU) writeCSR(csr uint16, v uint64) bool {
 			c.pmpaddr[csr-csrPmpaddr0] = v & (1<<54 - 1)
 		case csr >= 0xb03 && csr <= 0xb1f, csr >= 0x323 && csr <= 0x33f:
 			// Read-only zero counters/events: writes ignored.
+		case csr >= csrTselect && csr <= csrTinfo:
+			// No triggers: every field is read-only (see readCSR).
 		default:
 			return false
 		}
