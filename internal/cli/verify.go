@@ -134,6 +134,9 @@ func verifyParallel(path string, jobs int, imageFlags []string, stdout, stderr i
 // live; with branch, the new run is recorded there, starting with a full
 // snapshot of the machine, so that it replays on its own.
 func goLive(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConfig, res machine.Result, branch string, stderr io.Writer) (machine.Result, error) {
+	if err := quiesce(m); err != nil {
+		return res, err
+	}
 	if m.Halted() {
 		return res, fmt.Errorf("the recording ends (%s) at icount %d, before the point to go live from", res.Reason, res.ICount)
 	}
@@ -180,6 +183,9 @@ func goLive(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedCo
 // an end record at `to`. It needs the same disk images as the original
 // unless the original is self-contained.
 func trim(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConfig, to uint64, out string, stderr io.Writer) error {
+	if err := quiesce(m); err != nil {
+		return err
+	}
 	from := m.CPU.ICount()
 	if m.Halted() {
 		return fmt.Errorf("the recording ends (%s) at icount %d, before the window starts", m.Reason(), from)
@@ -232,5 +238,26 @@ func trim(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConf
 		return err
 	}
 	fmt.Fprintf(stderr, "rewind: wrote icount %d-%d (%d events, a %d-byte starting snapshot) to %s\n", from, to, n, len(blob), out)
+	return nil
+}
+
+// quiesce replays on, ten thousand instructions at a time, until no disk
+// request is in flight, so the machine's whole state can be captured (a
+// request's host side cannot be). It gives up after two hundred million.
+func quiesce(m *machine.Machine) error {
+	start := m.CPU.ICount()
+	for !m.Halted() {
+		if _, err := m.SaveState(); !errors.Is(err, machine.ErrBusy) {
+			return err
+		}
+		ic := m.CPU.ICount()
+		if ic-start > 200_000_000 {
+			return fmt.Errorf("disk requests still in flight at icount %d, two hundred million instructions after %d", ic, start)
+		}
+		m.StopAt = ic + 10_000
+		if _, err := runGuarded(m, 0); err != nil {
+			return err
+		}
+	}
 	return nil
 }

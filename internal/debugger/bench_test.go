@@ -135,3 +135,96 @@ func BenchmarkReverseStep(b *testing.B) {
 	b.ReportMetric(ms(seeks[len(seeks)-1]), "seek-worst-ms")
 	b.ReportMetric(float64(d.End()), "insns")
 }
+
+// BenchmarkFirstSeek records a long Linux session (boot, then gowork
+// until about 4.5 billion instructions) with snapshots embedded every
+// REWIND_SNAPSHOT_EVERY instructions (default replay.DefaultSnapshotEvery),
+// then measures, for several targets, the time from opening the recording
+// (reading it, building the machine) to standing at the target in a fresh
+// debugger, and a reverse-stepi there. It also reports the snapshots'
+// share of the log. Run it with -benchtime 1x.
+func BenchmarkFirstSeek(b *testing.B) {
+	const total = 4_500_000_000
+	every := uint64(replay.DefaultSnapshotEvery)
+	if s := os.Getenv("REWIND_SNAPSHOT_EVERY"); s != "" {
+		var v uint64
+		for _, c := range s {
+			v = v*10 + uint64(c-'0')
+		}
+		every = v
+	}
+	path := filepath.Join(b.TempDir(), "long.rwd")
+	var out bytes.Buffer
+	m := linuxLong(b, &out)
+	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := replay.Record(m, w, 0, false)
+	rec.EmbedSnapshots(every)
+	mark := 0
+	m.BeforeSlice = func() {
+		if i := strings.Index(out.String()[mark:], "\n$ "); i >= 0 {
+			mark += i + 3
+			cmd := "gowork\n"
+			if m.CPU.ICount() > total {
+				cmd = "poweroff\n"
+			}
+			m.InjectInput([]byte(cmd))
+		}
+	}
+	start := time.Now()
+	res, err := m.Run(0)
+	if err != nil || res.Reason != machine.HaltPowerOff {
+		b.Fatalf("recording: %v %v", res.Reason, err)
+	}
+	if err := rec.Finish(res); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	n, snapBytes := rec.Snapshots()
+	b.Logf("recorded %d instructions in %v; log %d bytes, %d snapshots every %d instructions, %d bytes of them",
+		res.ICount, time.Since(start), st.Size(), n, every, snapBytes)
+	b.ReportMetric(float64(snapBytes)/float64(max(n, 1))/(1<<20), "MiB/snapshot")
+	b.ReportMetric(float64(st.Size())/(1<<20), "log-MiB")
+
+	b.ResetTimer()
+	var seeks, steps []time.Duration
+	for _, frac := range []float64{0.999, 0.5, 0.25, 0.9, 0.05} {
+		t0 := time.Now()
+		var out2 bytes.Buffer
+		m2 := linuxLong(b, &out2)
+		r, err := rrlog.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := replay.Play(m2, r)
+		r.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := New(m2, p, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		target := uint64(float64(d.End()) * frac)
+		if err := d.Seek(target); err != nil {
+			b.Fatal(err)
+		}
+		seeks = append(seeks, time.Since(t0))
+		t1 := time.Now()
+		if _, err := d.StepBackward(); err != nil {
+			b.Fatal(err)
+		}
+		steps = append(steps, time.Since(t1))
+		b.Logf("open + seek to %.1f%% (%d): %v, then reverse-stepi %v", frac*100, target, seeks[len(seeks)-1], steps[len(steps)-1])
+		m2.Close()
+	}
+	b.StopTimer()
+	slices.Sort(seeks)
+	slices.Sort(steps)
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(seeks[len(seeks)/2]), "first-seek-median-ms")
+	b.ReportMetric(ms(seeks[len(seeks)-1]), "first-seek-worst-ms")
+	b.ReportMetric(ms(steps[len(steps)-1]), "revstep-worst-ms")
+}

@@ -1,6 +1,7 @@
 package debugger
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 
@@ -100,16 +101,17 @@ func (d *Debugger) jump(e int) error {
 	return nil
 }
 
+// zeroPage is compared against (bytes.Equal is vectorised; a byte loop
+// over hundreds of MiB of RAM is not).
+var zeroPage [pageSize]byte
+
 // nonZeroPages copies the pages of ram that are not all zero.
 func nonZeroPages(ram []byte) map[uint64][]byte {
 	pages := map[uint64][]byte{}
 	for off := 0; off < len(ram); off += pageSize {
 		pg := ram[off : off+pageSize]
-		for _, b := range pg {
-			if b != 0 {
-				pages[uint64(off/pageSize)] = append([]byte(nil), pg...)
-				break
-			}
+		if !bytes.Equal(pg, zeroPage[:]) {
+			pages[uint64(off/pageSize)] = append([]byte(nil), pg...)
 		}
 	}
 	return pages

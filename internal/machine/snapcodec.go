@@ -2,6 +2,7 @@ package machine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -42,24 +43,48 @@ type SnapshotPage struct {
 // encoding version.
 const (
 	snapshotMagic   = "RWSNAP"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
-// Encode serialises s: the magic, a version byte, then the snapshot in
-// Go's gob encoding. The bytes are opaque to the recording format (which
-// compresses and checksums them); a reader refuses another version.
+// Encode serialises s: the magic, a version byte, the length of the rest
+// of the state as a uvarint, that state (Full, State and Disks) in Go's
+// gob encoding, then the pages: a uvarint count, the page numbers as
+// uvarint deltas, and the page contents back to back. The bytes are
+// opaque to the recording format (which compresses and checksums them);
+// a reader refuses another version.
 func (s *Snapshot) Encode() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(snapshotMagic)
-	buf.WriteByte(snapshotVersion)
-	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+	var meta bytes.Buffer
+	rest := struct {
+		Full  bool
+		State State
+		Disks [][]block.OverlayBlock
+	}{s.Full, s.State, s.Disks}
+	if err := gob.NewEncoder(&meta).Encode(&rest); err != nil {
 		return nil, fmt.Errorf("machine: encode snapshot: %w", err)
 	}
-	return buf.Bytes(), nil
+	out := make([]byte, 0, len(snapshotMagic)+1+binary.MaxVarintLen64*(2+len(s.Pages))+meta.Len()+pageSize*len(s.Pages))
+	out = append(out, snapshotMagic...)
+	out = append(out, snapshotVersion)
+	out = binary.AppendUvarint(out, uint64(meta.Len()))
+	out = append(out, meta.Bytes()...)
+	out = binary.AppendUvarint(out, uint64(len(s.Pages)))
+	prev := uint64(0)
+	for i, p := range s.Pages {
+		if len(p.Data) != pageSize || i > 0 && p.Page <= prev {
+			return nil, fmt.Errorf("machine: encode snapshot: bad page %#x", p.Page)
+		}
+		out = binary.AppendUvarint(out, p.Page-prev)
+		prev = p.Page
+	}
+	for _, p := range s.Pages {
+		out = append(out, p.Data...)
+	}
+	return out, nil
 }
 
 // DecodeSnapshot parses bytes made by Snapshot.Encode and checks their
-// shape (page numbers, sizes, order); it never panics on bad input.
+// shape (page numbers, sizes, order); it never panics on bad input. The
+// pages share one buffer.
 func DecodeSnapshot(b []byte) (*Snapshot, error) {
 	if len(b) < len(snapshotMagic)+1 || string(b[:len(snapshotMagic)]) != snapshotMagic {
 		return nil, errors.New("machine: not an encoded snapshot")
@@ -67,19 +92,45 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 	if v := b[len(snapshotMagic)]; v != snapshotVersion {
 		return nil, fmt.Errorf("machine: snapshot encoding version %d, this rewind reads %d", v, snapshotVersion)
 	}
-	var s Snapshot
-	if err := gob.NewDecoder(bytes.NewReader(b[len(snapshotMagic)+1:])).Decode(&s); err != nil {
+	b = b[len(snapshotMagic)+1:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, errors.New("machine: decode snapshot: bad state length")
+	}
+	var rest struct {
+		Full  bool
+		State State
+		Disks [][]block.OverlayBlock
+	}
+	if err := gob.NewDecoder(bytes.NewReader(b[k : k+int(n)])).Decode(&rest); err != nil {
 		return nil, fmt.Errorf("machine: decode snapshot: %w", err)
 	}
-	for i, p := range s.Pages {
-		if len(p.Data) != pageSize {
-			return nil, fmt.Errorf("machine: snapshot page %#x has %d bytes", p.Page, len(p.Data))
-		}
-		if i > 0 && p.Page <= s.Pages[i-1].Page {
-			return nil, fmt.Errorf("machine: snapshot pages out of order at %#x", p.Page)
-		}
+	s := &Snapshot{Full: rest.Full, State: rest.State, Disks: rest.Disks}
+	b = b[k+int(n):]
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count > uint64(len(b))/pageSize {
+		return nil, errors.New("machine: decode snapshot: bad page count")
 	}
-	return &s, nil
+	b = b[k:]
+	idx := make([]uint64, count)
+	prev := uint64(0)
+	for i := range idx {
+		d, k := binary.Uvarint(b)
+		if k <= 0 || (i > 0 && d == 0) || prev+d < prev {
+			return nil, fmt.Errorf("machine: decode snapshot: page list bad at entry %d", i)
+		}
+		prev += d
+		idx[i] = prev
+		b = b[k:]
+	}
+	if uint64(len(b)) != count*pageSize {
+		return nil, fmt.Errorf("machine: decode snapshot: %d bytes of page data for %d pages", len(b), count)
+	}
+	s.Pages = make([]SnapshotPage, count)
+	for i := range s.Pages {
+		s.Pages[i] = SnapshotPage{Page: idx[i], Data: b[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]}
+	}
+	return s, nil
 }
 
 const pageSize = 4096
