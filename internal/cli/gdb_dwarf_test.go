@@ -141,8 +141,26 @@ type srcStop struct {
 var frameRE = regexp.MustCompile(`(?m)^#0\s+(?:(0x[0-9a-f]+) in )?(\w+) \(.*\)(?: at (\S+):(\d+))?\s*$`)
 
 // gdbSource runs the steps in one gdb session on the recording rec and
-// checks every stop. It returns the console output of the replay.
-func gdbSource(t *testing.T, rec string, steps []srcStop) string {
+// checks every stop, once with each engine (the interpreter, and the
+// compiled engine where there is one). If console is not nil, the
+// replay's console output must equal it.
+func gdbSource(t *testing.T, rec string, console []byte, steps []srcStop) {
+	t.Helper()
+	engines := []string{"interp"}
+	if jitHost {
+		engines = append(engines, "jit")
+	}
+	for _, e := range engines {
+		t.Run(e, func(t *testing.T) {
+			out := gdbSourceWith(t, []string{"--engine", e}, rec, steps)
+			if console != nil && out != string(console) {
+				t.Errorf("console output while debugging %q, recorded %q", out, console)
+			}
+		})
+	}
+}
+
+func gdbSourceWith(t *testing.T, opts []string, rec string, steps []srcStop) string {
 	t.Helper()
 	elf, lines := revdebugELF(t)
 	var cmds []string
@@ -168,7 +186,7 @@ func gdbSource(t *testing.T, rec string, steps []srcStop) string {
 		}
 	}
 	cmds = append(cmds, fmt.Sprintf("echo \\n@@%d@@\\n", len(checks)))
-	out, console := debugSession(t, rec, elf, cmds)
+	out, console := debugSessionWith(t, opts, rec, elf, cmds)
 	part := func(k int) string {
 		a := strings.Index(out, fmt.Sprintf("@@%d@@\n", k))
 		b := strings.Index(out, fmt.Sprintf("@@%d@@\n", k+1))
@@ -269,7 +287,7 @@ func TestGDBDwarfStep(t *testing.T) {
 		// And forward again over the whole call.
 		srcStop{cmd: "next", at: "main_:main-account-a", vals: []string{"a=14", "squares=3"}},
 	)
-	gdbSource(t, rec, steps)
+	gdbSource(t, rec, nil, steps)
 }
 
 // next over calls in main_ to the end of the program's work, and
@@ -312,7 +330,7 @@ func TestGDBDwarfNext(t *testing.T) {
 		{cmd: "reverse-stepi", at: "_start", vals: []string{"$pc=(void (*)()) 0x80000000 <_start>"}},
 		{cmd: "reverse-stepi", out: []string{`No more reverse-execution history`}, at: "_start", vals: []string{"$pc=(void (*)()) 0x80000000 <_start>"}},
 	}
-	gdbSource(t, rec, steps)
+	gdbSource(t, rec, nil, steps)
 }
 
 // finish and reverse-finish: out of nested calls with the returned
@@ -351,7 +369,7 @@ func TestGDBDwarfFinish(t *testing.T) {
 		{cmd: "step", at: "tri:tri-test", vals: []string{"n=3"}},
 		{cmd: "finish", out: []string{`Value returned is \$\d+ = 6`}, at: "main_:main-d+"},
 	}
-	gdbSource(t, rec, steps)
+	gdbSource(t, rec, nil, steps)
 }
 
 // Breakpoints hit going forward are hit again going backward, newest
@@ -376,18 +394,23 @@ func TestGDBDwarfBreak(t *testing.T) {
 		{cmd: "reverse-continue", out: []string{`Breakpoint 1, account \(v=30\)`}, at: "account:account-add", vals: []string{"total=14"}},
 		{cmd: "reverse-continue", out: []string{`Breakpoint 1, account \(v=14\)`}, at: "account:account-add", vals: []string{"total=0"}},
 		{cmd: "reverse-continue", out: []string{`No more reverse-execution history`}, at: "_start"},
-		// tbreak in reverse, then forward to the end: the console shows
-		// the recorded output.
+		// tbreak and a conditional breakpoint in reverse, then forward to
+		// the end: the console shows the recorded output.
 		{cmd: "delete"},
 		{cmd: "continue", out: []string{`No more reverse-execution history`}, at: "poweroff:poweroff-wfi"},
 		{cmd: "tbreak square", out: []string{`Temporary breakpoint 3 at `}},
 		{cmd: "reverse-continue", out: []string{`Temporary breakpoint 3, square \(x=5\)`}, at: "square:square-count", vals: []string{"squares=11"}},
+		// A condition gdb evaluates at every hit: backward, the hits
+		// that fail it are passed over.
+		{cmd: "break square if x == 2", out: []string{`Breakpoint 4 at `}},
+		{cmd: "reverse-continue", out: []string{`Breakpoint 4, square \(x=2\)`}, at: "square:square-count", vals: []string{"squares=8"}},
+		{cmd: "reverse-continue", out: []string{`Breakpoint 4, square \(x=2\)`}, at: "square:square-count", vals: []string{"squares=4"}},
+		{cmd: "reverse-continue", out: []string{`Breakpoint 4, square \(x=2\)`}, at: "square:square-count", vals: []string{"squares=1"}},
 		{cmd: "reverse-continue", out: []string{`No more reverse-execution history`}, at: "_start"},
+		{cmd: "delete"},
 		{cmd: "continue", at: "poweroff:poweroff-wfi"},
 	}
-	if console := gdbSource(t, rec, steps); console != string(recOut) {
-		t.Errorf("console output while debugging %q, recorded %q", console, recOut)
-	}
+	gdbSource(t, rec, recOut, steps)
 }
 
 // Watchpoints on a global in both directions (gdb.reverse's
@@ -426,8 +449,19 @@ func TestGDBDwarfWatch(t *testing.T) {
 		{cmd: "reverse-continue", out: []string{`(?m)^Watchpoint \d+: squares`, `Old value = 7\s+New value = 6`}, at: "square:square-count+", vals: []string{"x=4"}},
 		{cmd: "reverse-continue", out: []string{`Old value = 6\s+New value = 5`}, at: "square:square-count+", vals: []string{"x=3"}},
 		{cmd: "continue", out: []string{`Old value = 5\s+New value = 6`}, at: "square:square-mul", vals: []string{"x=3"}},
+		// A store met while stepping a line stops the step, in both
+		// directions.
+		{cmd: "delete"},
+		{cmd: "set can-use-hw-watchpoints 1"},
+		{cmd: fmt.Sprintf("break revdebug.c:%d", lines["account-round"])},
+		{cmd: "continue", at: "account:account-round", vals: []string{"v=30", "total=44"}},
+		{cmd: "delete"},
+		{cmd: "watch total", out: []string{`Hardware watchpoint \d+: total`}},
+		{cmd: "reverse-step", out: []string{`Old value = 44\s+New value = 14`}, at: "account:account-add+", vals: []string{"total=14"}},
+		{cmd: "reverse-step", at: "account:account-add", vals: []string{"total=14"}},
+		{cmd: "next", out: []string{`Hardware watchpoint \d+: total`, `Old value = 14\s+New value = 44`}, at: "account:account-round", vals: []string{"total=44"}},
 	}
-	gdbSource(t, rec, steps)
+	gdbSource(t, rec, nil, steps)
 }
 
 // until and advance, forward and in reverse (gdb.reverse's until-reverse):
@@ -463,7 +497,7 @@ func TestGDBDwarfUntil(t *testing.T) {
 		{cmd: "set exec-direction forward"},
 		{cmd: "next", at: "account:account-round", vals: []string{"total=14"}},
 	}
-	gdbSource(t, rec, steps)
+	gdbSource(t, rec, nil, steps)
 }
 
 // A gdb that is killed while its breakpoints and watchpoints are inserted

@@ -40,9 +40,17 @@ func freePort(t *testing.T) int {
 // it returns gdb's output and the replay's console output.
 func debugSession(t *testing.T, rec string, symbols string, cmds []string) (gdbOut, console string) {
 	t.Helper()
+	return debugSessionWith(t, nil, rec, symbols, cmds)
+}
+
+// debugSessionWith is debugSession with more options for rewind replay
+// (e.g. --engine jit).
+func debugSessionWith(t *testing.T, opts []string, rec string, symbols string, cmds []string) (gdbOut, console string) {
+	t.Helper()
 	gdb := gdbPath(t)
 	port := freePort(t)
-	srv := exec.Command(rewindBinary(t), "replay", "--gdb", fmt.Sprintf("127.0.0.1:%d", port), "-serial", "stdio", rec)
+	srvArgs := append([]string{"replay", "--gdb", fmt.Sprintf("127.0.0.1:%d", port), "-serial", "stdio"}, opts...)
+	srv := exec.Command(rewindBinary(t), append(srvArgs, rec)...)
 	var sout, serr bytes.Buffer
 	srv.Stdout, srv.Stderr = &sout, &serr
 	if err := srv.Start(); err != nil {
