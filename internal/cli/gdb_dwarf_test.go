@@ -41,7 +41,7 @@ var (
 // ELF would put the markers on the wrong lines.
 func revdebugELF(t *testing.T) (string, map[string]int) {
 	t.Helper()
-	elf := filepath.Join(revdebugDir, "revdebug.elf")
+	committed := filepath.Join(revdebugDir, "revdebug.elf")
 	revdebugOnce.Do(func() {
 		src, err := os.ReadFile(filepath.Join(revdebugDir, "revdebug.c"))
 		if err != nil {
@@ -49,8 +49,9 @@ func revdebugELF(t *testing.T) (string, map[string]int) {
 			return
 		}
 		revdebugLines = map[string]int{}
+		marker := regexp.MustCompile(`/\* L:([a-z-]+) \*/`)
 		for i, line := range strings.Split(string(src), "\n") {
-			if m := regexp.MustCompile(`/\* L:([a-z-]+) \*/`).FindStringSubmatch(line); m != nil {
+			if m := marker.FindStringSubmatch(line); m != nil {
 				revdebugLines[m[1]] = i + 1
 			}
 		}
@@ -60,11 +61,11 @@ func revdebugELF(t *testing.T) (string, map[string]int) {
 		if err != nil {
 			return
 		}
-		if producer, err := elfProducer(elf); err != nil {
+		if producer, err := elfProducer(committed); err != nil {
 			revdebugErr = err
 			return
 		} else if !strings.Contains(producer, " "+strings.TrimSpace(string(version))+" ") {
-			t.Logf("%s was built by %q, not by the installed gcc %s: not rebuilt", elf, producer, bytes.TrimSpace(version))
+			t.Logf("%s was built by %q, not by the installed gcc %s: not rebuilt", committed, producer, bytes.TrimSpace(version))
 			return
 		}
 		fresh := filepath.Join(t.TempDir(), "revdebug.elf")
@@ -75,15 +76,15 @@ func revdebugELF(t *testing.T) (string, map[string]int) {
 			return
 		}
 		a, err1 := os.ReadFile(fresh)
-		b, err2 := os.ReadFile(elf)
+		b, err2 := os.ReadFile(committed)
 		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
-			revdebugErr = fmt.Errorf("%s is not what build.sh makes of revdebug.c (run testdata/revdebug/build.sh)", elf)
+			revdebugErr = fmt.Errorf("%s is not what build.sh makes of revdebug.c (run testdata/revdebug/build.sh)", committed)
 		}
 	})
 	if revdebugErr != nil {
 		t.Fatal(revdebugErr)
 	}
-	return elf, revdebugLines
+	return committed, revdebugLines
 }
 
 // elfProducer returns the DW_AT_producer of the first compilation unit
@@ -110,9 +111,9 @@ func elfProducer(path string) (string, error) {
 // the guest printed.
 func recordRevdebug(t *testing.T) (rec string, console []byte) {
 	t.Helper()
-	elf, _ := revdebugELF(t)
+	prog, _ := revdebugELF(t)
 	rec = filepath.Join(t.TempDir(), "revdebug.rwd")
-	cmd := exec.Command(rewindBinary(t), "record", "-o", rec, "-bios", "none", "-kernel", elf)
+	cmd := exec.Command(rewindBinary(t), "record", "-o", rec, "-bios", "none", "-kernel", prog)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -160,9 +161,12 @@ func gdbSource(t *testing.T, rec string, console []byte, steps []srcStop) {
 	}
 }
 
+// gdbSourceWith runs and checks the steps with the replay options opts;
+// it returns the replay's console output. Each command is preceded by an
+// echoed marker, so its output can be told from the others'.
 func gdbSourceWith(t *testing.T, opts []string, rec string, steps []srcStop) string {
 	t.Helper()
-	elf, lines := revdebugELF(t)
+	prog, lines := revdebugELF(t)
 	var cmds []string
 	type check struct {
 		step int
@@ -186,7 +190,7 @@ func gdbSourceWith(t *testing.T, opts []string, rec string, steps []srcStop) str
 		}
 	}
 	cmds = append(cmds, fmt.Sprintf("echo \\n@@%d@@\\n", len(checks)))
-	out, console := debugSessionWith(t, opts, rec, elf, cmds)
+	out, console := debugSessionWith(t, opts, rec, prog, cmds)
 	part := func(k int) string {
 		a := strings.Index(out, fmt.Sprintf("@@%d@@\n", k))
 		b := strings.Index(out, fmt.Sprintf("@@%d@@\n", k+1))
@@ -195,6 +199,7 @@ func gdbSourceWith(t *testing.T, opts []string, rec string, steps []srcStop) str
 		}
 		return out[a+len(fmt.Sprintf("@@%d@@\n", k)) : b]
 	}
+	valueRE := regexp.MustCompile(`(?m)^\$\d+ = (.*)$`)
 	for k, c := range checks {
 		if c.step < 0 {
 			continue
@@ -235,7 +240,7 @@ func gdbSourceWith(t *testing.T, opts []string, rec string, steps []srcStop) str
 			}
 		case "val":
 			expr, want, _ := strings.Cut(c.arg, "=")
-			m := regexp.MustCompile(`(?m)^\$\d+ = (.*)$`).FindStringSubmatch(got)
+			m := valueRE.FindStringSubmatch(got)
 			if m == nil || strings.TrimSpace(m[1]) != want {
 				t.Errorf("%s: print %s: %q, want %s", where, expr, strings.TrimSpace(got), want)
 			}
@@ -507,7 +512,7 @@ func TestGDBDwarfUntil(t *testing.T) {
 func TestGDBDwarfKilledClient(t *testing.T) {
 	gdb := gdbPath(t)
 	rec, _ := recordRevdebug(t)
-	elf, _ := revdebugELF(t)
+	prog, _ := revdebugELF(t)
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	srv := exec.Command(rewindBinary(t), "replay", "--gdb", addr, rec)
@@ -520,7 +525,7 @@ func TestGDBDwarfKilledClient(t *testing.T) {
 	waitListening(port)
 	gdbArgs := func(cmds ...string) []string {
 		args := []string{"-nx", "-batch", "-ex", "set architecture riscv:rv64", "-ex", "set confirm off",
-			"-ex", "file " + elf, "-ex", "target remote " + addr}
+			"-ex", "file " + prog, "-ex", "target remote " + addr}
 		for _, c := range cmds {
 			args = append(args, "-ex", c)
 		}
