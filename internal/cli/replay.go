@@ -48,7 +48,7 @@ func cmdReplayWith(args []string, extra replayOpts, stdout, stderr io.Writer) in
 	fromStart := fs.Bool("from-start", false, "with --until: replay from the beginning even when an embedded snapshot is nearer (console output from the start)")
 	verify := fs.Bool("verify", false, "verify the recording segment by segment (between embedded snapshots), --jobs at a time, without console output")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "with --verify: how many segments to replay at once")
-	segment := fs.Int("segment", -1, "replay only segment `K` (from embedded snapshot K-1, or the start, to snapshot K, or the end) and check that it arrives at snapshot K's state")
+	segment := fs.String("segment", "", "replay only segment `K` (from embedded snapshot K-1, or the start, to snapshot K, or the end) and check that it arrives at snapshot K's state; A-B: segments A to B")
 	budget := fs.Uint64("snapshot-budget", debugger.DefaultBudget>>20, "memory for reverse-execution snapshots, in MiB")
 	var imageFlags multiFlag
 	fs.Var(&imageFlags, "image", "use `ROLE=PATH` for an image the recording names (firmware, kernel, initrd, disk0, ...): it must have the recorded digest")
@@ -66,7 +66,12 @@ func cmdReplayWith(args []string, extra replayOpts, stdout, stderr io.Writer) in
 		}
 		return code
 	}
-	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: *segment, fromStart: *fromStart, live: *live || *branch != "", branch: *branch, trimTo: extra.trimTo, trimOut: extra.trimOut}, imageFlags, stdout, stderr)
+	segFrom, segTo, err := parseSegments(*segment)
+	if err != nil {
+		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
+		return 2
+	}
+	code, err := replayFile(fs, &f, fs.Arg(0), replayOpts{until: *until, gdb: f.gdb, budget: *budget << 20, segment: segFrom, segmentTo: segTo, fromStart: *fromStart, live: *live || *branch != "", branch: *branch, trimTo: extra.trimTo, trimOut: extra.trimOut}, imageFlags, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind replay: %v\n", err)
 		if code == 0 {
@@ -438,8 +443,8 @@ type replayOpts struct {
 	until  uint64
 	gdb    string
 	budget uint64
-	// segment >= 0 replays only that segment (RunSegment).
-	segment int
+	// segment >= 0 replays only segments segment..segmentTo (RunSegments).
+	segment, segmentTo int
 	// fromStart: --until replays from the beginning.
 	fromStart bool
 	// live: at until, run on live; branch: and record into this file.
@@ -567,7 +572,7 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 		return 2, errors.New("--live and --record need --until N (and no --gdb or --segment)")
 	}
 	if ro.segment >= 0 && ro.gdb == "" {
-		return replaySegment(m, p, ro.segment, stdout, stderr)
+		return replaySegment(m, p, ro.segment, ro.segmentTo, stdout, stderr)
 	}
 	if until != 0 {
 		m.StopAt = min(until, m.StopAt)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,20 +19,45 @@ import (
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
-// replaySegment runs `rewind replay --segment K`: one segment of the
-// recording, checked against the embedded snapshot that ends it. It
-// prints one line on stdout: "segment K icount A-B ok" or the failure.
-func replaySegment(m *machine.Machine, p *replay.Player, k int, stdout, stderr io.Writer) (int, error) {
-	start := time.Now()
-	from, to := p.SegmentBounds(k)
-	err := p.RunSegment(k, func() (machine.Result, error) { return runGuarded(m, 0) })
-	if err != nil {
-		fmt.Fprintf(stdout, "segment %d icount %d-%d FAILED: %v\n", k, from, to, err)
-		return 1, fmt.Errorf("segment %d (icount %d-%d): %w", k, from, to, err)
+// parseSegments parses --segment: "" (none: -1), "K" or "A-B".
+func parseSegments(v string) (from, to int, err error) {
+	if v == "" {
+		return -1, -1, nil
 	}
-	fmt.Fprintf(stdout, "segment %d icount %d-%d ok (%d digests verified, %.1fs)\n", k, from, to, p.Checked, time.Since(start).Seconds())
+	a, b, isRange := strings.Cut(v, "-")
+	from, err1 := strconv.Atoi(a)
+	to, err2 := from, error(nil)
+	if isRange {
+		to, err2 = strconv.Atoi(b)
+	}
+	if err1 != nil || err2 != nil || from < 0 || to < from {
+		return 0, 0, fmt.Errorf("--segment %q: want K or A-B (0 <= A <= B)", v)
+	}
+	return from, to, nil
+}
+
+// replaySegment runs `rewind replay --segment A-B`: segments A to B of the
+// recording, each checked against the embedded snapshot that ends it. It
+// prints one line on stdout: "segments A-B icount X-Y ok" or the failure.
+func replaySegment(m *machine.Machine, p *replay.Player, a, b int, stdout, stderr io.Writer) (int, error) {
+	start := time.Now()
+	from, _ := p.SegmentBounds(a)
+	_, to := p.SegmentBounds(b)
+	label := fmt.Sprintf("segment %d", a)
+	if b > a {
+		label = fmt.Sprintf("segments %d-%d", a, b)
+	}
+	err := p.RunSegments(a, b+1, func() (machine.Result, error) { return runGuarded(m, 0) })
+	if err != nil {
+		fmt.Fprintf(stdout, "%s icount %d-%d FAILED: %v\n", label, from, to, err)
+		return 1, fmt.Errorf("%s (icount %d-%d): %w", label, from, to, err)
+	}
+	fmt.Fprintf(stdout, "%s icount %d-%d ok (%d digests verified, %.1fs)\n", label, from, to, p.Checked, time.Since(start).Seconds())
 	return 0, nil
 }
+
+// failedSegmentRE finds the failing segment in a --segment error.
+var failedSegmentRE = regexp.MustCompile(`\): segment (\d+): `)
 
 // countSegments reads the recording's embedded snapshots without building
 // a machine: the number of segments is one more than the number of
@@ -77,41 +103,37 @@ func verifyParallel(path string, jobs int, imageFlags []string, stdout, stderr i
 	}
 	jobs = max(1, min(jobs, segs))
 	start := time.Now()
+	// Contiguous ranges, one per job: each process restores one snapshot
+	// and checks every snapshot on its way.
 	type result struct {
 		out string
 		err error
 	}
-	results := make([]result, segs)
-	next := make(chan int)
+	results := make([]result, jobs)
 	var wg sync.WaitGroup
-	for range jobs {
+	for i := range jobs {
+		lo, hi := i*segs/jobs, (i+1)*segs/jobs-1
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := range next {
-				args := []string{"replay", "--segment", strconv.Itoa(k), "-serial", "null"}
-				for _, im := range imageFlags {
-					args = append(args, "-image", im)
-				}
-				cmd := exec.Command(self, append(args, path)...)
-				var out, errb bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &errb
-				err := cmd.Run()
-				if err != nil {
-					msg := strings.TrimSpace(errb.String())
-					if msg == "" {
-						msg = err.Error()
-					}
-					err = errors.New(msg)
-				}
-				results[k] = result{strings.TrimSpace(out.String()), err}
+			args := []string{"replay", "--segment", fmt.Sprintf("%d-%d", lo, hi), "-serial", "null"}
+			for _, im := range imageFlags {
+				args = append(args, "-image", im)
 			}
+			cmd := exec.Command(self, append(args, path)...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			if err != nil {
+				msg := strings.TrimSpace(errb.String())
+				if msg == "" {
+					msg = err.Error()
+				}
+				err = errors.New(msg)
+			}
+			results[i] = result{strings.TrimSpace(out.String()), err}
 		}()
 	}
-	for k := range segs {
-		next <- k
-	}
-	close(next)
 	wg.Wait()
 	failed := -1
 	for k, r := range results {
@@ -124,7 +146,13 @@ func verifyParallel(path string, jobs int, imageFlags []string, stdout, stderr i
 	}
 	elapsed := time.Since(start).Seconds()
 	if failed >= 0 {
-		return 1, fmt.Errorf("verification failed in segment %d of %d: %v", failed, segs, results[failed].err)
+		// The error names the segment: "... segments A-B (...): segment K: ...".
+		msg := results[failed].err.Error()
+		seg := failedSegmentRE.FindStringSubmatch(msg)
+		if seg == nil {
+			return 1, fmt.Errorf("verification failed (of %d segments): %v", segs, msg)
+		}
+		return 1, fmt.Errorf("verification failed in segment %s of %d: %v", seg[1], segs, msg)
 	}
 	fmt.Fprintf(stdout, "verified: %d segments, %d jobs, %.1fs\n", segs, jobs, elapsed)
 	return 0, nil

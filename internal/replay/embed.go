@@ -310,45 +310,60 @@ func (p *Player) SegmentBounds(k int) (from, to uint64) {
 // guarded Run). Segments are independent, so any number can run at once,
 // in one process or on many machines.
 func (p *Player) RunSegment(k int, run func() (machine.Result, error)) error {
-	if k < 0 || k >= p.Segments() {
-		return fmt.Errorf("no segment %d: the recording has %d (0..%d)", k, p.Segments(), p.Segments()-1)
+	return p.RunSegments(k, k+1, run)
+}
+
+// RunSegments is RunSegment for the consecutive segments from..to-1: one
+// restore, then every snapshot on the way is checked.
+func (p *Player) RunSegments(from, to int, run func() (machine.Result, error)) error {
+	if from < 0 || to <= from || to > p.Segments() {
+		return fmt.Errorf("no segments %d..%d: the recording has %d (0..%d)", from, to-1, p.Segments(), p.Segments()-1)
 	}
 	m := p.m
-	if k > 0 {
-		if err := p.RestoreSnapshot(k - 1); err != nil {
+	if from > 0 {
+		if err := p.RestoreSnapshot(from - 1); err != nil {
 			return err
 		}
 	}
 	m.KeepDirty()
 	m.TakeDirtyPages()
-	last := k == len(p.snaps)
-	if !last {
-		at := p.snaps[k].ICount
+	last := to == p.Segments()
+	k := from
+	if k < len(p.snaps) {
 		check := m.OnCheckpoint
 		m.OnCheckpoint = func() error {
 			if err := check(); err != nil {
 				return err
 			}
-			if m.CPU.ICount() != at {
+			if k >= len(p.snaps) || m.CPU.ICount() != p.snaps[k].ICount {
 				return nil
 			}
 			if err := p.CheckSnapshot(k, m.TakeDirtyPages()); err != nil {
-				return err
+				return fmt.Errorf("segment %d: %w", k, err)
 			}
-			return errSegmentDone
+			k++
+			if k == to {
+				return errSegmentDone
+			}
+			return nil
 		}
-		m.StopAt = min(m.StopAt, at+1)
+	}
+	if !last {
+		m.StopAt = min(m.StopAt, p.snaps[to-1].ICount+1)
 	}
 	res, err := run()
 	switch {
 	case errors.Is(err, errSegmentDone):
 		return nil
 	case err != nil:
-		return err
+		return fmt.Errorf("segment %d: %w", k, err)
 	case !last:
-		return fmt.Errorf("the machine stopped at icount %d (%s) before snapshot %d at icount %d", res.ICount, res.Reason, p.snaps[k].Seq, p.snaps[k].ICount)
+		return fmt.Errorf("segment %d: the machine stopped at icount %d (%s) before snapshot %d at icount %d", k, res.ICount, res.Reason, p.snaps[k].Seq, p.snaps[k].ICount)
 	}
-	return p.Finish(m)
+	if err := p.Finish(m); err != nil {
+		return fmt.Errorf("segment %d: %w", k, err)
+	}
+	return nil
 }
 
 // StartFromSnapshot begins a recording that does not start at boot (a
