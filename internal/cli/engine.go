@@ -8,9 +8,8 @@ import (
 // jitHost: the compiled engine exists on this host (see docs/JIT.md).
 const jitHost = runtime.GOOS == "linux" && runtime.GOARCH == "amd64"
 
-// defaultEngine is the interpreter until the compiled engine is the
-// default (see docs/JIT.md for where it stands).
-const defaultEngine = "interp"
+// defaultEngine is the compiled engine where it exists.
+var defaultEngine = map[bool]string{true: "jit", false: "interp"}[jitHost]
 
 // parseEngine reads --engine: it reports whether to use the compiled
 // engine. The engine never changes what the guest computes, so it is not
