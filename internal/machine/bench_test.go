@@ -51,3 +51,34 @@ func benchLinuxBoot(b *testing.B, jit bool) {
 	b.ReportMetric(float64(insns), "insns/boot")
 	b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
 }
+
+// BenchmarkLinuxGowork is the CPU-bound Linux session of the compiled
+// engine's issue: boot, gowork three times, poweroff (idle time warped),
+// on the interpreter. It reports MIPS over the whole session.
+func BenchmarkLinuxGowork(b *testing.B) { benchLinuxGowork(b, false) }
+
+// BenchmarkLinuxGoworkJIT is BenchmarkLinuxGowork on the compiled engine.
+func BenchmarkLinuxGoworkJIT(b *testing.B) { benchLinuxGowork(b, true) }
+
+func benchLinuxGowork(b *testing.B, jit bool) {
+	var insns uint64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cfg, _ := linuxConfig(b)
+		cfg.JIT = jit
+		s := newSession(b, cfg, []step{
+			{Expect: prompt, Send: "gowork\n"},
+			{Expect: prompt, Send: "gowork\n"},
+			{Expect: prompt, Send: "gowork\n"},
+			{Expect: prompt, Send: "poweroff\n"},
+		})
+		b.StartTimer()
+		res := s.run(20_000_000_000)
+		if res.Reason != HaltPowerOff {
+			b.Fatalf("session ended %v", res.Reason)
+		}
+		insns = res.ICount
+	}
+	b.ReportMetric(float64(insns), "insns")
+	b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+}
