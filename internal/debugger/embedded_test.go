@@ -1,6 +1,9 @@
 package debugger
 
 import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -100,5 +103,50 @@ func TestReverseAcrossEmbeddedOrigin(t *testing.T) {
 		if a.Kind == StopBegin {
 			break
 		}
+	}
+}
+
+// A recording cut anywhere keeps the snapshots before the cut usable: a
+// seek to a point covered by them lands in the state a straight replay of
+// the whole recording reaches.
+func TestSnapshotsInCutRecording(t *testing.T) {
+	path := recordingWith(t, 400_000)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := open(t, path, Options{})
+	all := len(full.p.Snapshots())
+	rng := rand.New(rand.NewPCG(7, 8))
+	used := 0
+	for i := 0; i < 6; i++ {
+		cut := len(data)/4 + rng.IntN(len(data)*3/4)
+		cutPath := filepath.Join(t.TempDir(), "cut.rwd")
+		if err := os.WriteFile(cutPath, data[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := open(t, cutPath, Options{JumpCost: 100_000})
+		snaps := d.p.Snapshots()
+		if len(snaps) > all {
+			t.Fatalf("cut at %d: %d snapshots, the whole recording has %d", cut, len(snaps), all)
+		}
+		if len(snaps) == 0 {
+			continue
+		}
+		used++
+		last := snaps[len(snaps)-1]
+		target := min(last.ICount+1000, d.End())
+		if err := d.Seek(target); err != nil {
+			t.Fatalf("cut at %d: seek %d: %v", cut, target, err)
+		}
+		if d.origin() != last.ICount {
+			t.Errorf("cut at %d: the seek started at %d, not from the last snapshot before the cut (%d)", cut, d.origin(), last.ICount)
+		}
+		if got, want := d.Machine().CPU.Save(), stateAt(t, path, target); got != want {
+			t.Fatalf("cut at %d: state at %d differs from a straight replay", cut, target)
+		}
+	}
+	if used == 0 {
+		t.Fatal("no cut kept a snapshot")
 	}
 }
