@@ -238,9 +238,11 @@ TREE=$BUILD/disk-tree
 rm -rf "$TREE" "$OUT/disk.img"
 mkdir "$TREE"
 "$WL/diskfiles" "$TREE"
+# (mkfs makes the file itself: it then knows the blocks are zero and
+# says so in the group descriptors, so an existing file would differ.)
 mkfs.ext4 -q -F -L rewind-disk -U 5e3f1a2c-7b44-4d0e-9c61-2a8d0f4b7e15 \
 	-E root_owner=0:0,hash_seed=c0ffee00-1d2e-4f3a-8b5c-6d7e8f901234 \
-	-d "$TREE" "$OUT/disk.img" "${DISK_MB}M"
+	-d "$TREE" "$OUT/disk.img" "${DISK_MB}M" >/dev/null
 # mkfs -d copies the owner and change time of each host file; make them
 # root's and the fixed time, whoever runs this and whenever.
 (cd "$TREE" && find . -mindepth 1 | sed 's|^\.||' | sort) | {
