@@ -130,6 +130,16 @@ func (g *jitGen) st(rd uint8, h amd64.Reg) {
 	g.a.Store(amd64.W64, xm(rd), h)
 }
 
+// stw stores h to rd as an instruction of width w produces it: the low
+// 32 bits sign-extended for W32 (the RV64 *W forms), all 64 otherwise.
+func (g *jitGen) stw(w amd64.Width, rd uint8, h amd64.Reg) {
+	if w == amd64.W32 {
+		g.st32(rd, h)
+	} else {
+		g.st(rd, h)
+	}
+}
+
 // st32 sign-extends the low 32 bits of h and stores them to rd.
 func (g *jitGen) st32(rd uint8, h amd64.Reg) {
 	if rd == regSink {
@@ -190,11 +200,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		} else {
 			a.ALURM(w, op, amd64.RAX, xm(rs2))
 		}
-		if w == amd64.W32 {
-			g.st32(rd, amd64.RAX)
-		} else {
-			g.st(rd, amd64.RAX)
-		}
+		g.stw(w, rd, amd64.RAX)
 	}
 	aluImm := func(op amd64.ALU, w amd64.Width) {
 		if rd == regSink {
@@ -206,11 +212,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		}
 		g.ld(amd64.RAX, rs1)
 		a.ALURI(w, op, amd64.RAX, int32(imm))
-		if w == amd64.W32 {
-			g.st32(rd, amd64.RAX)
-		} else {
-			g.st(rd, amd64.RAX)
-		}
+		g.stw(w, rd, amd64.RAX)
 	}
 	shiftImm := func(op amd64.Shift, w amd64.Width) {
 		if rd == regSink {
@@ -218,11 +220,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		}
 		g.ld(amd64.RAX, rs1)
 		a.ShiftRI(w, op, amd64.RAX, uint8(imm))
-		if w == amd64.W32 {
-			g.st32(rd, amd64.RAX)
-		} else {
-			g.st(rd, amd64.RAX)
-		}
+		g.stw(w, rd, amd64.RAX)
 	}
 	shiftReg := func(op amd64.Shift, w amd64.Width) {
 		if rd == regSink {
@@ -231,11 +229,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		g.ld(amd64.RCX, rs2)
 		g.ld(amd64.RAX, rs1)
 		a.ShiftRCL(w, op, amd64.RAX)
-		if w == amd64.W32 {
-			g.st32(rd, amd64.RAX)
-		} else {
-			g.st(rd, amd64.RAX)
-		}
+		g.stw(w, rd, amd64.RAX)
 	}
 	setCmp := func(cond amd64.Cond, useImm bool) {
 		if rd == regSink {
@@ -324,11 +318,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			a.MovImm(amd64.RAX, ^uint64(0))
 		}
 		a.Bind(done)
-		if w == amd64.W32 {
-			g.st32(rd, amd64.RAX)
-		} else {
-			g.st(rd, amd64.RAX)
-		}
+		g.stw(w, rd, amd64.RAX)
 	}
 
 	switch in.op {
@@ -414,11 +404,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		}
 		g.ld(amd64.RAX, rs1)
 		a.ImulRM(w, amd64.RAX, xm(rs2))
-		if w == amd64.W32 {
-			g.st32(rd, amd64.RAX)
-		} else {
-			g.st(rd, amd64.RAX)
-		}
+		g.stw(w, rd, amd64.RAX)
 	case opMULH, opMULHU:
 		if rd == regSink {
 			break
