@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,13 +49,10 @@ func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
 	return m
 }
 
-// BenchmarkReverseStep records a long Linux session (boot, then gowork
-// until at least 5 billion instructions), opens it in the debugger with
-// the default snapshot budget, walks to the end once (building
-// snapshots), then measures reverse-stepi and seek latency at several
-// points of the recording. Run it with -benchtime 1x.
-func BenchmarkReverseStep(b *testing.B) {
-	const total = 5_000_000_000
+// recordGowork records the Linux guest booting and running gowork until
+// more than total instructions have run, then powering off, into a new
+// file (with snapshots embedded every snapEvery instructions, 0: none).
+func recordGowork(b *testing.B, total, snapEvery uint64) (string, machine.Result, *replay.Recorder) {
 	path := filepath.Join(b.TempDir(), "long.rwd")
 	var out bytes.Buffer
 	m := linuxLong(b, &out)
@@ -63,6 +61,9 @@ func BenchmarkReverseStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	rec := replay.Record(m, w, 0, false)
+	if snapEvery > 0 {
+		rec.EmbedSnapshots(snapEvery)
+	}
 	mark := 0
 	m.BeforeSlice = func() {
 		if i := strings.Index(out.String()[mark:], "\n$ "); i >= 0 {
@@ -74,7 +75,6 @@ func BenchmarkReverseStep(b *testing.B) {
 			m.InjectInput([]byte(cmd))
 		}
 	}
-	start := time.Now()
 	res, err := m.Run(0)
 	if err != nil || res.Reason != machine.HaltPowerOff {
 		b.Fatalf("recording: %v %v", res.Reason, err)
@@ -82,6 +82,18 @@ func BenchmarkReverseStep(b *testing.B) {
 	if err := rec.Finish(res); err != nil {
 		b.Fatal(err)
 	}
+	return path, res, rec
+}
+
+// BenchmarkReverseStep records a long Linux session (boot, then gowork
+// until at least 5 billion instructions), opens it in the debugger with
+// the default snapshot budget, walks to the end once (building
+// snapshots), then measures reverse-stepi and seek latency at several
+// points of the recording. Run it with -benchtime 1x.
+func BenchmarkReverseStep(b *testing.B) {
+	const total = 5_000_000_000
+	start := time.Now()
+	path, res, _ := recordGowork(b, total, 0)
 	b.Logf("recorded %d instructions in %v", res.ICount, time.Since(start))
 
 	var out2 bytes.Buffer
@@ -147,40 +159,14 @@ func BenchmarkFirstSeek(b *testing.B) {
 	const total = 4_500_000_000
 	every := uint64(replay.DefaultSnapshotEvery)
 	if s := os.Getenv("REWIND_SNAPSHOT_EVERY"); s != "" {
-		var v uint64
-		for _, c := range s {
-			v = v*10 + uint64(c-'0')
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			b.Fatalf("REWIND_SNAPSHOT_EVERY: %v", err)
 		}
 		every = v
 	}
-	path := filepath.Join(b.TempDir(), "long.rwd")
-	var out bytes.Buffer
-	m := linuxLong(b, &out)
-	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := replay.Record(m, w, 0, false)
-	rec.EmbedSnapshots(every)
-	mark := 0
-	m.BeforeSlice = func() {
-		if i := strings.Index(out.String()[mark:], "\n$ "); i >= 0 {
-			mark += i + 3
-			cmd := "gowork\n"
-			if m.CPU.ICount() > total {
-				cmd = "poweroff\n"
-			}
-			m.InjectInput([]byte(cmd))
-		}
-	}
 	start := time.Now()
-	res, err := m.Run(0)
-	if err != nil || res.Reason != machine.HaltPowerOff {
-		b.Fatalf("recording: %v %v", res.Reason, err)
-	}
-	if err := rec.Finish(res); err != nil {
-		b.Fatal(err)
-	}
+	path, res, rec := recordGowork(b, total, every)
 	st, _ := os.Stat(path)
 	n, snapBytes := rec.Snapshots()
 	b.Logf("recorded %d instructions in %v; log %d bytes, %d snapshots every %d instructions, %d bytes of them",

@@ -3,6 +3,7 @@ package rrlog
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -40,7 +41,7 @@ func NewSnapshotEvents(icount, seq uint64, blob []byte) []Event {
 	evs := make([]Event, 0, parts)
 	for i := 0; i < parts; i++ {
 		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
-		b := make([]byte, 0, 3*binaryMaxVarint+32+len(piece))
+		b := make([]byte, 0, 3*binary.MaxVarintLen64+32+len(piece))
 		b = putUvarint(b, seq)
 		b = putUvarint(b, uint64(i))
 		b = putUvarint(b, uint64(parts))
@@ -50,8 +51,6 @@ func NewSnapshotEvents(icount, seq uint64, blob []byte) []Event {
 	}
 	return evs
 }
-
-const binaryMaxVarint = 10
 
 // SnapshotPiece decodes a KindSnapshot event. Data aliases ev.Data.
 func (ev Event) SnapshotPiece() (SnapshotPiece, error) {
