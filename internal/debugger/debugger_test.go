@@ -45,7 +45,9 @@ func recordingWith(t *testing.T, snapEvery uint64) string {
 	path := filepath.Join(t.TempDir(), "d.rwd")
 	var out bytes.Buffer
 	m := newBuiltin(t, &out)
-	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
+	// Small chunks, so that a recording cut anywhere keeps the chunks
+	// (and snapshots) before the cut however fast it was written.
+	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"}, rrlog.WithChunkSize(4096))
 	if err != nil {
 		t.Fatal(err)
 	}
