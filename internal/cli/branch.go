@@ -48,7 +48,7 @@ func goLive(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedCo
 		}
 		rec.EmbedSnapshots(0)
 	}
-	fmt.Fprintf(stderr, "rewind: live from icount %d\n", m.CPU.ICount())
+	fmt.Fprintf(stderr, "rewind: live from icount %d\n", m.ICount())
 	res, err := runGuarded(m, 0)
 	if rec != nil {
 		if ferr := rec.Finish(res); ferr != nil && err == nil {
@@ -71,7 +71,7 @@ func trim(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConf
 	if err := quiesce(m); err != nil {
 		return err
 	}
-	from := m.CPU.ICount()
+	from := m.ICount()
 	if m.Halted() {
 		return fmt.Errorf("the recording ends (%s) at icount %d, before the window starts", m.Reason(), from)
 	}
@@ -130,12 +130,12 @@ func trim(m *machine.Machine, p *replay.Player, h rrlog.Header, cfg recordedConf
 // request is in flight, so the machine's whole state can be captured (a
 // request's host side cannot be). It gives up after two hundred million.
 func quiesce(m *machine.Machine) error {
-	start := m.CPU.ICount()
+	start := m.ICount()
 	for !m.Halted() {
 		if _, err := m.SaveState(); !errors.Is(err, machine.ErrBusy) {
 			return err
 		}
-		ic := m.CPU.ICount()
+		ic := m.ICount()
 		if ic-start > 200_000_000 {
 			return fmt.Errorf("disk requests still in flight at icount %d, two hundred million instructions after %d", ic, start)
 		}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -86,6 +87,8 @@ type machineFlags struct {
 	fastIdle bool
 	maxInsns uint64
 	sv48     bool
+	smp      string
+	schedule string
 	rtcBase  string
 	gdb      string
 	rngSeedS string
@@ -133,6 +136,8 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.objects, "object", "entropy backend for -device virtio-rng-device,rng=ID: rng-random,id=ID[,filename=PATH] or rng-builtin,id=ID")
 	fs.Var(&f.netdevs, "netdev", "network backend for -device virtio-net-device,netdev=ID[,mac=MAC][,host_mtu=N]: user,id=ID[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...")
 	fs.StringVar(&f.nic, "nic", "none", "network card and backend in one: user[,model=virtio-net-device][,mac=MAC][,hostfwd=...], or none")
+	fs.StringVar(&f.smp, "smp", "1", "number of harts, 1 to 8 (QEMU syntax: N or cpus=N); they run one at a time, deterministically")
+	fs.StringVar(&f.schedule, "schedule", "", "hart schedule of an -smp machine: seed=S[,quantum=MIN-MAX][,order=random] draws quanta from a generator seeded by S (recorded); quantum=N fixes them (default 10000)")
 	fs.StringVar(&f.engine, "engine", defaultEngine, "how the hart runs: jit (compiled, linux/amd64) or interp; the same guest behaviour either way")
 	// Accepted for QEMU command-line compatibility.
 	var ignored string
@@ -140,7 +145,6 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&ignored, "machine", "virt", "board (only virt)")
 	fs.StringVar(&ignored, "M", "virt", "board (only virt)")
 	fs.StringVar(&ignored, "cpu", "rv64", "CPU model (only rv64)")
-	fs.StringVar(&ignored, "smp", "1", "number of harts (only 1)")
 	fs.BoolVar(&ignoredBool, "nographic", false, "accepted for QEMU compatibility (Rewind has no display)")
 	fs.BoolVar(&ignoredBool, "no-reboot", false, "accepted for QEMU compatibility (a guest reset always stops Rewind)")
 }
@@ -154,10 +158,6 @@ func checkCompat(fs *flag.FlagSet) error {
 		case "machine", "M":
 			if name, _, _ := strings.Cut(v, ","); name != "virt" {
 				err = fmt.Errorf("-%s %s: only the virt board exists", fl.Name, v)
-			}
-		case "smp":
-			if v != "1" && v != "cpus=1" {
-				err = fmt.Errorf("-smp %s: Rewind emulates one hart", v)
 			}
 		case "cpu":
 			if v != "rv64" && v != "any" && v != "max" {
@@ -210,6 +210,12 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 		return nil, err
 	}
 	cfg := machine.Config{RAMSize: ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48, TimebaseHz: f.timebase}
+	if cfg.Harts, err = parseSMP(f.smp); err != nil {
+		return nil, err
+	}
+	if cfg.Schedule, err = machine.ParseSchedule(f.schedule); err != nil {
+		return nil, fmt.Errorf("--%w", err)
+	}
 	if cfg.TimebaseHz == 0 {
 		cfg.TimebaseHz = machine.DefaultTimebaseHz
 	}
@@ -447,13 +453,13 @@ func runUnderGDB(m *machine.Machine, addr string, limit uint64, stderr io.Writer
 	err = srv.Serve(l)
 	if errors.Is(err, gdbstub.ErrKilled) {
 		m.HaltHostStop()
-		return machine.Result{Reason: machine.HaltHostStop, ICount: m.CPU.ICount()}, nil
+		return machine.Result{Reason: machine.HaltHostStop, ICount: m.ICount()}, nil
 	}
 	if err != nil {
 		return machine.Result{}, err
 	}
 	if m.Halted() {
-		return machine.Result{Reason: m.Reason(), ICount: m.CPU.ICount()}, nil
+		return machine.Result{Reason: m.Reason(), ICount: m.ICount()}, nil
 	}
 	return runGuarded(m, limit)
 }
@@ -494,4 +500,50 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 	if ns, ok := m.NetStats(); ok {
 		fmt.Fprintf(w, "rewind: network: %s\n", ns)
 	}
+}
+
+// parseSMP parses -smp in QEMU's syntax: N, cpus=N, optionally with
+// maxcpus=N (equal) and a topology whose product is N.
+func parseSMP(v string) (int, error) {
+	n, prod := 0, 1
+	topo := false
+	for i, part := range strings.Split(v, ",") {
+		k, val, hasKey := strings.Cut(part, "=")
+		if !hasKey {
+			if i != 0 {
+				return 0, fmt.Errorf("-smp %s: %q is not key=value", v, part)
+			}
+			k, val = "cpus", part
+		}
+		x, err := strconv.Atoi(val)
+		if err != nil || x < 1 {
+			return 0, fmt.Errorf("-smp %s: %s=%q is not a positive number", v, k, val)
+		}
+		switch k {
+		case "cpus":
+			n = x
+		case "maxcpus":
+			if n != 0 && x != n {
+				return 0, fmt.Errorf("-smp %s: Rewind has no CPU hotplug (maxcpus must equal cpus)", v)
+			}
+			if n == 0 {
+				n = x
+			}
+		case "sockets", "cores", "threads", "dies", "clusters":
+			prod *= x
+			topo = true
+		default:
+			return 0, fmt.Errorf("-smp %s: unknown key %q", v, k)
+		}
+	}
+	if n == 0 && topo {
+		n = prod
+	}
+	if topo && prod != n {
+		return 0, fmt.Errorf("-smp %s: the topology gives %d harts, not %d", v, prod, n)
+	}
+	if n < 1 || n > machine.MaxHarts {
+		return 0, fmt.Errorf("-smp %s: the virt board takes 1 to %d harts", v, machine.MaxHarts)
+	}
+	return n, nil
 }

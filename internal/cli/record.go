@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -45,6 +46,10 @@ type recordedConfig struct {
 	StartSnapshot bool `json:"start_snapshot,omitempty"`
 	// Devices lists the extra devices (-device), e.g. virtio-rng-device.
 	Devices []string `json:"devices,omitempty"`
+	// Harts is -smp (absent: 1) and Schedule the hart schedule in
+	// --schedule syntax (absent: the default).
+	Harts    int    `json:"harts,omitempty"`
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // image roles in the header.
@@ -82,6 +87,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	selfContained := fs.Bool("self-contained", false, "embed boot images and every disk read, so the recording replays without any image")
 	interval := fs.Uint64("digest-interval", replay.DefaultDigestInterval, "instructions between state digests")
 	snapEvery := fs.Uint64("snapshot-every", replay.DefaultSnapshotEvery, "embed a machine snapshot about every `N` instructions, for instant seeks and parallel verification (0: none)")
+	untilConsole := fs.String("until-console", "", "stop recording when the guest's console output matches `REGEX` (Go syntax)")
+	seedsS := fs.String("seeds", "", "schedule exploration: record one run per schedule seed (`LIST`: N, A-B, comma-separated) until one fails (--until-console matches or the guest reports failure); keep that recording in -o, delete the passing ones")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -97,7 +104,28 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rewind record: %v\n", err)
 		return 2
 	}
-	code, err := record(&f, *out, *selfContained, *interval, *snapEvery, stdout, stderr)
+	var until *regexp.Regexp
+	if *untilConsole != "" {
+		var err error
+		if until, err = regexp.Compile(*untilConsole); err != nil {
+			fmt.Fprintf(stderr, "rewind record: --until-console: %v\n", err)
+			return 2
+		}
+	}
+	var code int
+	var err error
+	if *seedsS != "" {
+		var seeds []uint64
+		if seeds, err = parseSeeds(*seedsS); err != nil {
+			fmt.Fprintf(stderr, "rewind record: %v\n", err)
+			return 2
+		}
+		code, err = exploreSeeds(&f, seeds, until, *out, *selfContained, *interval, *snapEvery, stdout, stderr)
+	} else {
+		var r recordResult
+		r, err = record(&f, *out, recordOpts{selfContained: *selfContained, interval: *interval, snapEvery: *snapEvery, until: until}, stdout, stderr)
+		code = r.code
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rewind record: %v\n", err)
 		if code == 0 {
@@ -107,7 +135,31 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func record(f *machineFlags, out string, selfContained bool, interval, snapEvery uint64, stdout, stderr io.Writer) (int, error) {
+// recordOpts are the record command's options beyond the machine.
+type recordOpts struct {
+	selfContained       bool
+	interval, snapEvery uint64
+	// until stops the recording when the console output matches it.
+	until *regexp.Regexp
+}
+
+// recordResult is how a recording ended.
+type recordResult struct {
+	code  int            // exit status
+	res   machine.Result // how the machine stopped
+	match string         // what --until-console matched ("" if nothing)
+}
+
+func record(f *machineFlags, out string, o recordOpts, stdout, stderr io.Writer) (recordResult, error) {
+	r, err := recordRun(f, out, o, stdout, stderr)
+	if r.code == 0 && err != nil {
+		r.code = 1
+	}
+	return r, err
+}
+
+func recordRun(f *machineFlags, out string, o recordOpts, stdout, stderr io.Writer) (rr recordResult, _ error) {
+	selfContained, interval, snapEvery := o.selfContained, o.interval, o.snapEvery
 	var m *machine.Machine
 	opts := chardev.Options{Stderr: stderr, Label: "serial0", OnQuit: func() {
 		if m != nil {
@@ -116,28 +168,38 @@ func record(f *machineFlags, out string, selfContained bool, interval, snapEvery
 	}}
 	con, err := chardev.Open(f.serial, opts)
 	if err != nil {
-		return 1, err
+		return rr, err
 	}
 	defer con.Close()
 	f.record = true
-	b, err := f.build(con, stderr)
+	var console io.Writer = con
+	var watch *consoleWatch
+	if o.until != nil {
+		watch = &consoleWatch{w: con, re: o.until, stop: func() {
+			if m != nil {
+				m.RequestStopCause(stopOnMatch)
+			}
+		}}
+		console = watch
+	}
+	b, err := f.build(console, stderr)
 	if err != nil {
-		return 1, err
+		return rr, err
 	}
 	defer b.Close()
 	m = b.m
 
 	h, images, err := f.header(b, selfContained, interval)
 	if err != nil {
-		return 1, err
+		return rr, err
 	}
 	w, err := rrlog.Create(out, h)
 	if err != nil {
-		return 1, err
+		return rr, err
 	}
 	for _, im := range images {
 		if err := w.AppendImage(0, im.role, im.data); err != nil {
-			return 1, err
+			return rr, err
 		}
 	}
 	rec := replay.Record(m, w, interval, selfContained)
@@ -148,7 +210,7 @@ func record(f *machineFlags, out string, selfContained bool, interval, snapEvery
 	stopSignals := notifySignals(m)
 	defer stopSignals()
 	if err := con.Start(m.Input); err != nil {
-		return 1, fmt.Errorf("serial: %w", err)
+		return rr, fmt.Errorf("serial: %w", err)
 	}
 	start := time.Now()
 	var res machine.Result
@@ -159,6 +221,10 @@ func record(f *machineFlags, out string, selfContained bool, interval, snapEvery
 		res, runErr = runGuarded(m, f.maxInsns)
 	}
 	elapsed := time.Since(start)
+	rr.res = res
+	if watch != nil {
+		rr.match = watch.Match()
+	}
 	m.Close()
 	finErr := rec.Finish(res)
 	_ = con.Close()
@@ -166,16 +232,21 @@ func record(f *machineFlags, out string, selfContained bool, interval, snapEvery
 		printStats(stderr, b, res, elapsed)
 	}
 	if runErr != nil {
-		return 1, runErr
+		return rr, runErr
 	}
 	if finErr != nil {
-		return 1, finErr
+		return rr, finErr
 	}
 	if n, size := rec.Snapshots(); f.stats && n > 0 {
 		fmt.Fprintf(stderr, "rewind: %d embedded snapshots, %.1f MiB\n", n, float64(size)/(1<<20))
 	}
 	fmt.Fprintf(stderr, "rewind: recorded %d instructions (%s) to %s\n", res.ICount, res.Reason, out)
-	return exitCode(res)
+	if rr.match != "" {
+		fmt.Fprintf(stderr, "rewind: stopped where the console matched %q\n", rr.match)
+		return rr, nil
+	}
+	rr.code, err = exitCode(res)
+	return rr, err
 }
 
 type embedImage struct {
@@ -190,6 +261,10 @@ func (f *machineFlags) header(b *built, selfContained bool, interval uint64) (rr
 		Mem: f.mem, Bios: f.bios, Kernel: f.kernel, Initrd: f.initrd, Append: f.appendS,
 		ICount: f.icount, Sv48: f.sv48, Builtin: b.builtin, DigestInterval: interval,
 		TimebaseHz: b.cfg.TimebaseHz, RNGSeed: hex.EncodeToString(b.cfg.RNGSeed),
+		Schedule: b.cfg.Schedule.String(),
+	}
+	if b.cfg.Harts > 1 {
+		cfg.Harts = b.cfg.Harts
 	}
 	if b.cfg.RNG {
 		cfg.Devices = append(cfg.Devices, deviceVirtioRNG)

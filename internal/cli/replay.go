@@ -87,6 +87,7 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 	recorded := map[string]string{
 		"m": cfg.Mem, "bios": cfg.Bios, "kernel": cfg.Kernel, "initrd": cfg.Initrd,
 		"append": cfg.Append, "icount": cfg.ICount, "sv48": strconv.FormatBool(cfg.Sv48),
+		"schedule": cfg.Schedule,
 	}
 	var err error
 	fs.Visit(func(fl *flag.Flag) {
@@ -105,6 +106,21 @@ func applyRecorded(fs *flag.FlagSet, f *machineFlags, cfg recordedConfig) error 
 		return err
 	}
 	f.mem, f.bios, f.kernel, f.initrd, f.appendS, f.icount, f.sv48 = cfg.Mem, cfg.Bios, cfg.Kernel, cfg.Initrd, cfg.Append, cfg.ICount, cfg.Sv48
+	harts := max(cfg.Harts, 1)
+	fs.Visit(func(v *flag.Flag) {
+		if v.Name == "smp" {
+			if n, perr := parseSMP(v.Value.String()); perr != nil || n != harts {
+				err = fmt.Errorf("-smp %s contradicts the recording (recorded: %d harts); the machine configuration comes from the recording", v.Value.String(), harts)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if harts > machine.MaxHarts {
+		return fmt.Errorf("recording: configuration: %d harts (this rewind takes at most %d)", harts, machine.MaxHarts)
+	}
+	f.smp, f.schedule = strconv.Itoa(harts), cfg.Schedule
 	f.replaying = true
 	f.timebase = cfg.TimebaseHz
 	if f.timebase == 0 {
@@ -580,11 +596,11 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 			if err := p.RestoreSnapshot(e); err != nil {
 				return 1, err
 			}
-			fmt.Fprintf(stderr, "rewind: starting from the snapshot embedded at icount %d (console output before it is not shown; --from-start replays it)\n", m.CPU.ICount())
+			fmt.Fprintf(stderr, "rewind: starting from the snapshot embedded at icount %d (console output before it is not shown; --from-start replays it)\n", m.ICount())
 		}
 	}
 	if ro.gdb != "" {
-		once.icount = m.CPU.ICount
+		once.icount = m.ICount
 		if err := con.Start(func([]byte) {}); err != nil {
 			return 1, fmt.Errorf("serial: %w", err)
 		}

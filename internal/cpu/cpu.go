@@ -145,8 +145,67 @@ type CPU struct {
 	// Sv48 offers Sv48 in satp in addition to Sv39.
 	Sv48 bool
 
+	// HartID is what the mhartid CSR reads.
+	HartID uint64
+	// BreakReservationOnTrap makes every trap clear the LR reservation
+	// (multi-hart machines; a single hart keeps the reservation across
+	// traps, as recordings made before harts could be several expect).
+	BreakReservationOnTrap bool
+	// peers are the other harts sharing this hart's RAM (Link): a store
+	// by any of them invalidates code this hart decoded.
+	peers []*CPU
+
 	// jit is the compiled engine (nil: interpreter only); see jit_amd64.go.
 	jit *jitState
+}
+
+// Link makes harts that share one RAM see each other's stores to code:
+// a store by one invalidates the instructions any of them decoded from
+// that page, and pages that are code on any hart stay out of every
+// hart's write TLB. Harts run one at a time on the machine goroutine.
+func Link(harts []*CPU) {
+	for _, h := range harts {
+		h.peers = nil
+		for _, o := range harts {
+			if o != h {
+				h.peers = append(h.peers, o)
+			}
+		}
+		h.flushWriteTLB()
+	}
+}
+
+// ClearReservation drops the hart's LR reservation (the machine calls it
+// when it deschedules the hart, so a store by another hart in between
+// always makes the pending SC fail).
+func (c *CPU) ClearReservation() { c.resValid = false }
+
+// Runnable reports whether the hart would execute an instruction if run:
+// it is not asleep in WFI, or an enabled interrupt is pending.
+func (c *CPU) Runnable() bool { return !c.waiting || c.mip()&c.mie != 0 }
+
+// codeAnywhere reports whether RAM page is decoded code on this hart or
+// on a linked one.
+func (c *CPU) codeAnywhere(page uint64) bool {
+	if c.codePages[page] != nil {
+		return true
+	}
+	for _, p := range c.peers {
+		if p.codePages[page] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// peersCodeWrite passes a store to page on to the linked harts that
+// decoded it.
+func (c *CPU) peersCodeWrite(page, po uint64, size int) {
+	for _, p := range c.peers {
+		if p.codePages[page] != nil {
+			p.codeWrite(page, po, size)
+		}
+	}
 }
 
 // New returns a hart attached to b, in M-mode, with pc = 0.
@@ -324,8 +383,11 @@ func (c *CPU) fetchPage() bool {
 			cp = &codePage{gen: 1}
 		}
 		c.codePages[page] = cp
-		// Stores to this page must now take the slow path.
+		// Stores to this page must now take the slow path, on every hart.
 		c.flushWriteTLB()
+		for _, p := range c.peers {
+			p.flushWriteTLB()
+		}
 	}
 	cp.writes = 0
 	c.curVPN = vpn
@@ -402,6 +464,9 @@ func (c *CPU) trap(cause, tval uint64, intr bool) {
 		deleg = c.mideleg
 	}
 	c.waiting = false
+	if c.BreakReservationOnTrap {
+		c.resValid = false
+	}
 	if c.priv <= PrivS && (deleg>>cause)&1 != 0 {
 		c.scause = cause
 		if intr {

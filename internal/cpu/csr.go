@@ -137,7 +137,9 @@ func (c *CPU) readCSR(csr uint16) (uint64, bool) {
 			return 0, false
 		}
 		return c.satp, true
-	case csrMvendorid, csrMarchid, csrMimpid, csrMhartid, csrMconfigptr:
+	case csrMhartid:
+		return c.HartID, true
+	case csrMvendorid, csrMarchid, csrMimpid, csrMconfigptr:
 		return 0, true
 	case csrMstatus:
 		s := c.mstatus

@@ -266,6 +266,9 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 		if c.codePages[page] != nil {
 			c.codeWrite(page, off&0xfff, size)
 		}
+		if c.peers != nil {
+			c.peersCodeWrite(page, off&0xfff, size)
+		}
 		if c.dirty != nil {
 			c.dirty[page>>6] |= 1 << (page & 63)
 		}
@@ -273,7 +276,7 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 			if pa <= c.watchPA+7 && pa+uint64(size) > c.watchPA && c.OnWatch != nil {
 				c.OnWatch(c.watchPA)
 			}
-		} else if va&uint64(size-1) == 0 && !dbgWatched && c.codePages[page] == nil {
+		} else if va&uint64(size-1) == 0 && !dbgWatched && !c.codeAnywhere(page) {
 			e := &c.tlbW[(va>>12)&tlbMask]
 			e.key = va>>12 | c.dctx
 			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
@@ -390,6 +393,9 @@ func (c *CPU) amoWritten(off uint64) {
 	page := off >> 12
 	if c.codePages[page] != nil {
 		c.codeWrite(page, off&0xfff, 8)
+	}
+	if c.peers != nil {
+		c.peersCodeWrite(page, off&0xfff, 8)
 	}
 	if c.dirty != nil {
 		c.dirty[page>>6] |= 1 << (page & 63)

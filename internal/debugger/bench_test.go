@@ -69,7 +69,7 @@ func recordGowork(b *testing.B, total, snapEvery uint64) (string, machine.Result
 		if i := strings.Index(out.String()[mark:], "\n$ "); i >= 0 {
 			mark += i + 3
 			cmd := "gowork\n"
-			if m.CPU.ICount() > total {
+			if m.ICount() > total {
 				cmd = "poweroff\n"
 			}
 			m.InjectInput([]byte(cmd))

@@ -96,7 +96,7 @@ func New(m *machine.Machine, p *replay.Player, opts Options) (*Debugger, error) 
 	if err != nil {
 		return nil, err
 	}
-	d.snaps = []*snapshot{{icount: m.CPU.ICount(), state: st, player: p.Save(), pages: map[uint64][]byte{}}}
+	d.snaps = []*snapshot{{icount: m.ICount(), state: st, player: p.Save(), pages: map[uint64][]byte{}}}
 	d.bootSnap = d.snaps[0]
 	return d, nil
 }
@@ -105,7 +105,7 @@ func New(m *machine.Machine, p *replay.Player, opts Options) (*Debugger, error) 
 func (d *Debugger) Machine() *machine.Machine { return d.m }
 
 // ICount returns the current position.
-func (d *Debugger) ICount() uint64 { return d.m.CPU.ICount() }
+func (d *Debugger) ICount() uint64 { return d.m.ICount() }
 
 // End returns the last instruction count of the recording.
 func (d *Debugger) End() uint64 { return d.p.EndICount() }
@@ -143,18 +143,18 @@ type Stop struct {
 // arm installs breakpoints and watchpoints on the hart.
 func (d *Debugger) arm(on bool) {
 	if on {
-		d.m.CPU.SetBreakpoints(d.bps)
-		d.m.CPU.SetWatchpoints(d.watches)
+		d.m.SetBreakpoints(d.bps)
+		d.m.SetWatchpoints(d.watches)
 	} else {
-		d.m.CPU.SetBreakpoints(nil)
-		d.m.CPU.SetWatchpoints(nil)
+		d.m.SetBreakpoints(nil)
+		d.m.SetWatchpoints(nil)
 	}
 }
 
 // snapshotDue reports whether a snapshot should be taken now.
 func (d *Debugger) snapshotDue() bool {
 	last := d.snaps[len(d.snaps)-1]
-	return d.base == len(d.snaps)-1 && d.m.CPU.ICount() >= last.icount+d.spacing
+	return d.base == len(d.snaps)-1 && d.m.ICount() >= last.icount+d.spacing
 }
 
 // takeSnapshot records the current state at the frontier, if no block
@@ -289,7 +289,7 @@ func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (St
 	defer d.arm(false)
 	m := d.m
 	for {
-		ic := m.CPU.ICount()
+		ic := m.ICount()
 		if ic >= target {
 			return Stop{Kind: StopStep, ICount: ic}, nil
 		}
@@ -322,14 +322,14 @@ func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (St
 		reason, err := d.runSlice()
 		m.StopAt = 0
 		if err != nil {
-			return Stop{ICount: m.CPU.ICount()}, err
+			return Stop{ICount: m.ICount()}, err
 		}
-		ic = m.CPU.ICount()
+		ic = m.ICount()
 		switch reason {
 		case cpu.StopBreakpoint:
 			return Stop{Kind: StopBreakpoint, ICount: ic}, nil
 		case cpu.StopWatchpoint:
-			return Stop{Kind: StopWatchpoint, ICount: ic, Watch: m.CPU.LastWatchHit()}, nil
+			return Stop{Kind: StopWatchpoint, ICount: ic, Watch: m.Cur().LastWatchHit()}, nil
 		}
 		if d.base+1 < len(d.snaps) && ic == d.snaps[d.base+1].icount {
 			// Deterministic replay: the state now equals that snapshot.
@@ -358,7 +358,7 @@ func (d *Debugger) seek(icount uint64, armed bool) error {
 	if err := d.maybeJump(icount); err != nil {
 		return err
 	}
-	cur := d.m.CPU.ICount()
+	cur := d.m.ICount()
 	k := d.nearest(icount)
 	if icount < cur || d.snaps[k].icount > cur {
 		if err := d.restore(k); err != nil {
@@ -374,7 +374,7 @@ func (d *Debugger) Seek(icount uint64) error { return d.seek(icount, false) }
 
 // StepForward executes one instruction.
 func (d *Debugger) StepForward() (Stop, error) {
-	ic := d.m.CPU.ICount()
+	ic := d.m.ICount()
 	if ic >= d.End() {
 		return Stop{Kind: StopEnd, ICount: ic}, nil
 	}
@@ -383,7 +383,7 @@ func (d *Debugger) StepForward() (Stop, error) {
 
 // StepBackward moves to the previous instruction count.
 func (d *Debugger) StepBackward() (Stop, error) {
-	ic := d.m.CPU.ICount()
+	ic := d.m.ICount()
 	if ic == 0 || ic <= d.bootSnap.icount {
 		return Stop{Kind: StopBegin, ICount: ic}, nil
 	}
@@ -396,8 +396,8 @@ func (d *Debugger) StepBackward() (Stop, error) {
 // Continue runs forward until a breakpoint, a watchpoint, the end of the
 // recording, or an interrupt.
 func (d *Debugger) Continue(interrupt <-chan struct{}) (Stop, error) {
-	pc := d.m.CPU.PC()
-	d.m.CPU.SkipBreakpointOnce(pc)
+	pc := d.m.Cur().PC()
+	d.m.Cur().SkipBreakpointOnce(pc)
 	st, err := d.run(^uint64(0), true, interrupt)
 	if err == nil && st.Kind == StopStep {
 		st.Kind = StopEnd
@@ -408,7 +408,7 @@ func (d *Debugger) Continue(interrupt <-chan struct{}) (Stop, error) {
 // ReverseContinue moves back to the last breakpoint or watchpoint hit
 // before the current position, or to the start of the recording.
 func (d *Debugger) ReverseContinue(interrupt <-chan struct{}) (Stop, error) {
-	cur := d.m.CPU.ICount()
+	cur := d.m.ICount()
 	k := d.nearest(cur)
 	for ; k >= 0; k-- {
 		if from := d.snaps[k].icount; from < cur {
@@ -423,7 +423,7 @@ func (d *Debugger) ReverseContinue(interrupt <-chan struct{}) (Stop, error) {
 				if err := d.seek(last.ICount, false); err != nil {
 					return Stop{}, err
 				}
-				last.ICount = d.m.CPU.ICount()
+				last.ICount = d.m.ICount()
 				return *last, nil
 			}
 			cur = from
@@ -440,7 +440,7 @@ func (d *Debugger) ReverseContinue(interrupt <-chan struct{}) (Stop, error) {
 	if err := d.seek(d.bootSnap.icount, false); err != nil {
 		return Stop{}, err
 	}
-	return Stop{Kind: StopBegin, ICount: d.m.CPU.ICount()}, nil
+	return Stop{Kind: StopBegin, ICount: d.m.ICount()}, nil
 }
 
 // lastHit replays the interval [snapshot k, end) with breakpoints armed
@@ -453,7 +453,7 @@ func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop,
 	first := true
 	for {
 		if !first {
-			d.m.CPU.SkipBreakpointOnce(d.m.CPU.PC())
+			d.m.Cur().SkipBreakpointOnce(d.m.Cur().PC())
 		}
 		first = false
 		st, err := d.run(end, true, interrupt)
@@ -489,7 +489,7 @@ func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop,
 // StepForwardWatched executes one instruction with watchpoints armed (not
 // breakpoints): a watched access reports StopWatchpoint after it.
 func (d *Debugger) StepForwardWatched() (Stop, error) {
-	ic := d.m.CPU.ICount()
+	ic := d.m.ICount()
 	if ic >= d.End() {
 		return Stop{Kind: StopEnd, ICount: ic}, nil
 	}
@@ -497,8 +497,8 @@ func (d *Debugger) StepForwardWatched() (Stop, error) {
 	d.bps = nil
 	defer func() { d.bps = bps }()
 	st, err := d.run(ic+1, true, nil)
-	if err == nil && st.Kind == StopWatchpoint && d.m.CPU.ICount() != ic+1 {
-		err = fmt.Errorf("debugger: watch stop at icount %d stepping from %d", d.m.CPU.ICount(), ic)
+	if err == nil && st.Kind == StopWatchpoint && d.m.ICount() != ic+1 {
+		err = fmt.Errorf("debugger: watch stop at icount %d stepping from %d", d.m.ICount(), ic)
 	}
 	return st, err
 }
@@ -507,7 +507,7 @@ func (d *Debugger) StepForwardWatched() (Stop, error) {
 // accessed a watched location it reports StopWatchpoint (positioned at
 // the instruction, memory as before it).
 func (d *Debugger) StepBackwardWatched() (Stop, error) {
-	ic := d.m.CPU.ICount()
+	ic := d.m.ICount()
 	st, err := d.StepBackward()
 	if err != nil || st.Kind == StopBegin || len(d.watches) == 0 {
 		return st, err

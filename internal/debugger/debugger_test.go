@@ -111,7 +111,7 @@ func stateAt(t *testing.T, path string, icount uint64) cpu.State {
 	if _, err := m.Run(0); err != nil {
 		t.Fatal(err)
 	}
-	return m.CPU.Save()
+	return m.Cur().Save()
 }
 
 func TestSeekMatchesStraightReplay(t *testing.T) {
@@ -129,7 +129,7 @@ func TestSeekMatchesStraightReplay(t *testing.T) {
 		if d.ICount() != target {
 			t.Fatalf("seek %d landed at %d", target, d.ICount())
 		}
-		got, want := d.Machine().CPU.Save(), stateAt(t, path, target)
+		got, want := d.Machine().Cur().Save(), stateAt(t, path, target)
 		if got != want {
 			t.Fatalf("state after seek to %d differs from a straight replay (pc %#x vs %#x)", target, got.PC, want.PC)
 		}
@@ -150,7 +150,7 @@ func TestReverseStepAndContinue(t *testing.T) {
 	}
 	var pcs []uint64
 	for i := 0; i < 20; i++ {
-		pcs = append(pcs, d.Machine().CPU.PC())
+		pcs = append(pcs, d.Machine().Cur().PC())
 		if _, err := d.StepForward(); err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestReverseStepAndContinue(t *testing.T) {
 		if _, err := d.StepBackward(); err != nil {
 			t.Fatal(err)
 		}
-		if pc := d.Machine().CPU.PC(); pc != pcs[i] {
+		if pc := d.Machine().Cur().PC(); pc != pcs[i] {
 			t.Fatalf("reverse step %d: pc %#x, forward saw %#x", 19-i, pc, pcs[i])
 		}
 	}
@@ -180,8 +180,8 @@ func TestReverseStepAndContinue(t *testing.T) {
 		if st.Kind != StopBreakpoint {
 			break
 		}
-		if d.Machine().CPU.PC() != bp {
-			t.Fatalf("stopped at %#x, breakpoint at %#x", d.Machine().CPU.PC(), bp)
+		if d.Machine().Cur().PC() != bp {
+			t.Fatalf("stopped at %#x, breakpoint at %#x", d.Machine().Cur().PC(), bp)
 		}
 		hits = append(hits, st.ICount)
 	}
@@ -211,7 +211,7 @@ func TestReverseWatchpoint(t *testing.T) {
 	}
 	// Watch the word just below the stack pointer: the guest's calls
 	// write it over and over.
-	sp := d.Machine().CPU.Reg(2)
+	sp := d.Machine().Cur().Reg(2)
 	addr := sp - 8
 	d.SetWatchpoints([]cpu.Watch{{Addr: addr, Len: 8, Kind: cpu.WatchWrite}})
 	st, err := d.ReverseContinue(nil)
@@ -222,7 +222,7 @@ func TestReverseWatchpoint(t *testing.T) {
 		t.Fatalf("reverse-continue: %+v", st)
 	}
 	// Going backward the stop is at the writing instruction, before it.
-	if pc := d.Machine().CPU.PC(); pc != st.Watch.PC {
+	if pc := d.Machine().Cur().PC(); pc != st.Watch.PC {
 		t.Fatalf("stopped at pc %#x, the writer is %#x", pc, st.Watch.PC)
 	}
 	before := make([]byte, 8)
@@ -240,9 +240,9 @@ func TestReverseWatchpoint(t *testing.T) {
 	}
 	t.Logf("value before %x, after %x", before, after)
 	// last-write finds the same instruction through the physical address.
-	pa, _ := d.Machine().CPU.Translate(addr)
+	pa, _ := d.Machine().Cur().Translate(addr)
 	lw, err := d.LastWrite(pa, 8)
-	if err != nil || lw.Kind != StopWatchpoint || d.Machine().CPU.PC() != st.Watch.PC {
-		t.Fatalf("last-write: %+v %v at pc %#x", lw, err, d.Machine().CPU.PC())
+	if err != nil || lw.Kind != StopWatchpoint || d.Machine().Cur().PC() != st.Watch.PC {
+		t.Fatalf("last-write: %+v %v at pc %#x", lw, err, d.Machine().Cur().PC())
 	}
 }

@@ -43,7 +43,7 @@ func (d *Debugger) maybeJump(icount uint64) error {
 		// Cost from the store: from the current position when going
 		// forward past it, else from the nearest stored snapshot.
 		from := d.snaps[d.nearest(icount)].icount
-		if cur := d.m.CPU.ICount(); cur <= icount && cur > from {
+		if cur := d.m.ICount(); cur <= icount && cur > from {
 			from = cur
 		}
 		if es := d.p.Snapshots()[e]; es.ICount > from && es.ICount-from > d.jumpCost {

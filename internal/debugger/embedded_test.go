@@ -24,7 +24,7 @@ func TestSeekFromEmbeddedSnapshots(t *testing.T) {
 		if d.ICount() != target {
 			t.Fatalf("seek %d landed at %d", target, d.ICount())
 		}
-		if got, want := d.Machine().CPU.Save(), stateAt(t, path, target); got != want {
+		if got, want := d.Machine().Cur().Save(), stateAt(t, path, target); got != want {
 			t.Fatalf("state after seek to %d differs from a straight replay (pc %#x vs %#x)", target, got.PC, want.PC)
 		}
 		if target == end-5 && d.origin() == 0 {
@@ -73,7 +73,7 @@ func TestReverseAcrossEmbeddedOrigin(t *testing.T) {
 		if err := ref.Seek(st.ICount); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := d.Machine().CPU.Save(), ref.Machine().CPU.Save(); got != want {
+		if got, want := d.Machine().Cur().Save(), ref.Machine().Cur().Save(); got != want {
 			t.Fatalf("reverse step to %d: pc %#x, reference %#x", st.ICount, got.PC, want.PC)
 		}
 	}
@@ -142,7 +142,7 @@ func TestSnapshotsInCutRecording(t *testing.T) {
 		if d.origin() != last.ICount {
 			t.Errorf("cut at %d: the seek started at %d, not from the last snapshot before the cut (%d)", cut, d.origin(), last.ICount)
 		}
-		if got, want := d.Machine().CPU.Save(), stateAt(t, path, target); got != want {
+		if got, want := d.Machine().Cur().Save(), stateAt(t, path, target); got != want {
 			t.Fatalf("cut at %d: state at %d differs from a straight replay", cut, target)
 		}
 	}

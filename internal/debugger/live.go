@@ -32,7 +32,7 @@ func (t *LiveTarget) ReadReg(n int) (uint64, error) { return t.view.ReadReg(n) }
 
 // WriteReg implements gdbstub.Target.
 func (t *LiveTarget) WriteReg(n int, v uint64) error {
-	c := t.m.CPU
+	c := t.m.Cur()
 	switch {
 	case n > 0 && n < 32:
 		c.SetReg(n, v)
@@ -55,7 +55,7 @@ func (t *LiveTarget) WriteMem(addr uint64, p []byte) error {
 	m := t.m
 	for i := 0; i < len(p); {
 		va := addr + uint64(i)
-		pa, ok := m.CPU.Translate(va)
+		pa, ok := m.Cur().Translate(va)
 		if !ok {
 			pa = va
 		}
@@ -73,15 +73,15 @@ func (t *LiveTarget) arm(bps bool) {
 	if bps {
 		pcs = t.pcs()
 	}
-	t.m.CPU.SetBreakpoints(pcs)
-	t.m.CPU.SetWatchpoints(t.watches)
+	t.m.SetBreakpoints(pcs)
+	t.m.SetWatchpoints(t.watches)
 }
 
 func (t *LiveTarget) stop(reason cpu.StopReason) gdbstub.StopEvent {
 	if reason == cpu.StopBreakpoint {
 		return gdbstub.StopEvent{Reason: gdbstub.StopSWBreak}
 	}
-	return watchEvent(t.m.CPU.LastWatchHit())
+	return watchEvent(t.m.Cur().LastWatchHit())
 }
 
 // Step implements gdbstub.Target.
@@ -90,9 +90,9 @@ func (t *LiveTarget) Step(dir gdbstub.Direction) (gdbstub.StopEvent, error) {
 		return gdbstub.StopEvent{}, errors.New(liveWhy)
 	}
 	t.arm(false)
-	defer t.m.CPU.SetWatchpoints(nil)
-	ic := t.m.CPU.ICount()
-	for t.m.CPU.ICount() == ic && !t.m.Halted() {
+	defer t.m.SetWatchpoints(nil)
+	ic := t.m.ICount()
+	for t.m.ICount() == ic && !t.m.Halted() {
 		t.m.StopAt = ic + 1
 		t.m.LastStop = cpu.StopBudget
 		_, err := t.m.Run(0)
@@ -117,17 +117,17 @@ func (t *LiveTarget) Continue(dir gdbstub.Direction, interrupt <-chan struct{}) 
 	}
 	t.arm(true)
 	defer func() {
-		t.m.CPU.SetBreakpoints(nil)
-		t.m.CPU.SetWatchpoints(nil)
+		t.m.SetBreakpoints(nil)
+		t.m.SetWatchpoints(nil)
 	}()
-	t.m.CPU.SkipBreakpointOnce(t.m.CPU.PC())
+	t.m.Cur().SkipBreakpointOnce(t.m.Cur().PC())
 	for !t.m.Halted() {
 		select {
 		case <-interrupt:
 			return gdbstub.StopEvent{Reason: gdbstub.StopInterrupted}, nil
 		default:
 		}
-		t.m.StopAt = t.m.CPU.ICount() + 20_000_000
+		t.m.StopAt = t.m.ICount() + 20_000_000
 		t.m.LastStop = cpu.StopBudget
 		_, err := t.m.Run(0)
 		t.m.StopAt = 0
@@ -151,7 +151,7 @@ func (t *LiveTarget) Monitor(cmd string, out io.Writer) error {
 	switch strings.TrimSpace(cmd) {
 	case "when":
 		ns := t.m.Clock.Now()
-		_, err := fmt.Fprintf(out, "icount %d (live), guest time %d.%09d s, pc %#x\n", t.m.CPU.ICount(), ns/1e9, ns%1e9, t.m.CPU.PC())
+		_, err := fmt.Fprintf(out, "icount %d (live), guest time %d.%09d s, pc %#x\n", t.m.ICount(), ns/1e9, ns%1e9, t.m.Cur().PC())
 		return err
 	case "", "help":
 		_, err := io.WriteString(out, "live machine: monitor when (reverse execution needs a recording)\n")

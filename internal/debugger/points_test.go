@@ -52,7 +52,7 @@ func TestClientPointsGoWithTheClient(t *testing.T) {
 	if err := d.Seek(d.End() / 2); err != nil {
 		t.Fatal(err)
 	}
-	pc, sp := d.Machine().CPU.PC(), d.Machine().CPU.Reg(2)
+	pc, sp := d.Machine().Cur().PC(), d.Machine().Cur().Reg(2)
 	if err := d.Seek(0); err != nil {
 		t.Fatal(err)
 	}

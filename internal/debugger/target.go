@@ -26,7 +26,7 @@ var errReplayWrite = errors.New("this is a recording: changing registers or memo
 
 // ReadReg implements gdbstub.Target.
 func (t *Target) ReadReg(n int) (uint64, error) {
-	c := t.d.m.CPU
+	c := t.d.m.Cur()
 	switch {
 	case n >= 0 && n < 32:
 		return c.Reg(n), nil
@@ -54,7 +54,7 @@ func (t *Target) ReadMem(addr uint64, p []byte) error {
 	m := t.d.m
 	for i := 0; i < len(p); {
 		va := addr + uint64(i)
-		pa, ok := m.CPU.Translate(va)
+		pa, ok := m.Cur().Translate(va)
 		if !ok {
 			pa = va
 		}
@@ -149,7 +149,7 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 	switch f[0] {
 	case "when":
 		ns := m.Clock.Now()
-		fmt.Fprintf(out, "icount %d (of %d), guest time %d.%09d s, pc %#x\n", t.d.ICount(), t.d.End(), ns/1e9, ns%1e9, m.CPU.PC())
+		fmt.Fprintf(out, "icount %d (of %d), guest time %d.%09d s, pc %#x\n", t.d.ICount(), t.d.End(), ns/1e9, ns%1e9, m.Cur().PC())
 		return nil
 	case "seek":
 		if len(f) != 2 {
@@ -162,7 +162,7 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 		if err := t.d.Seek(n); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), m.CPU.PC())
+		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), m.Cur().PC())
 		return nil
 	case "checkpoint":
 		t.checkpoints = append(t.checkpoints, t.d.ICount())
@@ -179,7 +179,7 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 		if err := t.d.Seek(t.checkpoints[n-1]); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), m.CPU.PC())
+		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), m.Cur().PC())
 		return nil
 	case "last-write":
 		if len(f) < 2 || len(f) > 3 {
@@ -203,7 +203,7 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 			fmt.Fprintf(out, "no write to [%#x, %#x) before this point in the recording\n", addr, addr+n)
 			return nil
 		}
-		fmt.Fprintf(out, "icount %d: pc %#x writes %#x (then: maint flush register-cache)\n", t.d.ICount(), m.CPU.PC(), st.Watch.Addr)
+		fmt.Fprintf(out, "icount %d: pc %#x writes %#x (then: maint flush register-cache)\n", t.d.ICount(), m.Cur().PC(), st.Watch.Addr)
 		return nil
 	case "info":
 		_, err := fmt.Fprintln(out, t.d.String())

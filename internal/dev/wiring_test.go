@@ -53,8 +53,8 @@ func TestVirtBoardWiring(t *testing.T) {
 	var console bytes.Buffer
 	var powerOff []syscon.Kind
 
-	p := plic.New(h)
-	c := clint.New(clock, h, 10_000_000)
+	p := plic.New([]plic.Hart{h})
+	c := clint.New(clock, []clint.Hart{h}, 10_000_000)
 	u := uart.New(&console, p.Line(uartIRQ))
 	r := rtc.New(clock, p.Line(rtcIRQ), 1_700_000_000_000_000_000)
 	s := syscon.New(func(k syscon.Kind, code int) { powerOff = append(powerOff, k) })

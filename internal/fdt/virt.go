@@ -27,6 +27,7 @@ const (
 	VirtVirtioIRQ  = 1 // slot i raises PLIC source VirtVirtioIRQ + i
 	VirtVirtioMax  = 8 // slots 0..7; a 9th would collide with the UART's IRQ
 	VirtRAMBase    = 0x80000000
+	VirtMaxHarts   = 8 // Rewind's limit; QEMU 7.2 allows 512
 
 	// VirtPoweroffValue and VirtRebootValue are what the syscon-poweroff
 	// and syscon-reboot nodes tell Linux to write to the test finisher.
@@ -42,7 +43,9 @@ const (
 )
 
 // VirtConfig describes the parts of the virt board's device tree that vary.
-// Start from DefaultVirtConfig; Virt checks every field and fills none in.
+// Start from DefaultVirtConfig; Virt checks every field and fills none in
+// (Harts 0 is the one exception: it stands for one hart, the board before
+// Rewind had -smp).
 type VirtConfig struct {
 	// RAMBase and RAMSize give the /memory node.
 	RAMBase, RAMSize uint64
@@ -66,6 +69,10 @@ type VirtConfig struct {
 	// PLICNDev is the PLIC node's riscv,ndev: the number of interrupt
 	// sources, not counting source 0.
 	PLICNDev uint32
+	// Harts is the number of harts, 1..VirtMaxHarts; 0 means 1. Each gets
+	// a cpu node and its contexts in the CLINT's and PLIC's
+	// interrupts-extended.
+	Harts int
 	// RNGSeed, when non-nil, becomes /chosen rng-seed. It is
 	// guest-visible, so a reproducible run must reuse it: the machine
 	// draws it from the host and a recording stores it. The default
@@ -101,6 +108,8 @@ func (c *VirtConfig) check() error {
 		return fmt.Errorf("unknown mmu-type %q", c.MMUType)
 	case c.TimebaseHz == 0:
 		return fmt.Errorf("timebase-frequency is 0")
+	case c.Harts < 0 || c.Harts > VirtMaxHarts:
+		return fmt.Errorf("%d harts, want 1..%d", c.Harts, VirtMaxHarts)
 	case c.VirtioSlots < 0 || c.VirtioSlots > VirtVirtioMax:
 		return fmt.Errorf("%d virtio slots, want 0..%d", c.VirtioSlots, VirtVirtioMax)
 	case c.PLICNDev < VirtRTCIRQ:
@@ -111,13 +120,18 @@ func (c *VirtConfig) check() error {
 	return nil
 }
 
-// Virt returns the device tree blob of the virt board with a single hart.
+// Virt returns the device tree blob of the virt board with cfg.Harts harts.
 //
 // Nodes, properties and their order follow what QEMU 7.2 dumps for
-// `-machine virt -cpu rv64 -smp 1` (dumpdtb), including the reversed order
+// `-machine virt -cpu rv64 -smp N` (dumpdtb), including the reversed order
 // of the virtio-mmio nodes (Linux probes them in tree order, so this keeps
-// /dev/vda on the same slot as under QEMU) and the phandle numbers (cpu 1,
-// cpu interrupt controller 2, PLIC 3, test finisher 4).
+// /dev/vda on the same slot as under QEMU) and the phandle numbers: QEMU
+// numbers the cpus from the last one down, so hart i's cpu node has phandle
+// 2(N-1-i)+1 and its interrupt controller the next one, then the PLIC has
+// 2N+1 and the test finisher 2N+2 (with one hart: cpu 1, cpu interrupt
+// controller 2, PLIC 3, test finisher 4). The CLINT's and the PLIC's
+// interrupts-extended list hart 0's interrupts first, then hart 1's, and
+// so on; the PLIC's context 2i is hart i's M-mode, 2i+1 its S-mode.
 //
 // Differences from QEMU, on purpose:
 //   - riscv,isa and mmu-type describe our hart (VirtConfig.ISA, MMUType),
@@ -139,8 +153,16 @@ func Virt(cfg VirtConfig) ([]byte, error) {
 	if err := cfg.check(); err != nil {
 		return nil, fmt.Errorf("fdt: virt: %w", err)
 	}
+	harts := cfg.Harts
+	if harts == 0 {
+		harts = 1
+	}
 	b := New()
-	cpuPh, intcPh, plicPh, testPh := b.NewPhandle(), b.NewPhandle(), b.NewPhandle(), b.NewPhandle()
+	cpuPh, intcPh := make([]uint32, harts), make([]uint32, harts)
+	for i := harts - 1; i >= 0; i-- {
+		cpuPh[i], intcPh[i] = b.NewPhandle(), b.NewPhandle()
+	}
+	plicPh, testPh := b.NewPhandle(), b.NewPhandle()
 
 	root := b.Root()
 	root.PropU32("#address-cells", 2)
@@ -184,20 +206,26 @@ func Virt(cfg VirtConfig) ([]byte, error) {
 	cpus.PropU32("#address-cells", 1)
 	cpus.PropU32("#size-cells", 0)
 	cpus.PropU32("timebase-frequency", cfg.TimebaseHz)
-	cpu := cpus.Child("cpu@0")
-	cpu.PropU32("phandle", cpuPh)
-	cpu.PropString("device_type", "cpu")
-	cpu.PropU32("reg", 0)
-	cpu.PropString("status", "okay")
-	cpu.PropString("compatible", "riscv")
-	cpu.PropString("riscv,isa", cfg.ISA)
-	cpu.PropString("mmu-type", cfg.MMUType)
-	intc := cpu.Child("interrupt-controller")
-	intc.PropU32("#interrupt-cells", 1)
-	intc.PropEmpty("interrupt-controller")
-	intc.PropString("compatible", "riscv,cpu-intc")
-	intc.PropU32("phandle", intcPh)
-	cpus.Child("cpu-map").Child("cluster0").Child("core0").PropU32("cpu", cpuPh)
+	for i := 0; i < harts; i++ {
+		cpu := cpus.Child(fmt.Sprintf("cpu@%d", i))
+		cpu.PropU32("phandle", cpuPh[i])
+		cpu.PropString("device_type", "cpu")
+		cpu.PropU32("reg", uint32(i))
+		cpu.PropString("status", "okay")
+		cpu.PropString("compatible", "riscv")
+		cpu.PropString("riscv,isa", cfg.ISA)
+		cpu.PropString("mmu-type", cfg.MMUType)
+		intc := cpu.Child("interrupt-controller")
+		intc.PropU32("#interrupt-cells", 1)
+		intc.PropEmpty("interrupt-controller")
+		intc.PropString("compatible", "riscv,cpu-intc")
+		intc.PropU32("phandle", intcPh[i])
+	}
+	// QEMU puts every hart in one cluster, one core each (no threads).
+	cluster := cpus.Child("cpu-map").Child("cluster0")
+	for i := 0; i < harts; i++ {
+		cluster.Child(fmt.Sprintf("core%d", i)).PropU32("cpu", cpuPh[i])
+	}
 
 	soc := root.Child("soc")
 	soc.PropU32("#address-cells", 2)
@@ -236,15 +264,15 @@ func Virt(cfg VirtConfig) ([]byte, error) {
 	plic.PropU32("phandle", plicPh)
 	plic.PropU32("riscv,ndev", cfg.PLICNDev)
 	plic.PropCells("reg", cells64(VirtPLICBase, VirtPLICSize)...)
-	// Context 0 is hart 0 M-mode, context 1 hart 0 S-mode.
-	plic.PropCells("interrupts-extended", intcPh, irqMExt, intcPh, irqSExt)
+	// Context 2i is hart i M-mode, context 2i+1 hart i S-mode.
+	plic.PropCells("interrupts-extended", perHart(intcPh, irqMExt, irqSExt)...)
 	plic.PropEmpty("interrupt-controller")
 	plic.PropStrings("compatible", "sifive,plic-1.0.0", "riscv,plic0")
 	plic.PropU32("#address-cells", 0)
 	plic.PropU32("#interrupt-cells", 1)
 
 	clint := soc.Child(fmt.Sprintf("clint@%x", VirtCLINTBase))
-	clint.PropCells("interrupts-extended", intcPh, irqMSoft, intcPh, irqMTimer)
+	clint.PropCells("interrupts-extended", perHart(intcPh, irqMSoft, irqMTimer)...)
 	clint.PropCells("reg", cells64(VirtCLINTBase, VirtCLINTSize)...)
 	clint.PropStrings("compatible", "sifive,clint0", "riscv,clint0")
 
@@ -253,6 +281,19 @@ func Virt(cfg VirtConfig) ([]byte, error) {
 		return nil, fmt.Errorf("fdt: virt: %w", err)
 	}
 	return blob, nil
+}
+
+// perHart returns the interrupts-extended cells that give each hart's
+// interrupt controller the interrupts irqs, hart 0 first:
+// <&intc0 irqs[0] &intc0 irqs[1] ... &intc1 irqs[0] ...>.
+func perHart(intcPh []uint32, irqs ...uint32) []uint32 {
+	out := make([]uint32, 0, 2*len(intcPh)*len(irqs))
+	for _, ph := range intcPh {
+		for _, irq := range irqs {
+			out = append(out, ph, irq)
+		}
+	}
+	return out
 }
 
 // cells64 splits 64-bit numbers into (high, low) cell pairs, the encoding

@@ -3,6 +3,7 @@ package fdt
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,17 +109,20 @@ var (
 		"/platform-bus@4000000": true, "/soc/pci@30000000": true,
 	}
 	// property -> reason; the value is ours (checked separately), not QEMU's.
-	differentProps = map[string]string{
-		"/cpus/cpu@0:riscv,isa":        "our hart's ISA",
-		"/cpus/cpu@0:mmu-type":         "our hart's paging modes",
-		"/soc/plic@c000000:riscv,ndev": "QEMU 7.2 off-by-one",
-	}
+	differentProps = func() map[string]string {
+		m := map[string]string{"/soc/plic@c000000:riscv,ndev": "QEMU 7.2 off-by-one"}
+		for i := 0; i < VirtMaxHarts; i++ {
+			m[fmt.Sprintf("/cpus/cpu@%d:riscv,isa", i)] = "our hart's ISA"
+			m[fmt.Sprintf("/cpus/cpu@%d:mmu-type", i)] = "our hart's paging modes"
+		}
+		return m
+	}()
 	qemuOnlyProps = map[string]bool{"/chosen:rng-seed": true}
 )
 
-// qemuVirtDTB asks qemu-system-riscv64 for its virt device tree with a dummy
-// kernel, an initrd of initrdSize bytes and a command line.
-func qemuVirtDTB(t *testing.T, ramMiB, initrdSize int, bootargs string) []byte {
+// qemuVirtDTB asks qemu-system-riscv64 for its virt device tree with smp
+// harts, a dummy kernel, an initrd of initrdSize bytes and a command line.
+func qemuVirtDTB(t *testing.T, smp, ramMiB, initrdSize int, bootargs string) []byte {
 	t.Helper()
 	qemu, err := exec.LookPath("qemu-system-riscv64")
 	if err != nil {
@@ -134,7 +138,7 @@ func qemuVirtDTB(t *testing.T, ramMiB, initrdSize int, bootargs string) []byte {
 	if err := os.WriteFile(initrd, make([]byte, initrdSize), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(qemu, "-machine", "virt,dumpdtb="+dtb, "-cpu", "rv64", "-smp", "1",
+	cmd := exec.Command(qemu, "-machine", "virt,dumpdtb="+dtb, "-cpu", "rv64", "-smp", strconv.Itoa(smp),
 		"-m", strconv.Itoa(ramMiB)+"M", "-display", "none",
 		"-kernel", kernel, "-initrd", initrd, "-append", bootargs)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -148,9 +152,15 @@ func qemuVirtDTB(t *testing.T, ramMiB, initrdSize int, bootargs string) []byte {
 }
 
 func TestVirtMatchesQEMU(t *testing.T) {
+	for _, harts := range []int{1, 2, 4, 8} {
+		t.Run(fmt.Sprintf("smp%d", harts), func(t *testing.T) { testVirtMatchesQEMU(t, harts) })
+	}
+}
+
+func testVirtMatchesQEMU(t *testing.T, harts int) {
 	const initrdSize = 0x100077c
 	bootargs := "console=ttyS0 earlycon=sbi"
-	qblob := qemuVirtDTB(t, 256, initrdSize, bootargs)
+	qblob := qemuVirtDTB(t, harts, 256, initrdSize, bootargs)
 	qemu, err := Parse(qblob)
 	if err != nil {
 		t.Fatalf("parsing QEMU's tree: %v", err)
@@ -161,6 +171,7 @@ func TestVirtMatchesQEMU(t *testing.T) {
 	// QEMU 7.2 puts the initrd at kernel (0x80200000) + min(RAM/2, 128 MiB).
 	cfg.InitrdStart = 0x80200000 + 128<<20
 	cfg.InitrdEnd = cfg.InitrdStart + initrdSize
+	cfg.Harts = harts
 	blob, err := Virt(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -171,12 +182,14 @@ func TestVirtMatchesQEMU(t *testing.T) {
 	}
 	compareTrees(t, "/", qemu, ours)
 
-	cpu := ours.Find("/cpus/cpu@0")
-	if s, _ := cpu.Strings("riscv,isa"); len(s) != 1 || s[0] != cfg.ISA {
-		t.Errorf("riscv,isa = %q", s)
-	}
-	if s, _ := cpu.Strings("mmu-type"); len(s) != 1 || s[0] != cfg.MMUType {
-		t.Errorf("mmu-type = %q", s)
+	for i := 0; i < harts; i++ {
+		cpu := ours.Find(fmt.Sprintf("/cpus/cpu@%d", i))
+		if s, _ := cpu.Strings("riscv,isa"); len(s) != 1 || s[0] != cfg.ISA {
+			t.Errorf("cpu@%d riscv,isa = %q", i, s)
+		}
+		if s, _ := cpu.Strings("mmu-type"); len(s) != 1 || s[0] != cfg.MMUType {
+			t.Errorf("cpu@%d mmu-type = %q", i, s)
+		}
 	}
 	if v, _ := ours.Find("/soc/plic@c000000").U32("riscv,ndev"); v != 0x5f {
 		t.Errorf("riscv,ndev = %#x", v)
@@ -332,6 +345,8 @@ func TestVirtConfigErrors(t *testing.T) {
 		{"too many virtio", func(c *VirtConfig) { c.VirtioSlots = 9 }, "virtio slots"},
 		{"negative virtio", func(c *VirtConfig) { c.VirtioSlots = -1 }, "virtio slots"},
 		{"small ndev", func(c *VirtConfig) { c.PLICNDev = 8 }, "riscv,ndev"},
+		{"nine harts", func(c *VirtConfig) { c.Harts = 9 }, "harts"},
+		{"negative harts", func(c *VirtConfig) { c.Harts = -1 }, "harts"},
 		{"initrd backwards", func(c *VirtConfig) { c.InitrdStart, c.InitrdEnd = 0x2000, 0x1000 }, "initrd"},
 		{"initrd end only", func(c *VirtConfig) { c.InitrdEnd = 0x1000 }, "initrd"},
 		{"NUL in bootargs", func(c *VirtConfig) { c.Bootargs = "a\x00b" }, "NUL"},
@@ -345,5 +360,114 @@ func TestVirtConfigErrors(t *testing.T) {
 				t.Errorf("Virt error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestVirtOneHartIsDefault(t *testing.T) {
+	c := goldenConfig()
+	zero, err := Virt(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Harts = 1
+	one, err := Virt(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(zero, one) {
+		t.Error("Harts 0 and Harts 1 give different trees")
+	}
+}
+
+func TestVirtHarts(t *testing.T) {
+	const harts = 4
+	c := goldenConfig()
+	c.Harts = harts
+	blob, err := Virt(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := Parse(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpus := root.Find("/cpus")
+	var names []string
+	for _, n := range cpus.Children {
+		names = append(names, n.Name)
+	}
+	if diff := cmp.Diff([]string{"cpu@0", "cpu@1", "cpu@2", "cpu@3", "cpu-map"}, names); diff != "" {
+		t.Fatalf("/cpus children (-want +got):\n%s", diff)
+	}
+	if v, _ := cpus.U32("timebase-frequency"); v != c.TimebaseHz {
+		t.Errorf("timebase-frequency = %d", v)
+	}
+
+	// Phandles as QEMU numbers them: the last cpu first.
+	var cpuPh, intcPh []uint32
+	for i := 0; i < harts; i++ {
+		cpu := cpus.Find(fmt.Sprintf("cpu@%d", i))
+		if reg, _ := cpu.U32("reg"); reg != uint32(i) {
+			t.Errorf("cpu@%d reg = %d", i, reg)
+		}
+		ph, _ := cpu.U32("phandle")
+		intc := cpu.Find("interrupt-controller")
+		if intc == nil {
+			t.Fatalf("cpu@%d has no interrupt-controller", i)
+		}
+		iph, _ := intc.U32("phandle")
+		if s, _ := intc.Strings("compatible"); len(s) != 1 || s[0] != "riscv,cpu-intc" {
+			t.Errorf("cpu@%d intc compatible = %q", i, s)
+		}
+		cpuPh, intcPh = append(cpuPh, ph), append(intcPh, iph)
+	}
+	if diff := cmp.Diff([]uint32{7, 5, 3, 1}, cpuPh); diff != "" {
+		t.Errorf("cpu phandles (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]uint32{8, 6, 4, 2}, intcPh); diff != "" {
+		t.Errorf("intc phandles (-want +got):\n%s", diff)
+	}
+
+	for i := 0; i < harts; i++ {
+		core := cpus.Find(fmt.Sprintf("cpu-map/cluster0/core%d", i))
+		if core == nil {
+			t.Fatalf("no cpu-map core%d", i)
+		}
+		if v, _ := core.U32("cpu"); v != cpuPh[i] {
+			t.Errorf("core%d cpu = %d, want %d", i, v, cpuPh[i])
+		}
+	}
+
+	plic := root.Find("/soc/plic@c000000")
+	if v, _ := plic.U32("phandle"); v != 9 {
+		t.Errorf("plic phandle = %d, want 9", v)
+	}
+	if v, _ := root.Find("/soc/test@100000").U32("phandle"); v != 10 {
+		t.Errorf("test phandle = %d, want 10", v)
+	}
+	if v, _ := plic.U32("riscv,ndev"); v != c.PLICNDev {
+		t.Errorf("riscv,ndev = %#x", v)
+	}
+	// Context 2i is hart i M-mode (MEIP, 11), 2i+1 hart i S-mode (SEIP, 9).
+	got, _ := plic.Cells("interrupts-extended")
+	want := []uint32{8, 11, 8, 9, 6, 11, 6, 9, 4, 11, 4, 9, 2, 11, 2, 9}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plic interrupts-extended (-want +got):\n%s", diff)
+	}
+	// Each hart: MSIP (3), MTIP (7).
+	got, _ = root.Find("/soc/clint@2000000").Cells("interrupts-extended")
+	want = []uint32{8, 3, 8, 7, 6, 3, 6, 7, 4, 3, 4, 7, 2, 3, 2, 7}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("clint interrupts-extended (-want +got):\n%s", diff)
+	}
+
+	if _, err := exec.LookPath("dtc"); err != nil {
+		t.Skip("dtc not installed")
+	}
+	dts := dtcDecompile(t, blob)
+	for _, s := range []string{"cpu@3 {", "core3 {", "interrupts-extended = <0x08 0x0b 0x08 0x09 0x06 0x0b"} {
+		if !strings.Contains(dts, s) {
+			t.Errorf("dtc output lacks %q", s)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (m *Machine) startBlockWorkers() {
 			if m.Player == nil {
 				// Shorter slices while the host works, so the completion
 				// reaches the guest soon after it is ready.
-				m.CPU.RequestExit()
+				m.requestExit()
 			}
 		}
 	}
@@ -83,7 +83,7 @@ func (m *Machine) deliverBlock(d BlockDone) error {
 		return nil
 	}
 	if m.OnBlockComplete != nil {
-		m.OnBlockComplete(m.CPU.ICount(), d, data)
+		m.OnBlockComplete(m.ICount(), d, data)
 	}
 	return nil
 }

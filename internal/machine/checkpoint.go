@@ -62,6 +62,15 @@ func (m *Machine) componentStates() []componentState {
 	var warp [8]byte
 	binary.LittleEndian.PutUint64(warp[:], m.Clock.WarpTotal())
 	cs = append(cs, componentState{"clock", warp[:]})
+	if m.multi() {
+		// Hart 0 is the StateCheck's Hart; the others and the scheduler
+		// are components (a single-hart machine has none of these, so its
+		// digests are what they always were).
+		for i, h := range m.Harts[1:] {
+			add(fmt.Sprintf("hart%d", i+1), h.Save())
+		}
+		add("sched", m.saveSched())
+	}
 	add("clint", m.CLINT.Save())
 	add("plic", m.PLIC.Save())
 	add("uart", m.UART.Save())
@@ -85,12 +94,16 @@ func (m *Machine) componentStates() []componentState {
 }
 
 // TrackDirty starts tracking which RAM pages are written, for StateCheck.
-func (m *Machine) TrackDirty() { m.CPU.TrackDirty() }
+func (m *Machine) TrackDirty() {
+	for _, h := range m.Harts {
+		h.TrackDirty()
+	}
+}
 
 // Check computes the state fingerprint now and starts a new dirty-page
 // epoch.
 func (m *Machine) Check() StateCheck {
-	sc := StateCheck{ICount: m.CPU.ICount(), Hart: m.CPU.Save()}
+	sc := StateCheck{ICount: m.ICount(), Hart: m.Harts[0].Save()}
 	for _, c := range m.componentStates() {
 		sc.Components = append(sc.Components, Component{c.name, sha256.Sum256(c.text)})
 	}
@@ -100,7 +113,7 @@ func (m *Machine) Check() StateCheck {
 	if m.checkAcc == nil {
 		m.checkAcc = make([]uint64, (len(ram)/4096+63)/64)
 	}
-	m.CPU.TakeDirty(func(page uint64) {
+	m.takeHartDirty(func(page uint64) {
 		if m.dirtyAcc != nil {
 			m.dirtyAcc[page>>6] |= 1 << (page & 63)
 		}

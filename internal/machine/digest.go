@@ -8,7 +8,7 @@ import (
 )
 
 // Digest returns a SHA-256 over the machine's whole guest-visible state:
-// the hart (registers, CSRs, instruction count), every device model's
+// the harts (registers, CSRs, instruction counts), the scheduler, every device model's
 // state, virtual time and all of RAM. Two runs that agree on it are in
 // the same state.
 func (m *Machine) Digest() [32]byte {
@@ -21,7 +21,7 @@ func (m *Machine) Digest() [32]byte {
 }
 
 func (m *Machine) hashState(h hash.Hash) {
-	s := m.CPU.Save()
+	s := m.Harts[0].Save()
 	if err := binary.Write(h, binary.LittleEndian, &s); err != nil {
 		panic(fmt.Sprintf("machine: hashing hart state: %v", err)) // fixed-size struct: cannot fail
 	}

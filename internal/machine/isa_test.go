@@ -47,12 +47,12 @@ func TestISAPrograms(t *testing.T) {
 					t.Fatal(err)
 				}
 				if res.Reason != HaltPowerOff {
-					t.Fatalf("%v (code %d) after %d instructions at pc %#x; output:\n%s", res.Reason, res.ExitCode, res.ICount, m.CPU.PC(), out.String())
+					t.Fatalf("%v (code %d) after %d instructions at pc %#x; output:\n%s", res.Reason, res.ExitCode, res.ICount, m.Cur().PC(), out.String())
 				}
 				if !strings.Contains(out.String(), "PASS") {
 					t.Fatalf("powered off without printing PASS; output:\n%s", out.String())
 				}
-				if jit && jitHost && m.CPU.JITStats().Blocks == 0 {
+				if jit && jitHost && m.Cur().JITStats().Blocks == 0 {
 					t.Fatal("the compiled engine compiled nothing")
 				}
 			})

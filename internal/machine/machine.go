@@ -1,5 +1,5 @@
-// Package machine is Rewind's "virt" board: QEMU's memory map, one RV64GC
-// hart, CLINT, PLIC, an NS16550A UART, a goldfish RTC, the syscon test
+// Package machine is Rewind's "virt" board: QEMU's memory map, one to
+// eight RV64GC harts, CLINT, PLIC, an NS16550A UART, a goldfish RTC, the syscon test
 // finisher and up to eight virtio-mmio slots, all driven from one
 // goroutine by the run loop in run.go.
 //
@@ -127,6 +127,11 @@ type Config struct {
 	// reach the guest at slice boundaries (record/replay). Without it a
 	// request completes at the instruction that notified the device.
 	AsyncBlock bool
+	// Harts is the number of harts (-smp; 0 means 1). They run one at a
+	// time on the machine goroutine, as Schedule says (harts.go).
+	Harts int
+	// Schedule sets the hart quanta of a multi-hart machine.
+	Schedule Schedule
 	// JIT runs the hart on the compiled engine where the host has one
 	// (linux/amd64; see docs/JIT.md), else on the interpreter. The engine
 	// changes only speed, never what the guest computes, so it is not part
@@ -141,8 +146,9 @@ type Config struct {
 
 // Machine is one virt board.
 type Machine struct {
-	Bus    *bus.Bus
-	CPU    *cpu.CPU
+	Bus *bus.Bus
+	// Harts are the harts, by hart id. One runs at a time: Cur.
+	Harts  []*cpu.CPU
 	Clock  *vclock.Clock
 	CLINT  *clint.CLINT
 	PLIC   *plic.PLIC
@@ -193,9 +199,16 @@ type Machine struct {
 	// OnHostStop is called when the machine halts because the host asked
 	// it to (quit key, signal).
 	OnHostStop func(icount uint64, cause uint8)
-	// LastStop is set when Run returns because the hart hit a
-	// breakpoint or watchpoint (debugging).
+	// LastStop is set when Run returns because a hart hit a
+	// breakpoint or watchpoint (debugging); LastHart says which.
 	LastStop cpu.StopReason
+	LastHart int
+	// StopHart, if nonnegative, makes Run return (without halting) at the
+	// first slice boundary where hart StopHart is the running hart and its
+	// own instruction count has reached StopHartAt (debugging one hart of
+	// several). Set it to -1 otherwise.
+	StopHart   int
+	StopHartAt uint64
 	// Player, if set, replays a recording: host input, block completions,
 	// warps and shutdown come from it instead of the host.
 	Player Player
@@ -207,6 +220,10 @@ type Machine struct {
 	OnCheckpoint func() error
 
 	cfg              Config
+	hart             *cpu.CPU // the running hart, Harts[cur]
+	cur              int
+	base             uint64 // instructions of every hart but the running one
+	sched            sched
 	console          io.Writer
 	inbox            chan hostEvent
 	rx               []byte
@@ -258,18 +275,44 @@ func New(cfg Config) (*Machine, error) {
 	if n := len(cfg.Disks) + b2i(cfg.RNG) + b2i(cfg.NIC); n > VirtioSlots {
 		return nil, fmt.Errorf("machine: %d virtio devices, but the board has %d virtio slots", n, VirtioSlots)
 	}
-	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64)}
-	m.Bus = bus.New(RAMBase, cfg.RAMSize)
-	m.CPU = cpu.New(m.Bus)
-	m.CPU.Sv48 = cfg.Sv48
-	if cfg.JIT {
-		m.CPU.EnableJIT(0)
+	if cfg.Harts == 0 {
+		cfg.Harts = 1
 	}
-	m.Clock = vclock.New(m.CPU.ICount, cfg.ICountShift)
-	m.Clock.OnChange = m.CPU.RequestExit
-	m.CLINT = clint.New(m.Clock, m.CPU, cfg.TimebaseHz)
-	m.CPU.Time = m.CLINT.Time
-	m.PLIC = plic.New(m.CPU)
+	if cfg.Harts < 1 || cfg.Harts > MaxHarts {
+		return nil, fmt.Errorf("machine: %d harts; the virt board takes 1 to %d", cfg.Harts, MaxHarts)
+	}
+	sc, err := cfg.Schedule.normalize()
+	if err != nil {
+		return nil, fmt.Errorf("machine: schedule: %w", err)
+	}
+	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64), StopHart: -1}
+	m.sched = sched{cfg: sc, rng: sc.Seed}
+	m.Bus = bus.New(RAMBase, cfg.RAMSize)
+	clintHarts := make([]clint.Hart, cfg.Harts)
+	plicHarts := make([]plic.Hart, cfg.Harts)
+	for i := 0; i < cfg.Harts; i++ {
+		h := cpu.New(m.Bus)
+		h.HartID = uint64(i)
+		h.Sv48 = cfg.Sv48
+		h.BreakReservationOnTrap = cfg.Harts > 1
+		if cfg.JIT {
+			h.EnableJIT(0)
+		}
+		m.Harts = append(m.Harts, h)
+		clintHarts[i], plicHarts[i] = h, h
+	}
+	if cfg.Harts > 1 {
+		cpu.Link(m.Harts)
+	}
+	m.hart = m.Harts[0]
+	m.sched.left = m.sched.quantum()
+	m.Clock = vclock.New(m.ICount, cfg.ICountShift)
+	m.Clock.OnChange = m.requestExit
+	m.CLINT = clint.New(m.Clock, clintHarts, cfg.TimebaseHz)
+	for _, h := range m.Harts {
+		h.Time = m.CLINT.Time
+	}
+	m.PLIC = plic.New(plicHarts)
 	m.UART = uart.New(consoleWriter{m}, m.PLIC.Line(UARTIRQ))
 	m.UART.OnRxDiscard = func(p []byte) {
 		// The guest reset its receive FIFO: queue the unread bytes again,
@@ -281,7 +324,7 @@ func New(cfg Config) (*Machine, error) {
 	}
 	m.UART.OnRxRead = func() {
 		if len(m.rx) > 0 {
-			m.CPU.RequestExit() // feed the next bytes now, not at the slice end
+			m.requestExit() // feed the next bytes now, not at the slice end
 		}
 	}
 	m.RTC = rtc.New(m.Clock, m.PLIC.Line(RTCIRQ), cfg.RTCBaseUnixNs)
@@ -325,7 +368,7 @@ func New(cfg Config) (*Machine, error) {
 			be = b
 		} else if i == len(cfg.Disks) && cfg.RNG {
 			m.RNG = rng.New()
-			m.RNG.OnWant = m.CPU.RequestExit // fill at the next slice boundary
+			m.RNG.OnWant = m.requestExit // fill at the next slice boundary
 			be = m.RNG
 		} else if i == len(cfg.Disks)+b2i(cfg.RNG) && cfg.NIC {
 			m.Net = m.newNIC()
@@ -381,6 +424,7 @@ func (m *Machine) load() error {
 		vc.RNGSeed = cfg.RNGSeed
 	}
 	vc.Bootargs = cfg.Append
+	vc.Harts = cfg.Harts
 	vc.InitrdStart, vc.InitrdEnd = layout.Initrd.Start, layout.Initrd.End
 	if cfg.Sv48 {
 		vc.MMUType = "riscv,sv48"
@@ -393,17 +437,26 @@ func (m *Machine) load() error {
 		return err
 	}
 	m.DTB, m.Layout = dtb, layout
-	m.CPU.SetPC(layout.Entry)
-	m.CPU.SetReg(10, layout.A0)
-	m.CPU.SetReg(11, layout.A1)
-	m.CPU.SetReg(12, layout.A2)
-	if to, ok := syms["tohost"]; ok {
-		m.htif = htif{tohost: to, fromhost: syms["fromhost"]}
-		m.CPU.WatchStore(to)
-		m.CPU.OnWatch = m.onHTIF
+	// Every hart starts at the entry, as QEMU's reset vector starts them:
+	// a0 is the hart id, a1 the device tree, a2 fw_dynamic's info. The
+	// firmware picks the boot hart; the others wait for SBI HSM.
+	for i, h := range m.Harts {
+		h.SetPC(layout.Entry)
+		h.SetReg(10, layout.A0+uint64(i))
+		h.SetReg(11, layout.A1)
+		h.SetReg(12, layout.A2)
+		if to, ok := syms["tohost"]; ok {
+			m.htif = htif{tohost: to, fromhost: syms["fromhost"]}
+			h.WatchStore(to)
+			h.OnWatch = m.onHTIF
+		}
 	}
 	return nil
 }
+
+// requestExit ends the running hart's slice after its current
+// instruction (devices and the clock call it on the machine goroutine).
+func (m *Machine) requestExit() { m.hart.RequestExit() }
 
 func b2i(b bool) int {
 	if b {

@@ -62,7 +62,7 @@ func (m *Machine) newNIC() *nic.NIC {
 	}
 	d.OnRxBuffers = func() {
 		if len(m.net.queue) > 0 {
-			m.CPU.RequestExit() // frames are waiting: deliver them now
+			m.requestExit() // frames are waiting: deliver them now
 		}
 	}
 	return d
@@ -108,7 +108,7 @@ func (m *Machine) feedNet() {
 
 func (m *Machine) reportFrame(f []byte) {
 	if m.OnNetFrame != nil {
-		m.OnNetFrame(m.CPU.ICount(), m.net.pendingDrops, f)
+		m.OnNetFrame(m.ICount(), m.net.pendingDrops, f)
 	}
 	m.net.pendingDrops = 0
 }

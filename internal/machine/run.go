@@ -129,7 +129,7 @@ func (m *Machine) feedUART() {
 	}
 	taken := m.UART.Receive(m.rx[:n])
 	if taken > 0 && m.OnInputEntered != nil {
-		m.OnInputEntered(m.CPU.ICount(), m.rx[:taken])
+		m.OnInputEntered(m.ICount(), m.rx[:taken])
 	}
 	m.rx = m.rx[taken:]
 	if len(m.rx) == 0 {
@@ -158,7 +158,7 @@ func (m *Machine) feedEntropy() error {
 	if got != nil || err == nil {
 		// Report even an empty fill: returning buffers changes the guest.
 		if m.OnEntropy != nil {
-			m.OnEntropy(m.CPU.ICount(), got)
+			m.OnEntropy(m.ICount(), got)
 		}
 	}
 	return err
@@ -207,7 +207,7 @@ const (
 	HaltReset               // the guest asked for a reset; Rewind stops (like QEMU -no-reboot)
 	HaltHostStop            // the host asked to stop (quit key, signal)
 	HaltLimit               // the instruction limit was reached
-	HaltDeadlock            // the hart sleeps with no timer and no possible input
+	HaltDeadlock            // every hart sleeps with no timer and no possible input
 )
 
 func (r HaltReason) String() string {
@@ -240,7 +240,7 @@ func (m *Machine) halt(r HaltReason, code int) {
 		return
 	}
 	m.haltReason, m.exitCode = r, code
-	m.CPU.RequestExit()
+	m.requestExit()
 }
 
 // Progress returns the instruction count at the last slice boundary. It
@@ -254,7 +254,7 @@ func (m *Machine) Reason() HaltReason { return m.haltReason }
 func (m *Machine) Halted() bool { return m.haltReason != HaltNone }
 
 // ErrDeadlock is returned when the hart sleeps forever.
-var ErrDeadlock = errors.New("machine: hart idle in WFI with no timer armed and no input source")
+var ErrDeadlock = errors.New("machine: every hart idle in WFI with no timer armed and no input source")
 
 // Player supplies the nondeterministic inputs of a recorded run. The
 // machine calls it at the same points of its loop at which, when
@@ -267,7 +267,7 @@ type Player interface {
 	// Drain applies the events due now that entered at a slice boundary
 	// when recording: block completions, host shutdown, serial input.
 	Drain(m *Machine) error
-	// Idle is called when the hart sleeps in WFI: it applies the warp
+	// Idle is called when every hart sleeps in WFI: it applies the warp
 	// recorded at this point, or says why the recording disagrees.
 	Idle(m *Machine) error
 	// Stuck is called when an event is due now but the machine cannot
@@ -281,7 +281,7 @@ type Player interface {
 // one goroutine only.
 func (m *Machine) Run(limit uint64) (Result, error) {
 	for m.haltReason == HaltNone {
-		ic := m.CPU.ICount()
+		ic := m.ICount()
 		m.progress.Store(ic)
 		if m.NextCheckpoint != 0 && ic >= m.NextCheckpoint && m.OnCheckpoint != nil {
 			if err := m.OnCheckpoint(); err != nil {
@@ -315,6 +315,12 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 		if m.haltReason != HaltNone {
 			break
 		}
+		if m.StopHart >= 0 && m.cur == m.StopHart && m.hart.ICount() >= m.StopHartAt {
+			return m.result(), nil
+		}
+		if m.multi() {
+			m.reschedule()
+		}
 		budget := uint64(Quantum)
 		if m.Player == nil && (m.jobsPending.Load() > 0 || m.netBusy()) {
 			// Disk requests are running on the host, or the network is
@@ -329,6 +335,12 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 		}
 		if m.NextCheckpoint > ic {
 			budget = min(budget, m.NextCheckpoint-ic)
+		}
+		if m.multi() {
+			budget = min(budget, m.sched.left)
+		}
+		if m.StopHart == m.cur && m.StopHartAt > m.hart.ICount() {
+			budget = min(budget, m.StopHartAt-m.hart.ICount())
 		}
 		if limit != 0 {
 			if ic >= limit {
@@ -347,13 +359,24 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 		} else if budget == 0 {
 			budget = 1
 		}
-		reason := m.CPU.Run(budget)
+		before := m.hart.ICount()
+		reason := m.hart.Run(budget)
+		if m.multi() {
+			m.sched.left -= min(m.sched.left, m.hart.ICount()-before)
+		}
 		if reason == cpu.StopBreakpoint || reason == cpu.StopWatchpoint {
-			m.LastStop = reason
+			m.LastStop, m.LastHart = reason, m.cur
 			return m.result(), nil
 		}
 		if m.haltReason != HaltNone {
 			break
+		}
+		if reason == cpu.StopIdle && m.multi() {
+			if i := m.pickNext(); i >= 0 {
+				// This hart sleeps; another can run: it takes over.
+				m.switchTo(i)
+				continue
+			}
 		}
 		switch {
 		case reason == cpu.StopIdle && m.Player != nil:
@@ -364,7 +387,7 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 			if err := m.idle(); err != nil {
 				return m.result(), err
 			}
-		case playerHold && m.CPU.ICount() == ic:
+		case playerHold && m.ICount() == ic:
 			// An event is due now, the hart is not idle, and nothing
 			// consumed it: the replay has diverged.
 			return m.result(), m.Player.Stuck(m)
@@ -372,13 +395,13 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 	}
 	if m.haltReason == HaltHostStop && m.OnHostStop != nil && !m.hostStopReported {
 		m.hostStopReported = true
-		m.OnHostStop(m.CPU.ICount(), uint8(m.stopCause.Load()))
+		m.OnHostStop(m.ICount(), uint8(m.stopCause.Load()))
 	}
 	return m.result(), nil
 }
 
 func (m *Machine) result() Result {
-	return Result{Reason: m.haltReason, ExitCode: m.exitCode, ICount: m.CPU.ICount()}
+	return Result{Reason: m.haltReason, ExitCode: m.exitCode, ICount: m.ICount()}
 }
 
 // idle handles a sleeping hart: warp virtual time to the next timer
@@ -433,11 +456,14 @@ func (m *Machine) warp(ns uint64) {
 	}
 	m.Clock.Warp(ns)
 	if m.OnWarp != nil {
-		m.OnWarp(m.CPU.ICount(), ns)
+		m.OnWarp(m.ICount(), ns)
 	}
 }
 
 // String describes the machine state briefly (for errors and --stats).
 func (m *Machine) String() string {
-	return fmt.Sprintf("icount %d pc %#x priv %d", m.CPU.ICount(), m.CPU.PC(), m.CPU.Priv())
+	if m.multi() {
+		return fmt.Sprintf("icount %d hart %d pc %#x priv %d", m.ICount(), m.cur, m.hart.PC(), m.hart.Priv())
+	}
+	return fmt.Sprintf("icount %d pc %#x priv %d", m.ICount(), m.hart.PC(), m.hart.Priv())
 }

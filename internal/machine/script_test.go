@@ -116,7 +116,7 @@ func (s *session) run(limit uint64) Result {
 			tail = tail[len(tail)-3000:]
 		}
 		s.t.Fatalf("machine stopped (%v at icount %d, pc %#x) waiting for %q (step %d); console tail:\n%s",
-			res.Reason, res.ICount, s.m.CPU.PC(), s.steps[s.next].Expect, s.next, tail)
+			res.Reason, res.ICount, s.m.Cur().PC(), s.steps[s.next].Expect, s.next, tail)
 	}
 	return res
 }
@@ -134,10 +134,10 @@ func runTimeline(t testing.TB, m *Machine, timeline []inputAt, limit uint64) Res
 			t.Fatalf("run to icount %d: %v", in.ICount, err)
 		}
 		if m.Halted() {
-			t.Fatalf("machine halted (%v) at icount %d before input due at %d", m.haltReason, m.CPU.ICount(), in.ICount)
+			t.Fatalf("machine halted (%v) at icount %d before input due at %d", m.haltReason, m.ICount(), in.ICount)
 		}
-		if m.CPU.ICount() != in.ICount {
-			t.Fatalf("machine stopped at icount %d, want %d", m.CPU.ICount(), in.ICount)
+		if m.ICount() != in.ICount {
+			t.Fatalf("machine stopped at icount %d, want %d", m.ICount(), in.ICount)
 		}
 		m.InjectInput([]byte(in.Bytes))
 	}

@@ -68,8 +68,8 @@ func TestSnapshotChainRestores(t *testing.T) {
 			digests = append(digests, m.Digest())
 		}
 	}
-	if m.CPU.ICount() != 900_000 {
-		t.Fatalf("the guest stopped early at %d", m.CPU.ICount())
+	if m.ICount() != 900_000 {
+		t.Fatalf("the guest stopped early at %d", m.ICount())
 	}
 	decode := func(bs [][]byte) []*Snapshot {
 		var out []*Snapshot

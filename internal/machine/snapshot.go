@@ -22,8 +22,12 @@ import (
 // block buffers are shared with the overlay (which never modifies a
 // buffer once written), so unchanged blocks cost nothing per snapshot.
 type State struct {
-	ICount   uint64
+	ICount uint64
+	// Hart is hart 0; Harts holds harts 1.. of a multi-hart machine, and
+	// Sched its scheduler.
 	Hart     cpu.State
+	Harts    []cpu.State
+	Sched    SchedState
 	WarpNs   uint64
 	CLINT    clint.State
 	PLIC     plic.State
@@ -48,9 +52,15 @@ func (m *Machine) SaveState() (State, error) {
 		return State{}, ErrBusy
 	}
 	s := State{
-		ICount: m.CPU.ICount(), Hart: m.CPU.Save(), WarpNs: m.Clock.WarpTotal(),
+		ICount: m.ICount(), Hart: m.Harts[0].Save(), WarpNs: m.Clock.WarpTotal(),
 		CLINT: m.CLINT.Save(), PLIC: m.PLIC.Save(), UART: m.UART.Save(), RTC: m.RTC.Save(),
 		Halt: m.haltReason, ExitCode: m.exitCode,
+	}
+	for _, h := range m.Harts[1:] {
+		s.Harts = append(s.Harts, h.Save())
+	}
+	if m.multi() {
+		s.Sched = m.saveSched()
 	}
 	for _, v := range m.Virtio {
 		s.Virtio = append(s.Virtio, v.Save())
@@ -80,7 +90,16 @@ func (m *Machine) SaveState() (State, error) {
 func (m *Machine) LoadState(s State) error {
 	m.quiesceBlock()
 	m.Clock.SetWarpTotal(s.WarpNs)
-	m.CPU.Load(s.Hart)
+	if len(s.Harts) != len(m.Harts)-1 {
+		return fmt.Errorf("restore: the state has %d harts, the machine %d", len(s.Harts)+1, len(m.Harts))
+	}
+	m.Harts[0].Load(s.Hart)
+	for i, hs := range s.Harts {
+		m.Harts[i+1].Load(hs)
+	}
+	if err := m.loadSched(s.Sched); err != nil {
+		return err
+	}
 	if err := m.CLINT.Load(s.CLINT); err != nil {
 		return fmt.Errorf("restore clint: %w", err)
 	}
@@ -162,7 +181,7 @@ func (m *Machine) TakeDirtyPages() []uint64 {
 	if m.checkAcc == nil {
 		m.checkAcc = make([]uint64, len(m.dirtyAcc))
 	}
-	m.CPU.TakeDirty(func(p uint64) {
+	m.takeHartDirty(func(p uint64) {
 		m.dirtyAcc[p>>6] |= 1 << (p & 63)
 		m.checkAcc[p>>6] |= 1 << (p & 63) // still owed to the next state digest
 	})

@@ -72,7 +72,7 @@ func (r *Recorder) EmbedSnapshots(every uint64) {
 		every = DefaultSnapshotEvery
 	}
 	r.snapEvery = every
-	r.snapNext = r.m.CPU.ICount() + every
+	r.snapNext = r.m.ICount() + every
 	if r.taker == nil { // StartFromSnapshot already began the chain
 		r.taker = r.m.NewSnapshotTaker(false)
 	}
@@ -224,7 +224,7 @@ func (p *Player) CheckSnapshot(e int, written []uint64) error {
 		return fmt.Errorf("embedded snapshot %d (icount %d): %w", es.Seq, es.ICount, err)
 	}
 	m := p.m
-	if ic := m.CPU.ICount(); ic != es.ICount {
+	if ic := m.ICount(); ic != es.ICount {
 		return fmt.Errorf("snapshot %d is at icount %d, the machine at %d", es.Seq, es.ICount, ic)
 	}
 	st, err := m.SaveState()
@@ -335,7 +335,7 @@ func (p *Player) RunSegments(from, to int, run func() (machine.Result, error)) e
 			if err := check(); err != nil {
 				return err
 			}
-			if k >= len(p.snaps) || m.CPU.ICount() != p.snaps[k].ICount {
+			if k >= len(p.snaps) || m.ICount() != p.snaps[k].ICount {
 				return nil
 			}
 			if err := p.CheckSnapshot(k, m.TakeDirtyPages()); err != nil {
@@ -381,7 +381,7 @@ func (r *Recorder) StartFromSnapshot() error {
 	if err != nil {
 		return err
 	}
-	for _, ev := range rrlog.NewSnapshotEvents(r.m.CPU.ICount(), 0, blob) {
+	for _, ev := range rrlog.NewSnapshotEvents(r.m.ICount(), 0, blob) {
 		r.append(ev)
 	}
 	r.taker = t

@@ -258,7 +258,7 @@ func (p *Player) Next() uint64 {
 	return p.peek.ICount
 }
 
-func (p *Player) due() bool { return p.peek != nil && p.peek.ICount == p.m.CPU.ICount() }
+func (p *Player) due() bool { return p.peek != nil && p.peek.ICount == p.m.ICount() }
 
 // Drain implements machine.Player.
 func (p *Player) Drain(m *machine.Machine) error {
@@ -369,7 +369,7 @@ func (p *Player) Finish(m *machine.Machine) error {
 	if p.peek != nil {
 		return p.diverged(fmt.Sprintf("the machine stopped (%s) but the recording continues: next event %s at icount %d", m.Reason(), p.peek.Kind, p.peek.ICount))
 	}
-	if ic := m.CPU.ICount(); p.ended && ic < p.end {
+	if ic := m.ICount(); p.ended && ic < p.end {
 		return p.diverged(fmt.Sprintf("the machine stopped (%s) at icount %d, but the recording goes on to its end record at icount %d", m.Reason(), ic, p.end))
 	}
 	return nil
@@ -413,7 +413,7 @@ func (p *Player) checkpoint() error {
 }
 
 func (p *Player) diverged(what string) error {
-	return &DivergenceError{ICount: p.m.CPU.ICount(), PrevICount: p.lastVerified, Diffs: []string{what}}
+	return &DivergenceError{ICount: p.m.ICount(), PrevICount: p.lastVerified, Diffs: []string{what}}
 }
 
 func sameComponents(a, b rrlog.Digest) bool {

@@ -69,7 +69,7 @@ func Record(m *machine.Machine, w *rrlog.Writer, interval uint64, embedReads boo
 		}
 		r.append(rrlog.NewShutdown(ic, reason))
 	}
-	m.NextCheckpoint = m.CPU.ICount() + interval
+	m.NextCheckpoint = m.ICount() + interval
 	m.OnCheckpoint = func() error {
 		sc := m.Check()
 		ev, err := rrlog.NewDigest(sc.ICount, toDigest(&sc))

@@ -136,7 +136,7 @@ func TestDivergenceIsReported(t *testing.T) {
 		}
 		// tp: the built-in guest never writes it, so the change lasts
 		// until the next digest whatever the recording's disk timing.
-		m.CPU.SetReg(4, m.CPU.Reg(4)^0x40)
+		m.Cur().SetReg(4, m.Cur().Reg(4)^0x40)
 		m.StopAt = 0
 	})
 	var div *DivergenceError

@@ -202,16 +202,20 @@ const (
 	ShutdownDebugger ShutdownReason = 6
 	// ShutdownLimit: a host-side limit ran out (e.g. a wall-clock timeout).
 	ShutdownLimit ShutdownReason = 7
+	// ShutdownConsoleMatch: the guest printed what record --until-console
+	// waited for.
+	ShutdownConsoleMatch ShutdownReason = 8
 )
 
 var shutdownNames = [...]string{
-	ShutdownQuitKey:   "quit-key",
-	ShutdownInterrupt: "sigint",
-	ShutdownTerminate: "sigterm",
-	ShutdownHangup:    "sighup",
-	ShutdownReset:     "reset",
-	ShutdownDebugger:  "debugger",
-	ShutdownLimit:     "limit",
+	ShutdownQuitKey:      "quit-key",
+	ShutdownInterrupt:    "sigint",
+	ShutdownTerminate:    "sigterm",
+	ShutdownHangup:       "sighup",
+	ShutdownReset:        "reset",
+	ShutdownDebugger:     "debugger",
+	ShutdownLimit:        "limit",
+	ShutdownConsoleMatch: "console-match",
 }
 
 // String returns the reason's name ("sigint"), or "reason-0x2a".

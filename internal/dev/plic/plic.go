@@ -1,6 +1,9 @@
 // Package plic models the SiFive Platform-Level Interrupt Controller of
-// QEMU's virt board for one hart with two contexts: context 0 is hart 0
-// M-mode (drives mip.MEIP), context 1 is hart 0 S-mode (drives mip.SEIP).
+// QEMU's virt board for one to eight harts, with two contexts per hart
+// numbered as QEMU numbers them: context 2i is hart i M-mode (drives hart
+// i's mip.MEIP), context 2i+1 is hart i S-mode (drives hart i's mip.SEIP).
+// The enable, threshold and claim registers of contexts beyond the last
+// hart's read 0 and ignore writes.
 //
 // Register map (RISC-V PLIC spec 1.0.0, chapter "Memory Map"), all
 // registers 32 bits wide:
@@ -27,16 +30,23 @@
 // Process" says "the claim operation is not affected by the setting of the
 // priority threshold register" (QEMU applies the threshold to claims too;
 // Linux runs with threshold 0 and cannot tell the difference).
+//
+// Pending and claimed bits belong to the source, not to a context: a
+// source enabled in several contexts (say, every hart's S-mode, as Linux
+// sets up an interrupt with an affinity of several CPUs) notifies all of
+// them, the first context to claim it gets it, and the others' claims no
+// longer see it until a completion lets the gateway forward it again.
 package plic
 
 import (
 	"fmt"
 	"math/bits"
+	"strings"
 
 	"github.com/rewindvm/rewind/internal/bus"
 )
 
-// Hart is the interrupt input of the hart the PLIC contexts belong to.
+// Hart is the interrupt input of one hart the PLIC's contexts belong to.
 type Hart interface {
 	// SetPending sets (level true) or clears the hardware-driven mip bits
 	// in mask.
@@ -45,8 +55,8 @@ type Hart interface {
 
 // mip bits driven by the PLIC (Privileged spec §3.1.9).
 const (
-	MEIP = 1 << 11 // context 0
-	SEIP = 1 << 9  // context 1
+	MEIP = 1 << 11 // context 2i: hart i M-mode
+	SEIP = 1 << 9  // context 2i+1: hart i S-mode
 )
 
 // Geometry of QEMU virt's PLIC ("riscv,ndev" = 95).
@@ -54,8 +64,9 @@ const (
 	// NumSources counts interrupt IDs including the reserved ID 0, so
 	// valid sources are 1..NumSources-1.
 	NumSources = 96
-	// NumContexts is the number of hart contexts (hart 0 M and S).
-	NumContexts = 2
+	// ContextsPerHart is the number of contexts of each hart: M-mode and
+	// S-mode. Hart i's are ContextsPerHart*i and ContextsPerHart*i+1.
+	ContextsPerHart = 2
 	// MaxPriority is the largest priority and threshold value; priority
 	// and threshold registers are WARL and keep only 3 bits (QEMU virt
 	// uses 7 priority levels as well).
@@ -90,7 +101,11 @@ func (b *bitmap) set(n int, v bool) {
 	}
 }
 
-var contextBit = [NumContexts]uint64{MEIP, SEIP}
+// contextBit is the mip bit a context drives, by ctx%ContextsPerHart.
+var contextBit = [ContextsPerHart]uint64{MEIP, SEIP}
+
+// maxHarts is the largest hart count of the virt board.
+const maxHarts = 8
 
 // PLIC is the interrupt controller. It is not safe for concurrent use; only
 // the machine goroutine touches it.
@@ -98,25 +113,38 @@ type PLIC struct {
 	// Logf, if set, receives messages about unusual guest accesses.
 	Logf func(format string, args ...any)
 
-	hart      Hart
+	harts     []Hart
 	priority  [NumSources]uint32
-	level     bitmap // current input levels
-	pending   bitmap // IP bits
-	claimed   bitmap // claimed and not yet completed
-	enable    [NumContexts]bitmap
-	threshold [NumContexts]uint32
+	level     bitmap   // current input levels
+	pending   bitmap   // IP bits
+	claimed   bitmap   // claimed and not yet completed
+	enable    []bitmap // per context
+	threshold []uint32 // per context
 }
 
 var _ bus.Device = (*PLIC)(nil)
 
-// New returns a PLIC driving hart's MEIP (context 0) and SEIP (context 1).
+// New returns a PLIC with two contexts for each of harts: harts[i] (hart i)
+// has its MEIP driven by context 2i and its SEIP by context 2i+1. There must
+// be 1 to 8 harts; New panics otherwise (a wiring bug, not a guest error).
 // At reset all priorities, enables and thresholds are zero and no source is
 // pending.
-func New(hart Hart) *PLIC {
-	p := &PLIC{hart: hart}
+func New(harts []Hart) *PLIC {
+	if len(harts) < 1 || len(harts) > maxHarts {
+		panic(fmt.Sprintf("plic: %d harts, want 1..%d", len(harts), maxHarts))
+	}
+	n := ContextsPerHart * len(harts)
+	p := &PLIC{
+		harts:     append([]Hart(nil), harts...),
+		enable:    make([]bitmap, n),
+		threshold: make([]uint32, n),
+	}
 	p.update()
 	return p
 }
+
+// contexts returns the number of contexts.
+func (p *PLIC) contexts() int { return len(p.enable) }
 
 // Line is the interrupt input of one source. Devices hold it through their
 // own IRQ interface (SetLevel(bool)).
@@ -177,8 +205,9 @@ func (p *PLIC) best(ctx int, floor uint32) int {
 // enabled source has a priority above the threshold (PLIC spec,
 // "Interrupt Notifications" and "Priority Thresholds").
 func (p *PLIC) update() {
-	for ctx := 0; ctx < NumContexts; ctx++ {
-		p.hart.SetPending(contextBit[ctx], p.best(ctx, p.threshold[ctx]) != 0)
+	for ctx := range p.enable {
+		h := p.harts[ctx/ContextsPerHart]
+		h.SetPending(contextBit[ctx%ContextsPerHart], p.best(ctx, p.threshold[ctx]) != 0)
 	}
 }
 
@@ -200,12 +229,12 @@ func (p *PLIC) Read(off uint64, size int) uint64 {
 		}
 	case off < RegContext:
 		ctx, w := (off-RegEnable)/EnableStride, (off-RegEnable)%EnableStride/4
-		if ctx < NumContexts && w < words {
+		if ctx < uint64(p.contexts()) && w < words {
 			return uint64(p.enable[ctx][w])
 		}
 	case off < Size:
 		ctx, r := (off-RegContext)/ContextStride, (off-RegContext)%ContextStride
-		if ctx >= NumContexts {
+		if ctx >= uint64(p.contexts()) {
 			return 0
 		}
 		switch r {
@@ -237,7 +266,11 @@ func (p *PLIC) Write(off uint64, size int, val uint64) {
 		// claim (PLIC spec, "Interrupt Pending Bits").
 	case off < RegContext:
 		ctx, w := (off-RegEnable)/EnableStride, (off-RegEnable)%EnableStride/4
-		if ctx < NumContexts && w < words {
+		if ctx >= uint64(p.contexts()) {
+			p.logf("plic: ignored enable write of %#x at offset %#x: no context %d", v, off, ctx)
+			return
+		}
+		if w < words {
 			if w == 0 {
 				v &^= 1 // source 0 does not exist
 			}
@@ -249,7 +282,8 @@ func (p *PLIC) Write(off uint64, size int, val uint64) {
 		}
 	case off < Size:
 		ctx, r := (off-RegContext)/ContextStride, (off-RegContext)%ContextStride
-		if ctx >= NumContexts {
+		if ctx >= uint64(p.contexts()) {
+			p.logf("plic: ignored write of %#x at offset %#x: no context %d", v, off, ctx)
 			return
 		}
 		switch r {
@@ -304,33 +338,78 @@ func (p *PLIC) logf(format string, args ...any) {
 
 // State is the snapshot form of a PLIC. Bitmaps hold one bit per source
 // (bit n%32 of word n/32).
+//
+// Enable and Threshold are contexts 0 and 1 (hart 0), as they were when the
+// PLIC served one hart; MoreEnable and MoreThreshold hold contexts 2.. in
+// order and are nil on a one-hart machine. So a State gob-encoded by a
+// single-hart Rewind decodes unchanged, and a single-hart State prints (and
+// digests) as it always did (see GoString).
 type State struct {
 	Priority  [NumSources]uint32
 	Level     [words]uint32
 	Pending   [words]uint32
 	Claimed   [words]uint32
-	Enable    [NumContexts][words]uint32
-	Threshold [NumContexts]uint32
+	Enable    [ContextsPerHart][words]uint32
+	Threshold [ContextsPerHart]uint32
+	// MoreEnable[c-2] and MoreThreshold[c-2] belong to context c.
+	MoreEnable    [][words]uint32
+	MoreThreshold []uint32
+}
+
+// stateV1 is State as it was before the PLIC served several harts.
+type stateV1 struct {
+	Priority  [NumSources]uint32
+	Level     [words]uint32
+	Pending   [words]uint32
+	Claimed   [words]uint32
+	Enable    [ContextsPerHart][words]uint32
+	Threshold [ContextsPerHart]uint32
+}
+
+// stateFields is State without its methods, for printing it in full.
+type stateFields State
+
+// GoString implements fmt.GoStringer, which the %#v verb uses. State
+// digests hash the %#v text of every device's State, so a one-hart State
+// prints exactly as the single-hart State without the More fields did: a
+// recording made before multi-hart machines keeps matching its digests.
+func (s State) GoString() string {
+	if len(s.MoreEnable) == 0 && len(s.MoreThreshold) == 0 {
+		v1 := stateV1{s.Priority, s.Level, s.Pending, s.Claimed, s.Enable, s.Threshold}
+		return "plic.State" + strings.TrimPrefix(fmt.Sprintf("%#v", v1), "plic.stateV1")
+	}
+	return "plic.State" + strings.TrimPrefix(fmt.Sprintf("%#v", stateFields(s)), "plic.stateFields")
 }
 
 // Save returns the PLIC state.
 func (p *PLIC) Save() State {
 	s := State{
-		Priority:  p.priority,
-		Level:     p.level,
-		Pending:   p.pending,
-		Claimed:   p.claimed,
-		Threshold: p.threshold,
+		Priority: p.priority,
+		Level:    p.level,
+		Pending:  p.pending,
+		Claimed:  p.claimed,
 	}
 	for c := range p.enable {
-		s.Enable[c] = p.enable[c]
+		if c < ContextsPerHart {
+			s.Enable[c], s.Threshold[c] = p.enable[c], p.threshold[c]
+			continue
+		}
+		s.MoreEnable = append(s.MoreEnable, p.enable[c])
+		s.MoreThreshold = append(s.MoreThreshold, p.threshold[c])
 	}
 	return s
 }
 
-// Load restores s and re-drives MEIP and SEIP. Device models re-drive
-// their own lines on Load; those calls are idempotent.
+// Load restores s, which must have as many contexts as the PLIC, and
+// re-drives every hart's MEIP and SEIP. Device models re-drive their own
+// lines on Load; those calls are idempotent.
 func (p *PLIC) Load(s State) error {
+	if len(s.MoreEnable) != len(s.MoreThreshold) {
+		return fmt.Errorf("plic: load: %d extra enable sets but %d extra thresholds", len(s.MoreEnable), len(s.MoreThreshold))
+	}
+	if n := ContextsPerHart + len(s.MoreEnable); n != p.contexts() {
+		return fmt.Errorf("plic: load: the state has %d contexts, the PLIC %d (%d harts)", n, p.contexts(), len(p.harts))
+	}
 	if s.Priority[0] != 0 {
 		return fmt.Errorf("plic: load: source 0 has priority %d", s.Priority[0])
 	}
@@ -339,7 +418,9 @@ func (p *PLIC) Load(s State) error {
 			return fmt.Errorf("plic: load: source %d priority %d > %d", n, pr, MaxPriority)
 		}
 	}
-	for c, th := range s.Threshold {
+	enable := append(s.Enable[:], s.MoreEnable...)
+	threshold := append(s.Threshold[:], s.MoreThreshold...)
+	for c, th := range threshold {
 		if th > MaxPriority {
 			return fmt.Errorf("plic: load: context %d threshold %d > %d", c, th, MaxPriority)
 		}
@@ -365,16 +446,15 @@ func (p *PLIC) Load(s State) error {
 	if err := check("claimed", s.Claimed); err != nil {
 		return err
 	}
-	for c := range s.Enable {
-		if err := check(fmt.Sprintf("enable[%d]", c), s.Enable[c]); err != nil {
+	for c := range enable {
+		if err := check(fmt.Sprintf("enable[%d]", c), enable[c]); err != nil {
 			return err
 		}
 	}
 	p.priority = s.Priority
 	p.level, p.pending, p.claimed = s.Level, s.Pending, s.Claimed
-	p.threshold = s.Threshold
 	for c := range p.enable {
-		p.enable[c] = s.Enable[c]
+		p.enable[c], p.threshold[c] = enable[c], threshold[c]
 	}
 	p.update()
 	return nil

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// smpArgs boots the SMP kernel of the shared guest with n harts and the
+// test disk.
+func smpArgs(t *testing.T, n int) []string {
+	t.Helper()
+	dir := guestDir(t)
+	if _, err := os.Stat(filepath.Join(dir, "Image-smp")); err != nil {
+		t.Fatalf("SMP kernel missing: %v", err)
+	}
+	return []string{"-smp", fmt.Sprint(n), "-m", "256M", "-bios", filepath.Join(dir, "fw_jump.bin"),
+		"-kernel", filepath.Join(dir, "Image-smp"), "-initrd", filepath.Join(dir, "initramfs.cpio"),
+		"-append", "console=ttyS0", "-drive", "file=" + filepath.Join(dir, "disk.img") + ",format=raw"}
+}
+
+// smpSession is the multi-hart session: the hart count, a Go program
+// with four goroutines, disk reads and checksums.
+var smpSession = []string{
+	"grep -c processor /proc/cpuinfo",
+	"gowork",
+	"mount -t ext4 -r /dev/vda /mnt",
+	"csum /mnt/hello.txt /mnt/data.bin",
+	"umount /mnt",
+}
+
+// driveSMP types the session and checks what the guest answers.
+func driveSMP(t *testing.T, c *console, n int) {
+	t.Helper()
+	c.expect("\n$ ", 3*time.Minute)
+	for _, cmd := range smpSession {
+		c.typeLine(cmd + "\n")
+		c.expect("\n$ ", 3*time.Minute)
+	}
+	c.typeLine("poweroff\n")
+	out := c.bytes()
+	if n > 1 {
+		if want := fmt.Sprintf("smp: Brought up 1 node, %d CPUs", n); !bytes.Contains(out, []byte(want)) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(fmt.Sprintf(`processor /proc/cpuinfo\r?\n%d\r?\n`, n)).Match(out) {
+		t.Errorf("/proc/cpuinfo does not list %d processors:\n%s", n, tail(out, 3000))
+	}
+	for _, want := range []string{"gowork done", "gowork integrate pi~3.14159"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("console lacks %q:\n%s", want, tail(out, 3000))
+		}
+	}
+}
+
+// TestSMPLinuxBoot boots the SMP kernel with 1, 2, 4 and 8 harts: Linux
+// brings up every hart, /proc/cpuinfo lists them, and a Go program with
+// four goroutines completes.
+func TestSMPLinuxBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots Linux")
+	}
+	bin := rewindBinary(t)
+	for _, n := range []int{1, 2, 4, 8} {
+		t.Run(fmt.Sprintf("smp%d", n), func(t *testing.T) {
+			args := append([]string{"run", "--fast-idle", "--stats", "-serial", "stdio"}, smpArgs(t, n)...)
+			args[len(args)-1] += ",snapshot=on"
+			cmd := exec.Command(bin, args...)
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			c := newConsole(t, stdout, stdin)
+			driveSMP(t, c, n)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("%v\n%s", err, errb.String())
+			}
+			t.Logf("%s", strings.TrimSpace(strings.Split(errb.String(), "\n")[0]))
+		})
+	}
+}
+
+// TestSMPRecordReplayLinux records a 4-hart session under the default
+// schedule and under seeded ones, and replays each on both engines: the
+// console output is byte-identical and every digest verifies.
+func TestSMPRecordReplayLinux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots Linux")
+	}
+	bin := rewindBinary(t)
+	for _, sched := range []string{"", "seed=11", "seed=12,quantum=500-5000,order=random"} {
+		name := sched
+		if name == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) {
+			rec := filepath.Join(t.TempDir(), "smp.rwd")
+			args := []string{"record", "-o", rec, "--stats", "--engine", engine("jit"), "--digest-interval", "20000000", "-serial", "stdio"}
+			if sched != "" {
+				args = append(args, "--schedule", sched)
+			}
+			cmd := exec.Command(bin, append(args, smpArgs(t, 4)...)...)
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			c := newConsole(t, stdout, stdin)
+			driveSMP(t, c, 4)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("record: %v\n%s", err, errb.String())
+			}
+			replayAndCompare(t, bin, rec, c.bytes(), errb.String(), "interp", "jit")
+			code, info, e := runCLI("log", "info", rec)
+			if code != 0 || !strings.Contains(info, `"harts":4`) {
+				t.Fatalf("log info (exit %d) does not show 4 harts:\n%s%s", code, info, e)
+			}
+			if sched != "" && !strings.Contains(info, sched) {
+				t.Errorf("log info does not show the schedule %q:\n%s", sched, info)
+			}
+		})
+	}
+}
+
+var (
+	smpRaceELF   = filepath.Join("..", "..", "testdata", "smp-race", "race.elf")
+	smpLockedELF = filepath.Join("..", "..", "testdata", "smp-race", "locked.elf")
+	lostRE       = regexp.MustCompile(`counter=(\d+) expected=400000 lost=(\d+)`)
+)
+
+// TestScheduleExploration: record --seeds records one run per seed until
+// the racy counter program prints RACE, keeps that recording and deletes
+// the others; the kept recording replays with the same lost update. With
+// the lock, no seed fails and nothing is kept.
+func TestScheduleExploration(t *testing.T) {
+	dir := t.TempDir()
+	fail := filepath.Join(dir, "fail.rwd")
+	code, _, stderr := runCLI("record", "-o", fail, "--seeds", "1-20", "--until-console", `RACE`,
+		"--schedule", "quantum=1000-3000", "-serial", "file:"+filepath.Join(dir, "rec.txt"),
+		"-bios", "none", "-kernel", smpRaceELF, "-smp", "2", "-m", "16M", "--fast-idle")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`seed (\d+) fails: the console matched "RACE"`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no failing seed reported:\n%s", stderr)
+	}
+	recOut, err := os.ReadFile(filepath.Join(dir, "rec.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := lostRE.FindSubmatch(recOut)
+	if lost == nil || string(lost[2]) == "0" {
+		t.Fatalf("recorded console shows no lost update:\n%s", recOut)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "fail.rwd" && e.Name() != "rec.txt" {
+			t.Errorf("passing run left %s behind", e.Name())
+		}
+	}
+	code, info, _ := runCLI("log", "info", fail)
+	if code != 0 || !strings.Contains(info, "seed="+m[1]) {
+		t.Fatalf("log info does not name seed %s:\n%s", m[1], info)
+	}
+	for i := 0; i < 2; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("replay%d.txt", i))
+		code, _, e := runCLI("replay", "--stats", "-serial", "file:"+out, fail)
+		if code != 0 {
+			t.Fatalf("replay: exit %d\n%s", code, e)
+		}
+		got, _ := os.ReadFile(out)
+		if !bytes.Equal(got, recOut) {
+			t.Fatalf("replay prints\n%s\nrecording printed\n%s", got, recOut)
+		}
+	}
+
+	// With the lock no seed loses an update, so nothing is kept.
+	ok := filepath.Join(dir, "locked.rwd")
+	code, _, stderr = runCLI("record", "-o", ok, "--seeds", "1-5", "--until-console", `RACE|BAD`,
+		"--schedule", "quantum=1000-3000", "-serial", "null",
+		"-bios", "none", "-kernel", smpLockedELF, "-smp", "2", "-m", "16M", "--fast-idle")
+	if code != 1 || !strings.Contains(stderr, "no failure in 5 seeds") {
+		t.Fatalf("locked program: exit %d; stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(ok); !os.IsNotExist(err) {
+		t.Errorf("a recording was kept although no seed failed: %v", err)
+	}
+}
