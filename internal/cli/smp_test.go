@@ -106,6 +106,7 @@ func TestSMPRecordReplayLinux(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "smp.rwd")
+			keepFailed(t, rec)
 			args := []string{"record", "-o", rec, "--stats", "--engine", engine("jit"), "--digest-interval", "20000000", "-serial", "stdio"}
 			if sched != "" {
 				args = append(args, "--schedule", sched)
@@ -126,7 +127,7 @@ func TestSMPRecordReplayLinux(t *testing.T) {
 			}
 			replayAndCompare(t, bin, rec, c.bytes(), errb.String(), "interp", "jit")
 			code, info, e := runCLI("log", "info", rec)
-			if code != 0 || !strings.Contains(info, `"harts":4`) {
+			if code != 0 || !strings.Contains(info, `"harts": 4`) {
 				t.Fatalf("log info (exit %d) does not show 4 harts:\n%s%s", code, info, e)
 			}
 			if sched != "" && !strings.Contains(info, sched) {
@@ -200,4 +201,31 @@ func TestScheduleExploration(t *testing.T) {
 	if _, err := os.Stat(ok); !os.IsNotExist(err) {
 		t.Errorf("a recording was kept although no seed failed: %v", err)
 	}
+}
+
+// keepFailed copies the recording rec into $REWIND_KEEP_FAILED when the
+// test fails, so a failure that happened once can be replayed and
+// debugged as often as needed (the recording of a killed session replays
+// up to its last complete chunk).
+func keepFailed(t *testing.T, rec string) {
+	dir := os.Getenv("REWIND_KEEP_FAILED")
+	if dir == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		data, err := os.ReadFile(rec)
+		if err != nil {
+			t.Logf("keeping the failed recording: %v", err)
+			return
+		}
+		dst := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".rwd")
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			t.Logf("keeping the failed recording: %v", err)
+			return
+		}
+		t.Logf("failed recording kept in %s", dst)
+	})
 }

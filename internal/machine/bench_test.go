@@ -2,6 +2,7 @@ package machine
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -81,4 +82,35 @@ func benchLinuxGowork(b *testing.B, jit bool) {
 	}
 	b.ReportMetric(float64(insns), "insns")
 	b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+}
+
+// BenchmarkLinuxGoworkSMP is BenchmarkLinuxGoworkJIT's session on the SMP
+// kernel (Image-smp) with 1, 2 and 4 harts: what the scheduler's quanta
+// cost next to one hart.
+func BenchmarkLinuxGoworkSMP(b *testing.B) {
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("smp%d", n), func(b *testing.B) {
+			var insns uint64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				cfg, _ := linuxConfig(b)
+				cfg.Kernel = readGuest(b, guestDir(b), "Image-smp")
+				cfg.JIT, cfg.Harts = true, n
+				s := newSession(b, cfg, []step{
+					{Expect: prompt, Send: "gowork\n"},
+					{Expect: prompt, Send: "gowork\n"},
+					{Expect: prompt, Send: "gowork\n"},
+					{Expect: prompt, Send: "poweroff\n"},
+				})
+				b.StartTimer()
+				res := s.run(40_000_000_000)
+				if res.Reason != HaltPowerOff {
+					b.Fatalf("session ended %v", res.Reason)
+				}
+				insns = res.ICount
+			}
+			b.ReportMetric(float64(insns), "insns")
+			b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+		})
+	}
 }

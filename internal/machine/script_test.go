@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -71,7 +70,7 @@ func (s *session) Write(p []byte) (int, error) {
 func (s *session) beforeSlice() {
 	for s.next < len(s.steps) {
 		st := s.steps[s.next]
-		i := strings.Index(s.out.String()[s.mark:], st.Expect)
+		i := bytes.Index(s.out.Bytes()[s.mark:], []byte(st.Expect))
 		if i < 0 {
 			return
 		}
