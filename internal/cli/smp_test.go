@@ -13,7 +13,9 @@ import (
 )
 
 // smpArgs boots the SMP kernel of the shared guest with n harts and the
-// test disk.
+// test disk. The rng-seed is fixed and idle time is warped, so with the
+// session typed ahead (smpInput) a run depends on nothing but the
+// schedule.
 func smpArgs(t *testing.T, n int) []string {
 	t.Helper()
 	dir := guestDir(t)
@@ -22,38 +24,33 @@ func smpArgs(t *testing.T, n int) []string {
 	}
 	return []string{"-smp", fmt.Sprint(n), "-m", "256M", "-bios", filepath.Join(dir, "fw_jump.bin"),
 		"-kernel", filepath.Join(dir, "Image-smp"), "-initrd", filepath.Join(dir, "initramfs.cpio"),
-		"-append", "console=ttyS0", "-drive", "file=" + filepath.Join(dir, "disk.img") + ",format=raw"}
+		"-append", "console=ttyS0", "--fast-idle", "--rng-seed", strings.Repeat("5a", 32),
+		"-drive", "file=" + filepath.Join(dir, "disk.img") + ",format=raw"}
 }
 
-// smpSession is the multi-hart session: the hart count, a Go program
-// with four goroutines, disk reads and checksums.
-var smpSession = []string{
-	"grep -c processor /proc/cpuinfo",
-	"gowork",
-	"mount -t ext4 -r /dev/vda /mnt",
-	"csum /mnt/hello.txt /mnt/data.bin",
-	"umount /mnt",
-}
+// smpInput is the multi-hart session, typed ahead: the hart count, a Go
+// program with four goroutines, disk reads and checksums. It is all
+// there before the guest boots, so where each byte enters depends only
+// on the guest. (The shared SMP kernel has a vDSO bug that can kill a Go
+// program when a hart is preempted inside the kernel's time update, as
+// it does under QEMU -smp 4; input at host-timed points would make the
+// test hit it at random. Typed ahead, a schedule either hits it every
+// time or never. The first byte is a newline because the console drops
+// what arrives before init opens it.)
+const smpInput = "\ngrep -c processor /proc/cpuinfo\ngowork\nmount -t ext4 -r /dev/vda /mnt\ncsum /mnt/hello.txt /mnt/data.bin\numount /mnt\npoweroff\n"
 
-// driveSMP types the session and checks what the guest answers.
-func driveSMP(t *testing.T, c *console, n int) {
+// checkSMPConsole checks what the guest printed for smpInput.
+func checkSMPConsole(t *testing.T, out []byte, n int) {
 	t.Helper()
-	c.expect("\n$ ", 3*time.Minute)
-	for _, cmd := range smpSession {
-		c.typeLine(cmd + "\n")
-		c.expect("\n$ ", 3*time.Minute)
-	}
-	c.typeLine("poweroff\n")
-	out := c.bytes()
 	if n > 1 {
 		if want := fmt.Sprintf("smp: Brought up 1 node, %d CPUs", n); !bytes.Contains(out, []byte(want)) {
 			t.Errorf("console lacks %q", want)
 		}
 	}
-	if !regexp.MustCompile(fmt.Sprintf(`processor /proc/cpuinfo\r?\n%d\r?\n`, n)).Match(out) {
+	if !regexp.MustCompile(fmt.Sprintf(`\$ (\$ )*%d\r?\n`, n)).Match(out) {
 		t.Errorf("/proc/cpuinfo does not list %d processors:\n%s", n, tail(out, 3000))
 	}
-	for _, want := range []string{"gowork done", "gowork integrate pi~3.14159"} {
+	for _, want := range []string{"gowork done", "gowork integrate pi~3.14159", "1048576 /mnt/data.bin", "reboot: Power down"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("console lacks %q:\n%s", want, tail(out, 3000))
 		}
@@ -70,25 +67,29 @@ func TestSMPLinuxBoot(t *testing.T) {
 	bin := rewindBinary(t)
 	for _, n := range []int{1, 2, 4, 8} {
 		t.Run(fmt.Sprintf("smp%d", n), func(t *testing.T) {
-			args := append([]string{"run", "--fast-idle", "--stats", "-serial", "stdio"}, smpArgs(t, n)...)
+			args := append([]string{"run", "--stats", "-serial", "stdio"}, smpArgs(t, n)...)
 			args[len(args)-1] += ",snapshot=on"
 			cmd := exec.Command(bin, args...)
-			stdin, _ := cmd.StdinPipe()
-			stdout, _ := cmd.StdoutPipe()
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			cmd.Stdin = strings.NewReader(smpInput)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := runFor(cmd, 5*time.Minute); err != nil {
+				t.Fatalf("%v\n%s\nconsole tail:\n%s", err, errb.String(), tail(out.Bytes(), 3000))
 			}
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
-			c := newConsole(t, stdout, stdin)
-			driveSMP(t, c, n)
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("%v\n%s", err, errb.String())
-			}
+			checkSMPConsole(t, out.Bytes(), n)
 			t.Logf("%s", strings.TrimSpace(strings.Split(errb.String(), "\n")[0]))
 		})
 	}
+}
+
+// runFor runs cmd, killing it after d.
+func runFor(cmd *exec.Cmd, d time.Duration) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	timer := time.AfterFunc(d, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	return cmd.Wait()
 }
 
 // TestSMPRecordReplayLinux records a 4-hart session under the default
@@ -112,20 +113,14 @@ func TestSMPRecordReplayLinux(t *testing.T) {
 				args = append(args, "--schedule", sched)
 			}
 			cmd := exec.Command(bin, append(args, smpArgs(t, 4)...)...)
-			stdin, _ := cmd.StdinPipe()
-			stdout, _ := cmd.StdoutPipe()
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			cmd.Stdin = strings.NewReader(smpInput)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := runFor(cmd, 5*time.Minute); err != nil {
+				t.Fatalf("record: %v\n%s\nconsole tail:\n%s", err, errb.String(), tail(out.Bytes(), 3000))
 			}
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
-			c := newConsole(t, stdout, stdin)
-			driveSMP(t, c, 4)
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("record: %v\n%s", err, errb.String())
-			}
-			replayAndCompare(t, bin, rec, c.bytes(), errb.String(), "interp", "jit")
+			checkSMPConsole(t, out.Bytes(), 4)
+			replayAndCompare(t, bin, rec, out.Bytes(), errb.String(), "interp", "jit")
 			code, info, e := runCLI("log", "info", rec)
 			if code != 0 || !strings.Contains(info, `"harts": 4`) {
 				t.Fatalf("log info (exit %d) does not show 4 harts:\n%s%s", code, info, e)

@@ -138,6 +138,10 @@ type Stop struct {
 	Kind   StopKind
 	ICount uint64
 	Watch  cpu.WatchHit
+	// Hart is the hart the stop is about: the one that hit the
+	// breakpoint or watchpoint, the one a per-hart step moved, else the
+	// one that executes next.
+	Hart int
 }
 
 // arm installs breakpoints and watchpoints on the hart.
@@ -285,20 +289,35 @@ func (d *Debugger) nearest(icount uint64) int {
 // and passing through existing ones. armed enables breakpoints and
 // watchpoints.
 func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (Stop, error) {
+	return d.runTo(target, nil, armed, interrupt)
+}
+
+// runTo is run that also stops, when hg is not nil, at the first slice
+// boundary where hart hg.hart's own count has reached hg.count (see
+// hartGoal).
+func (d *Debugger) runTo(target uint64, hg *hartGoal, armed bool, interrupt <-chan struct{}) (Stop, error) {
 	d.arm(armed)
 	defer d.arm(false)
 	m := d.m
+	if hg != nil {
+		m.StopHart, m.StopHartAt = hg.hart, hg.count
+		m.BeforeSlice = hg.observe(m)
+		defer func() { m.StopHart, m.BeforeSlice = -1, nil }()
+	}
 	for {
 		ic := m.ICount()
+		if hg != nil && hg.check(m) {
+			return Stop{Kind: StopStep, ICount: ic, Hart: hg.hart}, nil
+		}
 		if ic >= target {
-			return Stop{Kind: StopStep, ICount: ic}, nil
+			return Stop{Kind: StopStep, ICount: ic, Hart: d.NextHart()}, nil
 		}
 		if m.Halted() {
-			return Stop{Kind: StopHalted, ICount: ic}, nil
+			return Stop{Kind: StopHalted, ICount: ic, Hart: d.NextHart()}, nil
 		}
 		select {
 		case <-interrupt:
-			return Stop{Kind: StopInterrupted, ICount: ic}, nil
+			return Stop{Kind: StopInterrupted, ICount: ic, Hart: d.NextHart()}, nil
 		default:
 		}
 		// Stop at the next snapshot boundary (existing or due).
@@ -316,7 +335,7 @@ func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (St
 		}
 		end := d.p.EndICount()
 		if ic >= end && end > 0 {
-			return Stop{Kind: StopEnd, ICount: ic}, nil
+			return Stop{Kind: StopEnd, ICount: ic, Hart: d.NextHart()}, nil
 		}
 		m.StopAt = min(stop, max(end, 1))
 		reason, err := d.runSlice()
@@ -327,9 +346,9 @@ func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (St
 		ic = m.ICount()
 		switch reason {
 		case cpu.StopBreakpoint:
-			return Stop{Kind: StopBreakpoint, ICount: ic}, nil
+			return Stop{Kind: StopBreakpoint, ICount: ic, Hart: m.LastHart}, nil
 		case cpu.StopWatchpoint:
-			return Stop{Kind: StopWatchpoint, ICount: ic, Watch: m.Cur().LastWatchHit()}, nil
+			return Stop{Kind: StopWatchpoint, ICount: ic, Watch: m.Harts[m.LastHart].LastWatchHit(), Hart: m.LastHart}, nil
 		}
 		if d.base+1 < len(d.snaps) && ic == d.snaps[d.base+1].icount {
 			// Deterministic replay: the state now equals that snapshot.
@@ -344,8 +363,8 @@ func (d *Debugger) run(target uint64, armed bool, interrupt <-chan struct{}) (St
 	}
 }
 
-// runSlice runs the machine until StopAt, reporting a breakpoint or
-// watchpoint stop of the hart.
+// runSlice runs the machine until StopAt (or StopHart), reporting a
+// breakpoint or watchpoint stop of a hart.
 func (d *Debugger) runSlice() (cpu.StopReason, error) {
 	d.m.LastStop = cpu.StopBudget
 	_, err := d.m.Run(0)
@@ -376,7 +395,7 @@ func (d *Debugger) Seek(icount uint64) error { return d.seek(icount, false) }
 func (d *Debugger) StepForward() (Stop, error) {
 	ic := d.m.ICount()
 	if ic >= d.End() {
-		return Stop{Kind: StopEnd, ICount: ic}, nil
+		return Stop{Kind: StopEnd, ICount: ic, Hart: d.NextHart()}, nil
 	}
 	return d.run(ic+1, false, nil)
 }
@@ -385,19 +404,18 @@ func (d *Debugger) StepForward() (Stop, error) {
 func (d *Debugger) StepBackward() (Stop, error) {
 	ic := d.m.ICount()
 	if ic == 0 || ic <= d.bootSnap.icount {
-		return Stop{Kind: StopBegin, ICount: ic}, nil
+		return Stop{Kind: StopBegin, ICount: ic, Hart: d.NextHart()}, nil
 	}
 	if err := d.Seek(ic - 1); err != nil {
 		return Stop{}, err
 	}
-	return Stop{Kind: StopStep, ICount: ic - 1}, nil
+	return Stop{Kind: StopStep, ICount: ic - 1, Hart: d.NextHart()}, nil
 }
 
 // Continue runs forward until a breakpoint, a watchpoint, the end of the
 // recording, or an interrupt.
 func (d *Debugger) Continue(interrupt <-chan struct{}) (Stop, error) {
-	pc := d.m.Cur().PC()
-	d.m.Cur().SkipBreakpointOnce(pc)
+	d.skipBreakpointHere()
 	st, err := d.run(^uint64(0), true, interrupt)
 	if err == nil && st.Kind == StopStep {
 		st.Kind = StopEnd
@@ -440,7 +458,7 @@ func (d *Debugger) ReverseContinue(interrupt <-chan struct{}) (Stop, error) {
 	if err := d.seek(d.bootSnap.icount, false); err != nil {
 		return Stop{}, err
 	}
-	return Stop{Kind: StopBegin, ICount: d.m.ICount()}, nil
+	return Stop{Kind: StopBegin, ICount: d.m.ICount(), Hart: d.NextHart()}, nil
 }
 
 // lastHit replays the interval [snapshot k, end) with breakpoints armed
@@ -453,7 +471,7 @@ func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop,
 	first := true
 	for {
 		if !first {
-			d.m.Cur().SkipBreakpointOnce(d.m.Cur().PC())
+			d.skipBreakpointHere()
 		}
 		first = false
 		st, err := d.run(end, true, interrupt)
@@ -491,7 +509,7 @@ func (d *Debugger) lastHit(k int, end uint64, interrupt <-chan struct{}) (*Stop,
 func (d *Debugger) StepForwardWatched() (Stop, error) {
 	ic := d.m.ICount()
 	if ic >= d.End() {
-		return Stop{Kind: StopEnd, ICount: ic}, nil
+		return Stop{Kind: StopEnd, ICount: ic, Hart: d.NextHart()}, nil
 	}
 	bps := d.bps
 	d.bps = nil
@@ -523,7 +541,7 @@ func (d *Debugger) StepBackwardWatched() (Stop, error) {
 		fwd.ICount = ic - 1
 		return fwd, nil
 	}
-	return Stop{Kind: StopStep, ICount: ic - 1}, nil
+	return Stop{Kind: StopStep, ICount: ic - 1, Hart: d.NextHart()}, nil
 }
 
 // LastWrite moves to the last instruction before the current position

@@ -7,26 +7,108 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rewindvm/rewind/internal/cpu"
 	"github.com/rewindvm/rewind/internal/gdbstub"
+	"github.com/rewindvm/rewind/internal/machine"
 )
 
-// Target adapts a Debugger to the GDB stub.
+// Target adapts a Debugger to the GDB stub. Each hart is a gdb thread
+// (id = hart index + 1).
 type Target struct {
 	points
 	d           *Debugger
 	checkpoints []uint64
+	// sel is the hart gdb selected (registers, memory, steps); stop the
+	// hart of the last stop.
+	sel, stop int
 }
 
-var _ gdbstub.Target = (*Target)(nil)
+var _ gdbstub.ThreadTarget = (*Target)(nil)
 
 // NewTarget returns the gdb view of d.
-func NewTarget(d *Debugger) *Target { return &Target{d: d} }
+func NewTarget(d *Debugger) *Target {
+	h := d.NextHart()
+	return &Target{d: d, sel: h, stop: h}
+}
+
+// hart returns the selected hart.
+func (t *Target) hart() *cpu.CPU { return t.d.m.Harts[t.sel] }
+
+// Threads implements gdbstub.ThreadTarget: one per hart.
+func (t *Target) Threads() int { return len(t.d.m.Harts) }
+
+// SelectThread implements gdbstub.ThreadTarget.
+func (t *Target) SelectThread(id int) error {
+	if id < 1 || id > len(t.d.m.Harts) {
+		return fmt.Errorf("no hart %d (thread %d)", id-1, id)
+	}
+	t.sel = id - 1
+	return nil
+}
+
+// StopThread implements gdbstub.ThreadTarget.
+func (t *Target) StopThread() int { return t.stop + 1 }
+
+// ThreadExtraInfo implements gdbstub.ThreadTarget.
+func (t *Target) ThreadExtraInfo(id int) string {
+	if id < 1 || id > len(t.d.m.Harts) {
+		return ""
+	}
+	return fmt.Sprintf("hart %d, %s", id-1, hartState(t.d.m.Harts[id-1]))
+}
+
+// hartState describes a hart's mode and state: "S-mode, running" or
+// "M-mode, in WFI".
+func hartState(h *cpu.CPU) string {
+	state := "running"
+	if h.Waiting() {
+		state = "in WFI"
+	}
+	return fmt.Sprintf("%s-mode, %s", privName(h.Priv()), state)
+}
+
+func privName(p uint8) string {
+	switch p {
+	case cpu.PrivU:
+		return "U"
+	case cpu.PrivS:
+		return "S"
+	case cpu.PrivM:
+		return "M"
+	}
+	return "?"
+}
+
+// moved notes a move that gdb does not know of (monitor seek): the
+// stop hart becomes the one that executes next; gdb's selection stays.
+func (t *Target) moved() { t.stop = t.d.NextHart() }
+
+// writeHarts lists every hart of a multi-hart machine, one line each, for
+// monitor when; next is the hart that executes next.
+func writeHarts(out io.Writer, m *machine.Machine, next int) {
+	if len(m.Harts) == 1 {
+		return
+	}
+	for i, h := range m.Harts {
+		mark := ""
+		if i == next {
+			mark = " (executes next)"
+		}
+		fmt.Fprintf(out, "  hart %d (thread %d): icount %d, pc %#x, %s%s\n", i, i+1, h.ICount(), h.PC(), hartState(h), mark)
+	}
+}
+
+// stopped records the hart a movement stopped on; gdb's selection
+// follows it (the stub names it in the stop reply).
+func (t *Target) stopped(st Stop) {
+	t.stop, t.sel = st.Hart, st.Hart
+}
 
 var errReplayWrite = errors.New("this is a recording: changing registers or memory would make the replay diverge")
 
 // ReadReg implements gdbstub.Target.
 func (t *Target) ReadReg(n int) (uint64, error) {
-	c := t.d.m.Cur()
+	c := t.hart()
 	switch {
 	case n >= 0 && n < 32:
 		return c.Reg(n), nil
@@ -47,14 +129,14 @@ func (t *Target) ReadReg(n int) (uint64, error) {
 // WriteReg implements gdbstub.Target: a recording cannot be changed.
 func (t *Target) WriteReg(int, uint64) error { return errReplayWrite }
 
-// ReadMem implements gdbstub.Target. Addresses go through the hart's
-// current translation; an address that does not translate (or with
-// translation off) is read as a physical address.
+// ReadMem implements gdbstub.Target. Addresses go through the selected
+// hart's current translation; an address that does not translate (or
+// with translation off) is read as a physical address.
 func (t *Target) ReadMem(addr uint64, p []byte) error {
 	m := t.d.m
 	for i := 0; i < len(p); {
 		va := addr + uint64(i)
-		pa, ok := m.Cur().Translate(va)
+		pa, ok := t.hart().Translate(va)
 		if !ok {
 			pa = va
 		}
@@ -92,28 +174,45 @@ func (t *Target) event(st Stop) gdbstub.StopEvent {
 	return gdbstub.StopEvent{Reason: gdbstub.StopStep}
 }
 
-// Step implements gdbstub.Target.
+// Step implements gdbstub.Target. On a multi-hart machine it steps the
+// selected hart (Debugger.StepHart, StepHartBackward): the machine moves
+// until that hart has executed one instruction, forward or backward.
 func (t *Target) Step(dir gdbstub.Direction) (gdbstub.StopEvent, error) {
 	t.arm()
-	if dir == gdbstub.Forward {
-		if t.d.ICount() >= t.d.End() {
-			return gdbstub.StopEvent{Reason: gdbstub.StopReplayEnd}, nil
-		}
-		st, err := t.d.StepForwardWatched()
-		return t.event(st), err
+	var st Stop
+	var err error
+	switch {
+	case dir == gdbstub.Forward && t.d.ICount() >= t.d.End():
+		return gdbstub.StopEvent{Reason: gdbstub.StopReplayEnd}, nil
+	case len(t.d.m.Harts) == 1 && dir == gdbstub.Forward:
+		st, err = t.d.StepForwardWatched()
+	case len(t.d.m.Harts) == 1:
+		st, err = t.d.StepBackwardWatched()
+	case dir == gdbstub.Forward:
+		st, err = t.d.StepHart(t.sel)
+	default:
+		st, err = t.d.StepHartBackward(t.sel)
 	}
-	st, err := t.d.StepBackwardWatched()
+	if err == nil {
+		t.stopped(st)
+	}
 	return t.event(st), err
 }
 
-// Continue implements gdbstub.Target.
+// Continue implements gdbstub.Target. All harts run; a breakpoint or
+// watchpoint hit on any of them stops, on that hart.
 func (t *Target) Continue(dir gdbstub.Direction, interrupt <-chan struct{}) (gdbstub.StopEvent, error) {
 	t.arm()
+	var st Stop
+	var err error
 	if dir == gdbstub.Forward {
-		st, err := t.d.Continue(interrupt)
-		return t.event(st), err
+		st, err = t.d.Continue(interrupt)
+	} else {
+		st, err = t.d.ReverseContinue(interrupt)
 	}
-	st, err := t.d.ReverseContinue(interrupt)
+	if err == nil {
+		t.stopped(st)
+	}
 	return t.event(st), err
 }
 
@@ -121,7 +220,8 @@ func (t *Target) Continue(dir gdbstub.Direction, interrupt <-chan struct{}) (gdb
 func (t *Target) CanReverse() (bool, string) { return true, "" }
 
 const monitorHelp = `Rewind monitor commands:
-  when                 current instruction count and guest time
+  when                 current instruction count and guest time (and, with
+                       several harts, each hart's own count)
   seek ICOUNT          go to an instruction count (then: maint flush register-cache)
   checkpoint           remember the current position; prints its number
   restart N            go back to checkpoint N
@@ -149,7 +249,8 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 	switch f[0] {
 	case "when":
 		ns := m.Clock.Now()
-		fmt.Fprintf(out, "icount %d (of %d), guest time %d.%09d s, pc %#x\n", t.d.ICount(), t.d.End(), ns/1e9, ns%1e9, m.Cur().PC())
+		fmt.Fprintf(out, "icount %d (of %d), guest time %d.%09d s, pc %#x\n", t.d.ICount(), t.d.End(), ns/1e9, ns%1e9, t.hart().PC())
+		writeHarts(out, m, t.d.NextHart())
 		return nil
 	case "seek":
 		if len(f) != 2 {
@@ -162,7 +263,8 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 		if err := t.d.Seek(n); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), m.Cur().PC())
+		t.moved()
+		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), t.hart().PC())
 		return nil
 	case "checkpoint":
 		t.checkpoints = append(t.checkpoints, t.d.ICount())
@@ -179,7 +281,8 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 		if err := t.d.Seek(t.checkpoints[n-1]); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), m.Cur().PC())
+		t.moved()
+		fmt.Fprintf(out, "icount %d, pc %#x\n", t.d.ICount(), t.hart().PC())
 		return nil
 	case "last-write":
 		if len(f) < 2 || len(f) > 3 {
@@ -200,10 +303,17 @@ func (t *Target) Monitor(cmd string, out io.Writer) error {
 			return err
 		}
 		if st.Kind != StopWatchpoint {
+			t.moved()
 			fmt.Fprintf(out, "no write to [%#x, %#x) before this point in the recording\n", addr, addr+n)
 			return nil
 		}
-		fmt.Fprintf(out, "icount %d: pc %#x writes %#x (then: maint flush register-cache)\n", t.d.ICount(), m.Cur().PC(), st.Watch.Addr)
+		t.stopped(st)
+		if len(m.Harts) > 1 {
+			fmt.Fprintf(out, "icount %d: hart %d (thread %d) pc %#x writes %#x (then: maint flush register-cache; thread %d)\n",
+				t.d.ICount(), st.Hart, st.Hart+1, t.hart().PC(), st.Watch.Addr, st.Hart+1)
+			return nil
+		}
+		fmt.Fprintf(out, "icount %d: pc %#x writes %#x (then: maint flush register-cache)\n", t.d.ICount(), t.hart().PC(), st.Watch.Addr)
 		return nil
 	case "info":
 		_, err := fmt.Fprintln(out, t.d.String())

@@ -15,7 +15,7 @@ const (
 	replyMemErr     = "E0e" // memory not accessible (EFAULT)
 )
 
-// threadID is the only thread: the hart.
+// threadID is the thread of a target with one thread: the hart.
 const threadID = "1"
 
 // maxMemXfer bounds one m/M/X transfer so the hex reply fits a packet.
@@ -29,8 +29,13 @@ func (s *session) handle(pkt []byte) (done bool, err error) {
 	}
 	args := pkt[1:]
 	switch pkt[0] {
+	case 'g', 'G', 'p', 'P', 'm', 'M', 'X':
+		// Registers and memory of the thread gdb selected with Hg.
+		s.selectThread(s.gThread)
+	}
+	switch pkt[0] {
 	case '?':
-		return false, s.reply(s.stopReply(s.stop))
+		return false, s.sendStop(s.stop)
 	case 'g':
 		return false, s.replyBytes(s.readAllRegs())
 	case 'G':
@@ -47,26 +52,28 @@ func (s *session) handle(pkt []byte) (done bool, err error) {
 		return false, s.reply(s.writeMemBinary(args))
 	case 'c', 's':
 		if len(args) > 0 {
+			s.selectThread(s.gThread)
 			if r := s.setPC(args); r != "" {
 				return false, s.reply(r)
 			}
 		}
-		return false, s.resume(Forward, pkt[0] == 's')
+		return false, s.resume(Forward, pkt[0] == 's', 0)
 	case 'C', 'S':
 		// "C sig[;addr]": signals mean nothing to a whole machine; the
 		// signal is dropped and the hart resumes.
 		if i := bytes.IndexByte(args, ';'); i >= 0 {
+			s.selectThread(s.gThread)
 			if r := s.setPC(args[i+1:]); r != "" {
 				return false, s.reply(r)
 			}
 		}
-		return false, s.resume(Forward, pkt[0] == 'S')
+		return false, s.resume(Forward, pkt[0] == 'S', 0)
 	case 'b':
 		switch string(pkt) {
 		case "bc":
-			return false, s.resume(Backward, false)
+			return false, s.resume(Backward, false, 0)
 		case "bs":
-			return false, s.resume(Backward, true)
+			return false, s.resume(Backward, true, 0)
 		}
 	case 'v':
 		return s.handleV(pkt)
@@ -80,13 +87,9 @@ func (s *session) handle(pkt []byte) (done bool, err error) {
 			return false, err
 		}
 	case 'H':
-		// Hg/Hc select a thread; there is one.
-		return false, s.reply("OK")
+		return false, s.reply(s.setThread(args))
 	case 'T':
-		if isOurThread(args) {
-			return false, s.reply("OK")
-		}
-		return false, s.reply(replyBadRequest)
+		return false, s.reply(s.threadAlive(args))
 	case 'Z', 'z':
 		return false, s.reply(s.breakpoint(pkt))
 	case 'D':
@@ -99,21 +102,116 @@ func (s *session) handle(pkt []byte) (done bool, err error) {
 	return false, s.reply("")
 }
 
-// isOurThread reports whether a thread-id ("1", "-1", "0", "p1.1", ...)
-// names the hart.
-func isOurThread(id []byte) bool {
+// Thread ids beyond the real ones (GDB manual E.1 "thread-id").
+const (
+	threadAll = -1 // "-1": all threads
+	threadAny = 0  // "0": any thread
+)
+
+// parseThread parses a thread-id: "N" (hex), "-1" (threadAll), "0"
+// (threadAny), or the multiprocess forms "pPID.N" and "pPID" (all threads
+// of the process).
+func parseThread(id []byte) (int, bool) {
 	if len(id) > 0 && id[0] == 'p' {
-		if i := bytes.IndexByte(id, '.'); i >= 0 {
-			id = id[i+1:]
-		} else {
-			return true // "pPID": all threads of the process
+		i := bytes.IndexByte(id, '.')
+		if i < 0 {
+			return threadAll, true
 		}
+		id = id[i+1:]
 	}
-	if string(id) == "-1" { // all threads
-		return true
+	if string(id) == "-1" {
+		return threadAll, true
 	}
-	v, ok := parseHexU64(id) // 0: any thread
-	return ok && (v == 0 || v == 1)
+	v, ok := parseHexU64(id)
+	if !ok || v > 1<<16 {
+		return 0, false
+	}
+	return int(v), true
+}
+
+// isOurThread reports whether a thread-id ("1", "-1", "0", "p1.1", ...)
+// names the hart of a single-thread target.
+func isOurThread(id []byte) bool {
+	tid, ok := parseThread(id)
+	return ok && (tid == threadAll || tid == threadAny || tid == 1)
+}
+
+// threads returns the target's thread interface when it has more than
+// one thread; otherwise the stub serves the single thread 1.
+func (s *session) threads() (ThreadTarget, int, bool) {
+	tt, ok := s.t.(ThreadTarget)
+	if !ok {
+		return nil, 1, false
+	}
+	n := tt.Threads()
+	return tt, n, n > 1
+}
+
+// selectThread makes thread id the target's selected thread.
+func (s *session) selectThread(id int) {
+	tt, _, ok := s.threads()
+	if !ok || id < 1 {
+		return
+	}
+	if err := tt.SelectThread(id); err != nil {
+		s.srv.logf("gdbstub: select thread %d: %v", id, err)
+	}
+}
+
+// liveThread reports whether id names an existing thread.
+func (s *session) liveThread(id int) bool {
+	_, n, _ := s.threads()
+	return id >= 1 && id <= n
+}
+
+// setThread answers "Hg id" and "Hc id" (GDB manual E.2 'H').
+func (s *session) setThread(arg []byte) string {
+	if _, _, ok := s.threads(); !ok {
+		return "OK" // one thread: nothing to select
+	}
+	if len(arg) == 0 || (arg[0] != 'g' && arg[0] != 'c') {
+		return replyBadRequest
+	}
+	id, ok := parseThread(arg[1:])
+	switch {
+	case !ok:
+		return replyBadRequest
+	case id == threadAll || id == threadAny:
+		// Any thread will do: registers keep coming from the thread
+		// they came from; a resume steps the focus thread.
+		if arg[0] == 'c' {
+			s.cThread = 0
+		}
+		return "OK"
+	case !s.liveThread(id):
+		return replyBadRequest
+	case arg[0] == 'g':
+		s.gThread = id
+	default:
+		s.cThread, s.focus = id, id
+	}
+	return "OK"
+}
+
+// threadAlive answers "T id": every thread of the machine is alive. gdb
+// sends it when the user switches threads ("thread N"), which makes N
+// the focus thread.
+func (s *session) threadAlive(arg []byte) string {
+	if _, _, ok := s.threads(); !ok {
+		if isOurThread(arg) {
+			return "OK"
+		}
+		return replyBadRequest
+	}
+	id, ok := parseThread(arg)
+	switch {
+	case ok && (id == threadAll || id == threadAny):
+		return "OK"
+	case ok && s.liveThread(id):
+		s.focus = id
+		return "OK"
+	}
+	return replyBadRequest
 }
 
 // setPC handles the optional resume address of c/s/C/S.
@@ -129,8 +227,10 @@ func (s *session) setPC(arg []byte) string {
 	return ""
 }
 
-// resume steps or continues the target and sends the stop reply.
-func (s *session) resume(dir Direction, step bool) error {
+// resume steps or continues the target and sends the stop reply. thread
+// is the thread to step (a vCont action's), or threadAny: the Hc thread,
+// else the focus thread.
+func (s *session) resume(dir Direction, step bool, thread int) error {
 	if dir == Backward {
 		if ok, why := s.t.CanReverse(); !ok {
 			if why == "" {
@@ -146,9 +246,16 @@ func (s *session) resume(dir Direction, step bool) error {
 			// target has already crossed the access (see watchStepOver).
 			ev := StopEvent{Reason: StopStep}
 			s.stop = ev
-			return s.reply(s.stopReply(ev))
+			return s.sendStop(ev)
 		}
 	}
+	if thread == threadAny {
+		thread = s.cThread
+	}
+	if thread == threadAny {
+		thread = s.focus
+	}
+	s.selectThread(thread)
 	ev, err := s.runTarget(func(interrupt <-chan struct{}) (StopEvent, error) {
 		if step {
 			return s.t.Step(dir)
@@ -164,9 +271,23 @@ func (s *session) resume(dir Direction, step bool) error {
 		return s.reply("E." + sanitizeText(err.Error()))
 	}
 	s.stop = ev
+	if tt, _, ok := s.threads(); ok {
+		s.stopThread = tt.StopThread()
+	}
 	switch ev.Reason {
 	case StopWatch, StopReadWatch, StopAccessWatch:
 		s.watchStepOver, s.watchDir = true, dir
+	}
+	return s.sendStop(ev)
+}
+
+// sendStop sends the stop reply for ev. It names the stopped thread,
+// which gdb then takes as the thread its register reads go to (as if
+// it had sent Hg) and the one it shows; so does the stub.
+func (s *session) sendStop(ev StopEvent) error {
+	if _, _, ok := s.threads(); ok {
+		s.gThread, s.focus = s.stopThread, s.stopThread
+		s.selectThread(s.stopThread)
 	}
 	return s.reply(s.stopReply(ev))
 }
@@ -186,7 +307,7 @@ func sanitizeText(msg string) string {
 }
 
 // stopReply renders ev as a stop reply (GDB manual E.4 "Stop Reply
-// Packets").
+// Packets"); the pc it carries is the selected thread's.
 func (s *session) stopReply(ev StopEvent) string {
 	if ev.Reason == StopExited {
 		return fmt.Sprintf("W%02x", uint8(ev.ExitCode))
@@ -217,7 +338,11 @@ func (s *session) stopReply(ev StopEvent) string {
 	case StopReplayEnd:
 		b.WriteString("replaylog:end;")
 	}
-	b.WriteString("thread:" + threadID + ";")
+	if _, _, ok := s.threads(); ok {
+		fmt.Fprintf(&b, "thread:%x;", s.stopThread)
+	} else {
+		b.WriteString("thread:" + threadID + ";")
+	}
 	if pc, err := s.t.ReadReg(RegPC); err == nil {
 		fmt.Fprintf(&b, "%02x:%s;", RegPC, appendLE(nil, pc, 8))
 	}
@@ -474,12 +599,23 @@ func (s *session) handleV(pkt []byte) (bool, error) {
 	return false, s.reply("")
 }
 
-// vCont runs the first action that applies to our thread.
+// vCont runs the first action that applies to a thread of the target.
+// With several threads the machine moves as a whole: "s:N" steps thread
+// N while the others run as the schedule has them (gdb's "vCont;s:N;c"),
+// "c" continues them all.
 func (s *session) vCont(actions []byte) error {
+	_, _, multi := s.threads()
 	for _, a := range bytes.Split(actions, []byte{';'}) {
+		thread := threadAny
 		if i := bytes.IndexByte(a, ':'); i >= 0 {
-			if !isOurThread(a[i+1:]) {
+			id, ok := parseThread(a[i+1:])
+			switch {
+			case !multi && !isOurThread(a[i+1:]):
 				continue
+			case multi && (!ok || id != threadAll && id != threadAny && !s.liveThread(id)):
+				continue
+			case multi && id != threadAll:
+				thread = id
 			}
 			a = a[:i]
 		}
@@ -488,16 +624,16 @@ func (s *session) vCont(actions []byte) error {
 		}
 		switch a[0] {
 		case 'c', 'C':
-			return s.resume(Forward, false)
+			return s.resume(Forward, false, threadAny)
 		case 's', 'S':
-			return s.resume(Forward, true)
+			return s.resume(Forward, true, thread)
 		default:
 			return s.reply(replyBadRequest)
 		}
 	}
-	// No action for our thread: it stays stopped. In all-stop mode gdb
+	// No action for our threads: they stay stopped. In all-stop mode gdb
 	// expects a stop reply.
-	return s.reply(s.stopReply(s.stop))
+	return s.sendStop(s.stop)
 }
 
 // supported is the qSupported reply (GDB manual E.4 "General Query
@@ -522,9 +658,18 @@ func (s *session) handleQuery(pkt []byte) error {
 	case "qXfer":
 		return s.replyBytes(s.xferFeatures(rest))
 	case "qC":
+		if _, _, ok := s.threads(); ok {
+			return s.reply(fmt.Sprintf("QC%x", s.gThread))
+		}
 		return s.reply("QC" + threadID)
 	case "qfThreadInfo":
-		return s.reply("m" + threadID)
+		_, n, _ := s.threads()
+		var b strings.Builder
+		b.WriteString("m1")
+		for id := 2; id <= n; id++ {
+			fmt.Fprintf(&b, ",%x", id)
+		}
+		return s.reply(b.String())
 	case "qsThreadInfo":
 		return s.reply("l")
 	case "qAttached":
@@ -532,10 +677,31 @@ func (s *session) handleQuery(pkt []byte) error {
 		// when it quits.
 		return s.reply("1")
 	}
+	if bytes.HasPrefix(pkt, []byte("qThreadExtraInfo,")) {
+		return s.reply(s.threadExtraInfo(pkt))
+	}
 	if bytes.HasPrefix(pkt, []byte("qRcmd,")) {
+		// The thread the user is on, which may not be the one gdb last
+		// read registers from.
+		s.selectThread(s.focus)
 		return s.monitor(pkt[len("qRcmd,"):])
 	}
 	return s.reply("")
+}
+
+// threadExtraInfo answers "qThreadExtraInfo,id" with the target's
+// description of the thread, hex encoded.
+func (s *session) threadExtraInfo(pkt []byte) string {
+	tt, _, ok := s.threads()
+	if !ok {
+		return ""
+	}
+	_, arg, _ := bytes.Cut(pkt, []byte{','})
+	id, ok := parseThread(arg)
+	if !ok || !s.liveThread(id) {
+		return replyBadRequest
+	}
+	return string(appendHex(nil, []byte(tt.ThreadExtraInfo(id))))
 }
 
 // xferFeatures answers "qXfer:features:read:ANNEX:offset,length" (after

@@ -63,6 +63,23 @@ type session struct {
 	watchStepOver bool
 	watchDir      Direction
 
+	// Threads, when the target is a ThreadTarget with several (ids as
+	// in the protocol, 1..n). stopThread is the thread of the last stop.
+	// gThread is the thread registers and memory are read from: set by
+	// Hg, and by every stop reply to the thread it names (gdb records
+	// that thread as its current one without sending Hg). cThread is
+	// the thread Hc named for c, s, bc and bs (0: any).
+	//
+	// focus is the thread gdb's user is on, as well as the stub can
+	// tell: gdb resumes all threads with Hc0 (or vCont without a thread
+	// for continues) unless scheduler locking is on, and for a reverse
+	// step ("bs", which has no vCont form) it never says which thread it
+	// means. The stub takes the thread of the last stop, or the one gdb
+	// last checked with a T packet (gdb's "thread N" sends one), or the
+	// one Hc last named. Hg does not count: gdb sends it to fetch any
+	// thread's registers ("info threads" reads them all).
+	stopThread, gThread, cThread, focus int
+
 	// inserted counts the breakpoints and watchpoints this client has
 	// inserted (Z) and not removed (z). When the session ends, however
 	// it ends, the stub removes what is left (clearPoints), so the next
@@ -81,11 +98,16 @@ type point struct {
 // newSession prepares a session writing to w; conn, if not nil, is the
 // connection w writes to (serve needs it).
 func newSession(srv *Server, conn net.Conn, w io.Writer) *session {
-	return &session{
+	s := &session{
 		srv: srv, t: srv.t, regs: srv.regs, conn: conn, w: w,
 		stop:     StopEvent{Reason: StopStep},
 		inserted: map[point]int{},
 	}
+	if tt, _, ok := s.threads(); ok {
+		id := tt.StopThread()
+		s.stopThread, s.gThread, s.focus = id, id, id
+	}
+	return s
 }
 
 // serve runs the protocol until the client leaves. It returns nil after

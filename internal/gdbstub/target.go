@@ -220,3 +220,30 @@ type StopEvent struct {
 	// ExitCode is the exit status reported with StopExited (low 8 bits).
 	ExitCode int
 }
+
+// ThreadTarget is a Target with several threads of execution, the harts
+// of a multi-hart machine; gdb shows each as a thread. Thread ids are
+// 1..Threads(). The stub finds it by type assertion; a Target without it,
+// or with Threads() at most 1, is served as the single thread 1.
+//
+// The target has one selected thread: ReadReg, WriteReg, ReadMem,
+// WriteMem, Monitor and Step act on it. The stub selects the thread gdb
+// asked for before each of those calls: Hg for registers and memory; for
+// a step the vCont action's thread, else the Hc thread, else the thread
+// the user is on as far as the stub can tell (see session.focus); the
+// latter for Monitor too. Continue moves the whole machine; a breakpoint
+// or watchpoint hit on any thread stops it.
+type ThreadTarget interface {
+	Target
+	// Threads returns the number of threads.
+	Threads() int
+	// SelectThread selects thread id (1..Threads()).
+	SelectThread(id int) error
+	// StopThread returns the thread the last Step or Continue stopped
+	// on: for a breakpoint or watchpoint, the thread that hit it; for a
+	// step, the stepped thread. Before any, the thread that runs first.
+	StopThread() int
+	// ThreadExtraInfo describes thread id in a few words for gdb's "info
+	// threads" (qThreadExtraInfo), e.g. "hart 1, S-mode, in WFI".
+	ThreadExtraInfo(id int) string
+}
