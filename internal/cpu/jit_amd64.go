@@ -105,6 +105,9 @@ type jitState struct {
 
 	blocks map[jitKey]*jitBlock
 	pages  map[uint64][]*jitBlock
+	// jcb mirrors the jump cache for jitLookup: the compiled block each
+	// jump-cache slot points at, so a lookup from Go mostly skips the map.
+	jcb [jcSize]*jitBlock
 
 	a   amd64.Asm
 	buf []inst
@@ -246,6 +249,7 @@ func (j *jitState) reset() {
 	for i := uint64(0); i < jcSize; i++ {
 		j.jc(i)[0] = 1 // no pc is odd
 	}
+	clear(j.jcb[:])
 }
 
 func (j *jitState) flush() {
@@ -424,6 +428,10 @@ func (c *CPU) jitLookup() *jitBlock {
 		cp = c.codePages[page]
 	}
 	cp.writes = 0
+	slot := (pc >> 1) & (jcSize - 1)
+	if b := j.jcb[slot]; b != nil && b.vpc == pc && b.add == e.add && !b.dead {
+		return b
+	}
 	b := j.blocks[jitKey{pc, e.add}]
 	if b == nil {
 		b = j.newBlock(c, pc, e.add, page)
@@ -435,8 +443,9 @@ func (c *CPU) jitLookup() *jitBlock {
 		j.compile(c, b)
 	}
 	if b.entry != 0 {
-		jc := j.jc((pc >> 1) & (jcSize - 1))
+		jc := j.jc(slot)
 		jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
+		j.jcb[slot] = b
 	}
 	return b
 }
@@ -497,9 +506,12 @@ func (j *jitState) kill(b *jitBlock) {
 				*p = j.stubCellDefault
 			}
 		}
-		jc := j.jc((b.vpc >> 1) & (jcSize - 1))
-		if jc[2] == uint64(b.entry) {
+		slot := (b.vpc >> 1) & (jcSize - 1)
+		if jc := j.jc(slot); jc[2] == uint64(b.entry) {
 			jc[0] = 1
+		}
+		if j.jcb[slot] == b {
+			j.jcb[slot] = nil
 		}
 	}
 	b.incoming = nil
