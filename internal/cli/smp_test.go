@@ -133,8 +133,9 @@ func TestSMPRecordReplayLinux(t *testing.T) {
 			}
 			// The embedded snapshots restore every hart and the scheduler:
 			// parallel verification and a trimmed window work as on one hart.
-			if code, _, e := runCLI("replay", "--verify", "--jobs", "2", rec); code != 0 || !strings.Contains(e, "verified: ") {
-				t.Fatalf("replay --verify --jobs 2: exit %d\n%s", code, e)
+			// (--verify starts the binary itself for each job: not runCLI.)
+			if out, err := exec.Command(bin, "replay", "--verify", "--jobs", "2", rec).CombinedOutput(); err != nil || !strings.Contains(string(out), "verified: ") {
+				t.Fatalf("replay --verify --jobs 2: %v\n%s", err, out)
 			}
 			trimmed := filepath.Join(t.TempDir(), "trim.rwd")
 			if code, _, e := runCLI("log", "trim", "--from", "250000000", "--to", "500000000", rec, trimmed); code != 0 {
