@@ -40,6 +40,8 @@ func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
 		RAMSize: 256 << 20, Firmware: fw, Kernel: kernel, Initrd: initrd,
 		Append: "console=ttyS0", DynamicInfo: true, Disks: []block.Device{block.NewOverlay(raw)},
 		AsyncBlock: true, RTCBaseUnixNs: 1_700_000_000e9, Console: out,
+		// The engine users get (REWIND_ENGINE=interp: the interpreter).
+		JIT: os.Getenv("REWIND_ENGINE") != "interp",
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -90,7 +90,11 @@ func New(m *machine.Machine, p *replay.Player, opts Options) (*Debugger, error) 
 	m.KeepDirty()
 	// Snapshot 0: the initial RAM, sparse (pages that are not zero).
 	m.TakeDirtyPages()
-	d.init = nonZeroPages(m.Bus.RAM)
+	if pages, ok := m.InitialPages(); ok {
+		d.init = pagesOf(m.Bus.RAM, pages)
+	} else {
+		d.init = nonZeroPages(m.Bus.RAM)
+	}
 	d.boot = d.init
 	st, err := m.SaveState()
 	if err != nil {

@@ -59,11 +59,27 @@ func (d *Debugger) maybeJump(icount uint64) error {
 // starts a fresh in-memory store there.
 func (d *Debugger) jump(e int) error {
 	ram := d.m.Bus.RAM
-	clear(ram)
+	// Back to the boot image. Only pages that can be non-zero now are
+	// cleared: the store's initial pages, its snapshots' pages and what
+	// was written since the last look. Touching all of RAM would fault
+	// in every page of it.
+	zero := func(pg uint64) { clear(ram[pg*pageSize : (pg+1)*pageSize]) }
+	for _, pg := range d.m.TakeDirtyPages() {
+		zero(pg)
+	}
+	for pg := range d.init {
+		zero(pg)
+	}
+	for _, s := range d.snaps {
+		for pg := range s.pages {
+			zero(pg)
+		}
+	}
 	for pg, data := range d.boot {
 		copy(ram[pg*pageSize:], data)
 	}
 	origin := d.bootSnap
+	var init map[uint64][]byte
 	if e < 0 {
 		if err := d.m.LoadState(d.bootSnap.state); err != nil {
 			return err
@@ -82,6 +98,20 @@ func (d *Debugger) jump(e int) error {
 		if err := d.m.RestoreSnapshots(chain); err != nil {
 			return fmt.Errorf("debugger: embedded snapshot %d (icount %d): %w", es[e].Seq, es[e].ICount, err)
 		}
+		// RAM now is the boot image overlaid with the chain's pages: the
+		// store's initial pages, without scanning (and copying) all of RAM.
+		// Snapshot page data is never modified once decoded.
+		init = map[uint64][]byte{}
+		if !chain[0].Full {
+			for pg, data := range d.boot {
+				init[pg] = data
+			}
+		}
+		for _, s := range chain {
+			for _, p := range s.Pages {
+				init[p.Page] = p.Data
+			}
+		}
 		d.p.Load(d.p.StateAt(es[e].Pos))
 		st, err := d.m.SaveState()
 		if err != nil {
@@ -93,7 +123,7 @@ func (d *Debugger) jump(e int) error {
 	d.m.TakeDirtyPages()
 	d.init = d.boot
 	if e >= 0 {
-		d.init = nonZeroPages(ram)
+		d.init = init
 	}
 	d.snaps = []*snapshot{{icount: origin.icount, state: origin.state, player: origin.player, pages: map[uint64][]byte{}}}
 	d.base, d.used = 0, 0
@@ -115,4 +145,16 @@ func nonZeroPages(ram []byte) map[uint64][]byte {
 		}
 	}
 	return pages
+}
+
+// pagesOf copies those of the given RAM pages that are not all zero.
+func pagesOf(ram []byte, pages []uint64) map[uint64][]byte {
+	out := make(map[uint64][]byte, len(pages))
+	for _, pg := range pages {
+		p := ram[pg*pageSize : (pg+1)*pageSize]
+		if !bytes.Equal(p, zeroPage[:]) {
+			out[pg] = append([]byte(nil), p...)
+		}
+	}
+	return out
 }

@@ -211,3 +211,39 @@ func TestParseSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestInitialPages: before a machine runs, every non-zero RAM page is
+// one InitialPages lists (the debugger relies on it instead of scanning
+// all of RAM); after it ran, InitialPages declines.
+func TestInitialPages(t *testing.T) {
+	prog, err := os.ReadFile(raceELF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{RAMSize: 16 << 20, Kernel: prog, Console: &bytes.Buffer{}, Harts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, ok := m.InitialPages()
+	if !ok || len(pages) == 0 {
+		t.Fatalf("InitialPages = %d pages, %v before the first run", len(pages), ok)
+	}
+	listed := map[uint64]bool{}
+	for _, p := range pages {
+		listed[p] = true
+	}
+	var zero [4096]byte
+	for pg := uint64(0); pg < uint64(len(m.Bus.RAM))/4096; pg++ {
+		if !bytes.Equal(m.Bus.RAM[pg*4096:(pg+1)*4096], zero[:]) && !listed[pg] {
+			t.Errorf("page %#x is not zero but not listed", pg)
+		}
+	}
+	m.Idle, m.NoHostInput = IdleFast, true
+	m.StopAt = 1000
+	if _, err := m.Run(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.InitialPages(); ok {
+		t.Error("InitialPages still answers after the machine ran")
+	}
+}

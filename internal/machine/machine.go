@@ -13,6 +13,7 @@ package machine
 import (
 	"fmt"
 	"io"
+	"math/bits"
 	"sync/atomic"
 
 	"github.com/rewindvm/rewind/internal/block"
@@ -241,6 +242,11 @@ type Machine struct {
 	blockEarly       []BlockDone
 	workers          []*blockWorker
 	net              netHost
+	// written marks the RAM pages written other than by a hart (the
+	// loader, devices, snapshot restores) while ran is false: until the
+	// machine first runs, the only pages that can be non-zero.
+	written []uint64
+	ran     bool
 }
 
 type consoleWriter struct{ m *Machine }
@@ -288,6 +294,8 @@ func New(cfg Config) (*Machine, error) {
 	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64), StopHart: -1}
 	m.sched = sched{cfg: sc, rng: sc.Seed}
 	m.Bus = bus.New(RAMBase, cfg.RAMSize)
+	m.written = make([]uint64, (cfg.RAMSize/4096+63)/64)
+	m.Bus.Observe(m.noteWritten)
 	clintHarts := make([]clint.Hart, cfg.Harts)
 	plicHarts := make([]plic.Hart, cfg.Harts)
 	for i := 0; i < cfg.Harts; i++ {
@@ -463,4 +471,34 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// noteWritten is the bus observer behind InitialPages.
+func (m *Machine) noteWritten(pa, n uint64) {
+	if m.ran || n == 0 || pa < RAMBase {
+		return
+	}
+	last := (pa + n - 1 - RAMBase) >> 12
+	for pg := (pa - RAMBase) >> 12; pg <= last && pg>>6 < uint64(len(m.written)); pg++ {
+		m.written[pg>>6] |= 1 << (pg & 63)
+	}
+}
+
+// InitialPages returns, in ascending order, the only RAM pages that can
+// be non-zero in a machine that has not run yet: those the loader,
+// devices or a snapshot restore wrote. ok is false once the machine has
+// run (its harts' stores are not tracked here); the caller must then
+// look at all of RAM.
+func (m *Machine) InitialPages() (pages []uint64, ok bool) {
+	if m.ran {
+		return nil, false
+	}
+	for w, word := range m.written {
+		for word != 0 {
+			b := word & -word
+			pages = append(pages, uint64(w)*64+uint64(bits.TrailingZeros64(b)))
+			word &^= b
+		}
+	}
+	return pages, true
 }

@@ -280,6 +280,7 @@ type Player interface {
 // (0 = no limit) or StopAt, or a replay diverges. It must be called from
 // one goroutine only.
 func (m *Machine) Run(limit uint64) (Result, error) {
+	m.ran = true
 	for m.haltReason == HaltNone {
 		ic := m.ICount()
 		m.progress.Store(ic)

@@ -245,6 +245,7 @@ func (m *Machine) RestoreSnapshots(chain []*Snapshot) error {
 				return fmt.Errorf("machine: restore: full snapshot at position %d of the chain", k)
 			}
 			clear(ram)
+			clear(m.written)
 		}
 		if len(s.Disks) != len(m.cfg.Disks) {
 			return fmt.Errorf("machine: restore: snapshot has %d disks, the machine %d", len(s.Disks), len(m.cfg.Disks))
@@ -254,6 +255,7 @@ func (m *Machine) RestoreSnapshots(chain []*Snapshot) error {
 				return fmt.Errorf("machine: restore: page %#x beyond RAM (%d pages)", p.Page, npages)
 			}
 			copy(ram[p.Page*pageSize:], p.Data)
+			m.written[p.Page>>6] |= 1 << (p.Page & 63)
 		}
 		for i, blocks := range s.Disks {
 			for _, b := range blocks {

@@ -119,7 +119,10 @@ func (a *SnapshotAssembler) Add(ev Event) (blob []byte, seq uint64, err error) {
 			return fail("begins before snapshot %d is complete", prev)
 		}
 		a.cur, a.icnt, a.count = &p, ev.ICount, 0
-		a.buf.Reset()
+		// Pieces but the last are the same size: room for all of them
+		// at once, so assembling a large snapshot copies each byte once.
+		a.buf = bytes.Buffer{}
+		a.buf.Grow(int(min(uint64(p.Parts)*uint64(len(p.Data)), 64<<20))) // a forged part count costs at most 64 MiB
 	} else if a.cur == nil || p.Seq != a.cur.Seq || p.Parts != a.cur.Parts || p.Sum != a.cur.Sum || p.Part != a.count || ev.ICount != a.icnt {
 		return fail("part %d/%d out of sequence", p.Part+1, p.Parts)
 	}
@@ -128,9 +131,9 @@ func (a *SnapshotAssembler) Add(ev Event) (blob []byte, seq uint64, err error) {
 	if a.count < p.Parts {
 		return nil, 0, nil
 	}
-	blob = bytes.Clone(a.buf.Bytes())
+	blob = a.buf.Bytes() // handed over: the next snapshot gets a new buffer
 	a.cur = nil
-	a.buf.Reset()
+	a.buf = bytes.Buffer{}
 	if sha256.Sum256(blob) != p.Sum {
 		return fail("SHA-256 of the %d assembled bytes does not match", len(blob))
 	}
