@@ -186,20 +186,25 @@ func BenchmarkFirstSeek(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		tBuilt := time.Now()
 		p, err := replay.Play(m2, r)
 		r.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
+		tPlay := time.Now()
 		d, err := New(m2, p, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
+		tNew := time.Now()
 		target := uint64(float64(d.End()) * frac)
 		if err := d.Seek(target); err != nil {
 			b.Fatal(err)
 		}
 		seeks = append(seeks, time.Since(t0))
+		b.Logf("  machine %v, read %v, debugger %v, seek %v", tBuilt.Sub(t0).Round(time.Millisecond),
+			tPlay.Sub(tBuilt).Round(time.Millisecond), tNew.Sub(tPlay).Round(time.Millisecond), time.Since(tNew).Round(time.Millisecond))
 		t1 := time.Now()
 		if _, err := d.StepBackward(); err != nil {
 			b.Fatal(err)
