@@ -486,6 +486,9 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 	d := m.Digest()
 	fmt.Fprintf(w, "rewind: %s after %d instructions, %.3f host seconds, %.1f MIPS\nrewind: state digest %x\n",
 		res.Reason, res.ICount, secs, mips, d)
+	if counts := m.HartCounts(); len(counts) > 1 {
+		fmt.Fprintf(w, "rewind: %d harts, instructions per hart: %v\n", len(counts), counts)
+	}
 	for i, disk := range b.cfg.Disks {
 		if ov, ok := disk.(*block.Overlay); ok {
 			h := sha256.New()
