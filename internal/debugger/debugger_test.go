@@ -77,7 +77,13 @@ func recordingWith(t *testing.T, snapEvery uint64) string {
 func open(t *testing.T, path string, opts Options) (*Debugger, *bytes.Buffer) {
 	t.Helper()
 	var out bytes.Buffer
-	m := newBuiltin(t, &out)
+	return openOn(t, newBuiltin(t, &out), path, opts), &out
+}
+
+// openOn replays the recording at path on the fresh machine m, under a
+// debugger.
+func openOn(t *testing.T, m *machine.Machine, path string, opts Options) *Debugger {
+	t.Helper()
 	r, err := rrlog.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func open(t *testing.T, path string, opts Options) (*Debugger, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d, &out
+	return d
 }
 
 // stateAt replays straight from the start to icount: the reference.

@@ -61,21 +61,7 @@ func raceRecording(t *testing.T) string {
 func openRace(t *testing.T, path string, opts Options) *Debugger {
 	t.Helper()
 	var out bytes.Buffer
-	m := newRaceMachine(t, &out)
-	r, err := rrlog.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	p, err := replay.Play(m, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(m, p, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return openOn(t, newRaceMachine(t, &out), path, opts)
 }
 
 // hart1Only returns the address of the "fence rw,w" before hart 1 sets

@@ -83,19 +83,7 @@ func TestSeekNetworkRecording(t *testing.T) {
 
 	var out2 bytes.Buffer
 	m2 := newNetMachine(t, &out2)
-	r, err := rrlog.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	p, err := replay.Play(m2, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(m2, p, Options{Spacing: 4_000, Budget: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openOn(t, m2, path, Options{Spacing: 4_000, Budget: 4 << 20})
 	end := d.End()
 	t.Logf("recording: %d instructions, frames at %v", end, arrivals)
 	targets := []uint64{end - 1, arrivals[1] + 1, arrivals[0], arrivals[0] - 1, end / 2, arrivals[2] + 10, 5, arrivals[1]}
@@ -123,8 +111,8 @@ func TestSeekNetworkRecording(t *testing.T) {
 	if got, want := d.Machine().Digest(), straightTo(t, path, arrivals[2]-3); got != want {
 		t.Fatal("state after stepping back over a frame differs from a straight replay")
 	}
-	if p.Checked < 3 {
-		t.Fatalf("only %d digests checked", p.Checked)
+	if d.p.Checked < 3 {
+		t.Fatalf("only %d digests checked", d.p.Checked)
 	}
 	if n, _ := d.Snapshots(); n < 2 {
 		t.Fatalf("%d snapshots: the seeks never restored one", n)

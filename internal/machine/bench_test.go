@@ -62,11 +62,17 @@ func BenchmarkLinuxGowork(b *testing.B) { benchLinuxGowork(b, false) }
 func BenchmarkLinuxGoworkJIT(b *testing.B) { benchLinuxGowork(b, true) }
 
 func benchLinuxGowork(b *testing.B, jit bool) {
+	benchGowork(b, func(cfg *Config) { cfg.JIT = jit })
+}
+
+// benchGowork runs the gowork ×3 session on the shared guest, with cfg
+// adjusted by set, and reports instructions and MIPS.
+func benchGowork(b *testing.B, set func(*Config)) {
 	var insns uint64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		cfg, _ := linuxConfig(b)
-		cfg.JIT = jit
+		set(&cfg)
 		s := newSession(b, cfg, []step{
 			{Expect: prompt, Send: "gowork\n"},
 			{Expect: prompt, Send: "gowork\n"},
@@ -74,7 +80,7 @@ func benchLinuxGowork(b *testing.B, jit bool) {
 			{Expect: prompt, Send: "poweroff\n"},
 		})
 		b.StartTimer()
-		res := s.run(20_000_000_000)
+		res := s.run(40_000_000_000)
 		if res.Reason != HaltPowerOff {
 			b.Fatalf("session ended %v", res.Reason)
 		}
@@ -90,27 +96,10 @@ func benchLinuxGowork(b *testing.B, jit bool) {
 func BenchmarkLinuxGoworkSMP(b *testing.B) {
 	for _, n := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("smp%d", n), func(b *testing.B) {
-			var insns uint64
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				cfg, _ := linuxConfig(b)
+			benchGowork(b, func(cfg *Config) {
 				cfg.Kernel = readGuest(b, guestDir(b), "Image-smp")
 				cfg.JIT, cfg.Harts = true, n
-				s := newSession(b, cfg, []step{
-					{Expect: prompt, Send: "gowork\n"},
-					{Expect: prompt, Send: "gowork\n"},
-					{Expect: prompt, Send: "gowork\n"},
-					{Expect: prompt, Send: "poweroff\n"},
-				})
-				b.StartTimer()
-				res := s.run(40_000_000_000)
-				if res.Reason != HaltPowerOff {
-					b.Fatalf("session ended %v", res.Reason)
-				}
-				insns = res.ICount
-			}
-			b.ReportMetric(float64(insns), "insns")
-			b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+			})
 		})
 	}
 }
