@@ -8,20 +8,19 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
 // consoleWatch passes guest console output on and stops the machine the
-// first time the output matches a pattern (record --until-console). It
-// is written by the machine goroutine only; matched is read after Run.
+// first time the output matches a pattern (record --until-console). Only
+// the machine goroutine writes it; Match is read after Run returns, on
+// the same goroutine.
 type consoleWatch struct {
 	w       io.Writer
 	re      *regexp.Regexp
 	stop    func()
-	mu      sync.Mutex
 	tail    []byte
 	matched string
 }
@@ -31,8 +30,6 @@ const watchWindow = 64 << 10
 
 func (c *consoleWatch) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.matched != "" {
 		return n, err
 	}
@@ -47,11 +44,7 @@ func (c *consoleWatch) Write(p []byte) (int, error) {
 }
 
 // Match returns what matched ("" if nothing did).
-func (c *consoleWatch) Match() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.matched
-}
+func (c *consoleWatch) Match() string { return c.matched }
 
 // parseSeeds parses --seeds: N, A-B, or a comma-separated list of both.
 func parseSeeds(s string) ([]uint64, error) {

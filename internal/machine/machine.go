@@ -448,13 +448,16 @@ func (m *Machine) load() error {
 	// Every hart starts at the entry, as QEMU's reset vector starts them:
 	// a0 is the hart id, a1 the device tree, a2 fw_dynamic's info. The
 	// firmware picks the boot hart; the others wait for SBI HSM.
+	to, useHTIF := syms["tohost"]
+	if useHTIF {
+		m.htif = htif{tohost: to, fromhost: syms["fromhost"]}
+	}
 	for i, h := range m.Harts {
 		h.SetPC(layout.Entry)
 		h.SetReg(10, layout.A0+uint64(i))
 		h.SetReg(11, layout.A1)
 		h.SetReg(12, layout.A2)
-		if to, ok := syms["tohost"]; ok {
-			m.htif = htif{tohost: to, fromhost: syms["fromhost"]}
+		if useHTIF {
 			h.WatchStore(to)
 			h.OnWatch = m.onHTIF
 		}
