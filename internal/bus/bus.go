@@ -11,6 +11,8 @@ package bus
 import (
 	"fmt"
 	"sort"
+
+	"github.com/rewindvm/rewind/internal/hugemem"
 )
 
 // Device is a memory-mapped device window. Offsets are relative to the
@@ -44,7 +46,7 @@ type Bus struct {
 
 // New returns a bus with ramSize bytes of zeroed RAM at ramBase.
 func New(ramBase, ramSize uint64) *Bus {
-	return &Bus{RAM: make([]byte, ramSize), RAMBase: ramBase}
+	return &Bus{RAM: hugemem.Alloc(int(ramSize)), RAMBase: ramBase}
 }
 
 // Map places d at [base, base+size). Overlapping windows are an error.

@@ -21,6 +21,7 @@ import (
 	"github.com/rewindvm/rewind/internal/chardev"
 	"github.com/rewindvm/rewind/internal/debugger"
 	"github.com/rewindvm/rewind/internal/gdbstub"
+	"github.com/rewindvm/rewind/internal/hugemem"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/replay"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -274,7 +275,7 @@ func verifyImage(im rrlog.Image, path string, keep bool) ([]byte, error) {
 	var data bytes.Buffer
 	if keep {
 		if st.Mode().IsRegular() {
-			data.Grow(int(im.Size))
+			data = *bytes.NewBuffer(hugemem.Alloc(int(im.Size))[:0])
 		}
 		w = io.MultiWriter(h, &data)
 	}
@@ -616,11 +617,7 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	if err := con.Start(input); err != nil {
 		return 1, fmt.Errorf("serial: %w", err)
 	}
-	var total uint64
-	if rep, err := rrlog.Verify(path); err == nil || rep.LastICount != 0 {
-		total = rep.LastICount
-	}
-	stopProgress := progress(stderr, m, total)
+	stopProgress := progress(stderr, m, p.EndICount())
 	start := time.Now()
 	res, runErr := runGuarded(m, 0)
 	if runErr == nil && ro.trimOut != "" {

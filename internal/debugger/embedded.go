@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
-
-	"github.com/rewindvm/rewind/internal/machine"
-	"github.com/rewindvm/rewind/internal/replay"
 )
 
 // Snapshots embedded in the recording (replay.EmbedSnapshots) let the
@@ -87,13 +84,9 @@ func (d *Debugger) jump(e int) error {
 		d.p.Load(d.bootSnap.player)
 	} else {
 		es := d.p.Snapshots()
-		chain := make([]*machine.Snapshot, 0, e+1)
-		for i := 0; i <= e; i++ {
-			s, err := replay.DecodeEmbedded(es[i].Blob)
-			if err != nil {
-				return fmt.Errorf("debugger: embedded snapshot %d (icount %d): %w", es[i].Seq, es[i].ICount, err)
-			}
-			chain = append(chain, s)
+		chain, err := d.p.Chain(e)
+		if err != nil {
+			return fmt.Errorf("debugger: %w", err)
 		}
 		if err := d.m.RestoreSnapshots(chain); err != nil {
 			return fmt.Errorf("debugger: embedded snapshot %d (icount %d): %w", es[e].Seq, es[e].ICount, err)

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/hugemem"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
@@ -56,23 +59,57 @@ func DecodeEmbedded(blob []byte) (*machine.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := dec.DecodeAll(blob, nil)
+	// The decoded snapshot's pages alias its buffer; a large one is
+	// advised for huge pages (see package hugemem).
+	var dst []byte
+	var h zstd.Header
+	if h.Decode(blob) == nil && h.HasFCS && h.FrameContentSize >= hugemem.MinSize && h.FrameContentSize <= 1<<32 {
+		dst = hugemem.Alloc(int(h.FrameContentSize) + 64)[:0]
+	}
+	raw, err := dec.DecodeAll(blob, dst)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: decompress: %w", err)
 	}
 	return machine.DecodeSnapshot(raw)
 }
 
+// scratch holds the buffers a multi-part blob is joined in to be
+// decompressed (the decompressed snapshot does not alias it).
+var scratch sync.Pool
+
+// Decode parses the embedded snapshot.
+func (es EmbeddedSnapshot) Decode() (*machine.Snapshot, error) {
+	if len(es.Blob) == 1 {
+		return DecodeEmbedded(es.Blob[0])
+	}
+	buf, _ := scratch.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	defer scratch.Put(buf)
+	*buf = es.Blob.AppendTo((*buf)[:0])
+	return DecodeEmbedded(*buf)
+}
+
 // EmbedSnapshots makes the recorder write a snapshot into the recording
 // at the first state digest at or after every `every` instructions where
 // no disk request is in flight (0: DefaultSnapshotEvery). Call it before
 // the machine runs.
+//
+// A recording that starts at boot gets its first snapshot after a
+// quarter of the interval: booting runs most of its code once, so it
+// replays several times slower per instruction than what follows, and a
+// seek into it would otherwise be the slowest one of the recording.
 func (r *Recorder) EmbedSnapshots(every uint64) {
 	if every == 0 {
 		every = DefaultSnapshotEvery
 	}
 	r.snapEvery = every
-	r.snapNext = r.m.ICount() + every
+	first := every
+	if r.m.ICount() == 0 {
+		first = max(every/4, 1)
+	}
+	r.snapNext = r.m.ICount() + first
 	if r.taker == nil { // StartFromSnapshot already began the chain
 		r.taker = r.m.NewSnapshotTaker(false)
 	}
@@ -117,8 +154,8 @@ type EmbeddedSnapshot struct {
 	// Pos is the index, in the player's event list, of the first event
 	// after the snapshot: where a replay resumes from it.
 	Pos int
-	// Blob is the compressed snapshot (DecodeEmbedded).
-	Blob []byte
+	// Blob is the compressed snapshot (Decode).
+	Blob rrlog.Blob
 }
 
 // Snapshots returns the snapshots embedded in the recording, in order.
@@ -134,14 +171,15 @@ func (p *Player) SnapshotErrors() []error { return p.snapErrs }
 // applied and verified. A machine restored from an embedded snapshot
 // continues with it.
 func (p *Player) StateAt(pos int) PlayerState {
-	pos = min(max(pos, 0), len(p.events))
+	pos = min(max(pos, 0), p.events.len())
 	s := PlayerState{Pos: pos, Events: pos}
-	for _, ev := range p.events[:pos] {
+	p.events.all(0, pos, func(ev *rrlog.Event) bool {
 		if ev.Kind == rrlog.KindDigest {
 			s.Verified++
 			s.LastVerified = ev.ICount
 		}
-	}
+		return true
+	})
 	return s
 }
 
@@ -159,7 +197,7 @@ func (p *Player) annotation(ev rrlog.Event) bool {
 		case err != nil:
 			p.snapErrs = append(p.snapErrs, err)
 		case blob != nil:
-			p.snaps = append(p.snaps, EmbeddedSnapshot{ICount: ev.ICount, Seq: seq, Pos: len(p.events), Blob: blob})
+			p.snaps = append(p.snaps, EmbeddedSnapshot{ICount: ev.ICount, Seq: seq, Pos: p.events.len(), Blob: blob})
 		}
 	}
 	return true
@@ -193,17 +231,38 @@ func (p *Player) RestoreSnapshot(e int) error {
 }
 
 // chain decodes embedded snapshots 0..e.
-func (p *Player) chain(e int) ([]*machine.Snapshot, error) {
+func (p *Player) chain(e int) ([]*machine.Snapshot, error) { return p.Chain(e) }
+
+// Chain decodes embedded snapshots 0..e, the chain that restores
+// snapshot e (machine.RestoreSnapshots). The snapshots are independent
+// zstd streams, so they are decompressed on all host cores at once; the
+// result does not depend on the order they finish in.
+func (p *Player) Chain(e int) ([]*machine.Snapshot, error) {
 	if e < 0 || e >= len(p.snaps) {
 		return nil, fmt.Errorf("no embedded snapshot %d (the recording has %d)", e, len(p.snaps))
 	}
-	out := make([]*machine.Snapshot, 0, e+1)
-	for i := 0; i <= e; i++ {
-		s, err := DecodeEmbedded(p.snaps[i].Blob)
+	out := make([]*machine.Snapshot, e+1)
+	errs := make([]error, e+1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), e+1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i > e {
+					return
+				}
+				out[i], errs[i] = p.snaps[i].Decode()
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("embedded snapshot %d (icount %d): %w", p.snaps[i].Seq, p.snaps[i].ICount, err)
 		}
-		out = append(out, s)
 	}
 	return out, nil
 }
@@ -219,7 +278,7 @@ func (p *Player) CheckSnapshot(e int, written []uint64) error {
 		return fmt.Errorf("no embedded snapshot %d (the recording has %d)", e, len(p.snaps))
 	}
 	es := p.snaps[e]
-	s, err := DecodeEmbedded(es.Blob)
+	s, err := es.Decode()
 	if err != nil {
 		return fmt.Errorf("embedded snapshot %d (icount %d): %w", es.Seq, es.ICount, err)
 	}
@@ -401,5 +460,7 @@ func (p *Player) Detach() {
 }
 
 // Remaining returns the recorded events from the player's position on,
-// in order (they alias the player's; do not modify them).
-func (p *Player) Remaining() []rrlog.Event { return p.events[p.pos:] }
+// in order (a copy; their data alias the player's: do not modify it).
+func (p *Player) Remaining() []rrlog.Event {
+	return p.events.slice()[p.pos:]
+}

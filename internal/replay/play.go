@@ -30,7 +30,7 @@ type ender interface {
 // the machine), so it can be rewound for reverse debugging.
 type Player struct {
 	m      *machine.Machine
-	events []rrlog.Event
+	events eventList
 	pos    int
 	peek   *rrlog.Event
 	// srcErr is the error that ended the event stream: io.EOF after a
@@ -136,7 +136,7 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 			return nil, fmt.Errorf("%s: %s event at icount %d: %w", where, ev.Kind, ev.ICount, err)
 		}
 		p.last = ev.ICount
-		p.events = append(p.events, ev)
+		p.events.add(ev)
 	}
 	p.end = p.last
 	if e, ok := src.(ender); ok {
@@ -222,10 +222,10 @@ func countDisks(n int) string {
 func (p *Player) setPeek() {
 	p.peek = nil
 	p.m.NextCheckpoint = 0
-	if p.pos >= len(p.events) {
+	if p.pos >= p.events.len() {
 		return
 	}
-	p.peek = &p.events[p.pos]
+	p.peek = p.events.at(p.pos)
 	if p.peek.Kind == rrlog.KindDigest {
 		p.m.NextCheckpoint = p.peek.ICount
 	}
@@ -426,4 +426,45 @@ func sameComponents(a, b rrlog.Digest) bool {
 		}
 	}
 	return true
+}
+
+// eventList holds a recording's events in fixed-size blocks: appending
+// hundreds of thousands of events (idle warps) never copies the ones
+// already read, and an event's address never changes.
+type eventList struct {
+	blocks [][]rrlog.Event
+	n      int
+}
+
+const eventBlock = 4096
+
+func (l *eventList) len() int { return l.n }
+
+func (l *eventList) add(ev rrlog.Event) {
+	if l.n%eventBlock == 0 {
+		l.blocks = append(l.blocks, make([]rrlog.Event, 0, eventBlock))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, ev)
+	l.n++
+}
+
+func (l *eventList) at(i int) *rrlog.Event { return &l.blocks[i/eventBlock][i%eventBlock] }
+
+// slice returns a copy of the list as one slice.
+func (l *eventList) slice() []rrlog.Event {
+	out := make([]rrlog.Event, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// all calls fn for events [from, to) in order until it returns false.
+func (l *eventList) all(from, to int, fn func(*rrlog.Event) bool) {
+	for i := from; i < to; i++ {
+		if !fn(l.at(i)) {
+			return
+		}
+	}
 }

@@ -307,7 +307,8 @@ func TestIdleRefusesUnknownEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.events = []rrlog.Event{{ICount: m.ICount(), Kind: 0x42}}
+	p.events = eventList{}
+	p.events.add(rrlog.Event{ICount: m.ICount(), Kind: 0x42})
 	p.setPeek()
 	err = p.Idle(m)
 	if err == nil || !strings.Contains(err.Error(), "the recording has a kind-0x42 event here, which replay cannot apply") {

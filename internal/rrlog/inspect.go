@@ -147,7 +147,7 @@ func scan(r *Reader, rep *Report, each func(Event)) {
 				rep.Problem = fmt.Errorf("%schunk %d at byte %d: embedded snapshot damaged: %w", filePrefix(r.name), r.chunks-1, r.chunkOff, err)
 			}
 			if blob != nil {
-				rep.Snapshots = append(rep.Snapshots, SnapshotInfo{Seq: seq, ICount: ev.ICount, Bytes: len(blob)})
+				rep.Snapshots = append(rep.Snapshots, SnapshotInfo{Seq: seq, ICount: ev.ICount, Bytes: blob.Len()})
 			}
 		}
 		if ev.Kind == KindWarp {

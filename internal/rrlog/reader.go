@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/rewindvm/rewind/internal/hugemem"
 )
 
 // zstdDecoder is shared by all readers: DecodeAll is safe for concurrent
@@ -42,6 +44,15 @@ type Reader struct {
 	trailing   int64 // bytes after the End chunk
 	lastKind   Kind  // kind of the last event in the complete chunks
 
+	payload []byte       // buffer for compressed chunk bytes
+	slab    hugemem.Slab // where large chunks are decompressed
+
+	// The read-ahead goroutine (Open): chunks decoded ahead, and how
+	// Close stops it.
+	ahead       chan fetched
+	stop        chan struct{}
+	fetcherDone chan struct{}
+
 	buf []Event // events of the current chunk not yet returned
 	end EndInfo
 	ok  bool  // end is valid
@@ -68,6 +79,7 @@ func Open(path string) (*Reader, error) {
 		return nil, err
 	}
 	r.closer = f
+	r.prefetch()
 	return r, nil
 }
 
@@ -81,8 +93,14 @@ func OpenReader(r io.ReaderAt, size int64, name string) (*Reader, error) {
 	return rd, nil
 }
 
-// Close closes the file opened by Open. It is a no-op for OpenReader.
+// Close closes the file opened by Open and stops its read-ahead. It is a
+// no-op for OpenReader.
 func (r *Reader) Close() error {
+	if r.stop != nil {
+		close(r.stop)
+		<-r.fetcherDone
+		r.stop = nil
+	}
 	if r.closer == nil {
 		return nil
 	}
@@ -216,67 +234,159 @@ func (r *Reader) truncated(off int64, reason TruncReason, err error, format stri
 	}
 }
 
+// fetched is a chunk read, checked and decompressed, not yet
+// interpreted: what needs no state but the chunk's offset, so that it
+// can be done ahead on another goroutine (Open).
+type fetched struct {
+	start, length int64
+	data          []byte
+	first         uint64
+	evs           []Event
+	// A chunk that cannot be used: trunc != 0 (with truncErr and
+	// detail), or an I/O error ioErr.
+	trunc    TruncReason
+	truncErr error
+	detail   string
+	ioErr    error
+}
+
+func (f *fetched) fail(reason TruncReason, err error, format string, args ...any) fetched {
+	f.trunc, f.truncErr, f.detail = reason, err, fmt.Sprintf(format, args...)
+	return *f
+}
+
+// last reports whether nothing follows f: an unusable chunk or the End
+// record.
+func (f *fetched) last() bool {
+	return f.trunc != 0 || f.ioErr != nil || f.evs[0].Kind == KindEnd || f.evs[len(f.evs)-1].Kind == KindEnd
+}
+
+// fetch reads the chunk at start. payload is a buffer it may reuse for
+// the compressed bytes; it returns the one it used.
+func (r *Reader) fetch(start int64, payload []byte) (fetched, []byte) {
+	f := fetched{start: start}
+	remain := r.size - start
+	if remain <= 0 {
+		return f.fail(TruncNoEnd, nil, "file ends with no end record (was the recorder killed?)"), payload
+	}
+	if remain < ChunkHeaderSize {
+		return f.fail(TruncShortChunk, nil, "file ends %d bytes into the %d-byte chunk header", remain, ChunkHeaderSize), payload
+	}
+	var hb [ChunkHeaderSize]byte
+	if err := r.readFull(hb[:], start); err != nil {
+		f.ioErr = err
+		return f, payload
+	}
+	if string(hb[:4]) != chunkMagic {
+		return f.fail(TruncBadMagic, nil, "bad chunk magic %q (want %q)", hb[:4], chunkMagic), payload
+	}
+	length := int64(binary.LittleEndian.Uint32(hb[4:]))
+	if length == 0 || length > MaxChunkPayload {
+		return f.fail(TruncBadLength, nil, "bad chunk length %d (must be 1..%d)", length, MaxChunkPayload), payload
+	}
+	if length > remain-ChunkHeaderSize {
+		return f.fail(TruncShortChunk, nil, "file ends %d bytes into a chunk of %d bytes", remain, ChunkHeaderSize+length), payload
+	}
+	f.length = length
+	if int64(cap(payload)) < length {
+		payload = make([]byte, length)
+	}
+	payload = payload[:length]
+	if err := r.readFull(payload, start+ChunkHeaderSize); err != nil {
+		f.ioErr = err
+		return f, payload
+	}
+	stored := binary.LittleEndian.Uint32(hb[8:])
+	if got := crc32.Checksum(payload, castagnoli); got != stored {
+		return f.fail(TruncBadCRC, nil, "CRC mismatch (stored %#08x, computed %#08x)", stored, got), payload
+	}
+	dec, err := zstdDecoder()
+	if err != nil {
+		f.ioErr = fmt.Errorf("rrlog: zstd decoder: %w", err)
+		return f, payload
+	}
+	data, err := dec.DecodeAll(payload, r.dst(payload))
+	if err != nil {
+		return f.fail(TruncBadCompression, err, "zstd: %v", err), payload
+	}
+	if len(data) > MaxChunkData {
+		return f.fail(TruncBadContents, nil, "chunk decompresses to %d bytes, over the limit of %d", len(data), MaxChunkData), payload
+	}
+	first, evs, err := parseChunk(data)
+	if err != nil {
+		return f.fail(TruncBadContents, err, "%v", err), payload
+	}
+	f.data, f.first, f.evs = data, first, evs
+	return f, payload
+}
+
+// dst returns the buffer the chunk with compressed bytes payload is
+// decompressed into: for a large chunk (embedded snapshots) a piece of a
+// huge-page slab, sized by the frame's content size; nil (the decoder
+// allocates) otherwise. Used by one goroutine at a time (the fetcher).
+func (r *Reader) dst(payload []byte) []byte {
+	var h zstd.Header
+	if h.Decode(payload) != nil || !h.HasFCS || h.FrameContentSize < 64<<10 || h.FrameContentSize > MaxChunkData {
+		return nil
+	}
+	// The decoder may write a few bytes past the content size.
+	return r.slab.Take(int(h.FrameContentSize) + 64)
+}
+
+// prefetchDepth is how many chunks a file reader decodes ahead.
+const prefetchDepth = 4
+
+// prefetch reads, checks and decompresses chunks from off on, ahead of
+// Next, on its own goroutine, until a chunk that ends the readable part
+// or Close. Decompressing is most of the cost of reading a recording;
+// this way it overlaps with what the caller does with the events.
+func (r *Reader) prefetch() {
+	r.ahead = make(chan fetched, prefetchDepth)
+	r.stop = make(chan struct{})
+	r.fetcherDone = make(chan struct{})
+	go func(off int64) {
+		defer close(r.fetcherDone)
+		defer close(r.ahead)
+		var payload []byte
+		for {
+			var f fetched
+			f, payload = r.fetch(off, payload)
+			select {
+			case r.ahead <- f:
+			case <-r.stop:
+				return
+			}
+			if f.last() {
+				return
+			}
+			off = f.start + ChunkHeaderSize + f.length
+		}
+	}(r.off)
+}
+
 // readChunk decodes the chunk at r.off into r.buf, or sets r.err.
 func (r *Reader) readChunk() {
 	if r.ok {
 		r.err = io.EOF
 		return
 	}
-	start := r.off
-	remain := r.size - start
-	if remain <= 0 {
-		r.truncated(start, TruncNoEnd, nil, "file ends with no end record (was the recorder killed?)")
+	var f fetched
+	if r.ahead != nil {
+		var ok bool
+		if f, ok = <-r.ahead; !ok || f.start != r.off {
+			r.err = fmt.Errorf("rrlog: %sinternal error: chunk read ahead out of order", filePrefix(r.name))
+			return
+		}
+	} else {
+		f, r.payload = r.fetch(r.off, r.payload)
+	}
+	start, length, data, first, evs := f.start, f.length, f.data, f.first, f.evs
+	if f.ioErr != nil {
+		r.err = f.ioErr
 		return
 	}
-	if remain < ChunkHeaderSize {
-		r.truncated(start, TruncShortChunk, nil, "file ends %d bytes into the %d-byte chunk header", remain, ChunkHeaderSize)
-		return
-	}
-	var hb [ChunkHeaderSize]byte
-	if err := r.readFull(hb[:], start); err != nil {
-		r.err = err
-		return
-	}
-	if string(hb[:4]) != chunkMagic {
-		r.truncated(start, TruncBadMagic, nil, "bad chunk magic %q (want %q)", hb[:4], chunkMagic)
-		return
-	}
-	length := int64(binary.LittleEndian.Uint32(hb[4:]))
-	if length == 0 || length > MaxChunkPayload {
-		r.truncated(start, TruncBadLength, nil, "bad chunk length %d (must be 1..%d)", length, MaxChunkPayload)
-		return
-	}
-	if length > remain-ChunkHeaderSize {
-		r.truncated(start, TruncShortChunk, nil, "file ends %d bytes into a chunk of %d bytes", remain, ChunkHeaderSize+length)
-		return
-	}
-	payload := make([]byte, length)
-	if err := r.readFull(payload, start+ChunkHeaderSize); err != nil {
-		r.err = err
-		return
-	}
-	stored := binary.LittleEndian.Uint32(hb[8:])
-	if got := crc32.Checksum(payload, castagnoli); got != stored {
-		r.truncated(start, TruncBadCRC, nil, "CRC mismatch (stored %#08x, computed %#08x)", stored, got)
-		return
-	}
-	dec, err := zstdDecoder()
-	if err != nil {
-		r.err = fmt.Errorf("rrlog: zstd decoder: %w", err)
-		return
-	}
-	data, err := dec.DecodeAll(payload, nil)
-	if err != nil {
-		r.truncated(start, TruncBadCompression, err, "zstd: %v", err)
-		return
-	}
-	if len(data) > MaxChunkData {
-		r.truncated(start, TruncBadContents, nil, "chunk decompresses to %d bytes, over the limit of %d", len(data), MaxChunkData)
-		return
-	}
-	first, evs, err := parseChunk(data)
-	if err != nil {
-		r.truncated(start, TruncBadContents, err, "%v", err)
+	if f.trunc != 0 {
+		r.truncated(start, f.trunc, f.truncErr, "%s", f.detail)
 		return
 	}
 	end := start + ChunkHeaderSize + length

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"slices"
 )
 
 // ---- KindSnapshot: uvarint seq | uvarint part | uvarint parts | sha256 (32) | bytes ----
@@ -88,54 +90,74 @@ func formatSnapshotPiece(b []byte) string {
 	return fmt.Sprintf("snapshot %d part %d/%d %d bytes sha256 %x", p.Seq, p.Part+1, p.Parts, len(p.Data), p.Sum[:8])
 }
 
+// Blob is an embedded snapshot's bytes as the assembler found them: its
+// parts in order, aliasing the data of the events that carried them, so
+// that assembling a snapshot copies nothing.
+type Blob [][]byte
+
+// Len returns the blob's size in bytes.
+func (b Blob) Len() int {
+	n := 0
+	for _, p := range b {
+		n += len(p)
+	}
+	return n
+}
+
+// AppendTo appends the blob's bytes to dst.
+func (b Blob) AppendTo(dst []byte) []byte {
+	dst = slices.Grow(dst, b.Len())
+	for _, p := range b {
+		dst = append(dst, p...)
+	}
+	return dst
+}
+
 // SnapshotAssembler puts snapshot blobs back together from their events.
 type SnapshotAssembler struct {
 	cur   *SnapshotPiece
 	icnt  uint64
-	buf   bytes.Buffer
-	count int
+	parts Blob
+	sum   hash.Hash
 }
 
 // Add takes the next KindSnapshot event. When it completes a snapshot it
-// returns the blob (a fresh slice) and its seq; otherwise nil. A piece out
-// of order, from another snapshot before the current one is complete, or a
-// blob whose SHA-256 does not match is an error; the assembler then starts
-// over with the next part 0.
-func (a *SnapshotAssembler) Add(ev Event) (blob []byte, seq uint64, err error) {
+// returns the blob (its parts alias the events' data) and its seq;
+// otherwise nil. A piece out of order, from another snapshot before the
+// current one is complete, or a blob whose SHA-256 does not match is an
+// error; the assembler then starts over with the next part 0.
+func (a *SnapshotAssembler) Add(ev Event) (blob Blob, seq uint64, err error) {
 	p, err := ev.SnapshotPiece()
 	if err != nil {
 		return nil, 0, err
 	}
-	fail := func(format string, args ...any) ([]byte, uint64, error) {
-		a.cur = nil
-		a.buf.Reset()
+	fail := func(format string, args ...any) (Blob, uint64, error) {
+		a.cur, a.parts = nil, nil
 		return nil, 0, fmt.Errorf("rrlog: snapshot %d at icount %d: %s", p.Seq, ev.ICount, fmt.Sprintf(format, args...))
 	}
 	if p.Part == 0 {
 		if a.cur != nil {
 			prev := a.cur.Seq
-			a.cur = nil
-			a.buf.Reset()
 			return fail("begins before snapshot %d is complete", prev)
 		}
-		a.cur, a.icnt, a.count = &p, ev.ICount, 0
-		// Pieces but the last are the same size: room for all of them
-		// at once, so assembling a large snapshot copies each byte once.
-		a.buf = bytes.Buffer{}
-		a.buf.Grow(int(min(uint64(p.Parts)*uint64(len(p.Data)), 64<<20))) // a forged part count costs at most 64 MiB
-	} else if a.cur == nil || p.Seq != a.cur.Seq || p.Parts != a.cur.Parts || p.Sum != a.cur.Sum || p.Part != a.count || ev.ICount != a.icnt {
+		if a.sum == nil {
+			a.sum = sha256.New()
+		}
+		a.sum.Reset()
+		a.cur, a.icnt, a.parts = &p, ev.ICount, nil
+	} else if a.cur == nil || p.Seq != a.cur.Seq || p.Parts != a.cur.Parts || p.Sum != a.cur.Sum || p.Part != len(a.parts) || ev.ICount != a.icnt {
 		return fail("part %d/%d out of sequence", p.Part+1, p.Parts)
 	}
-	a.buf.Write(p.Data)
-	a.count++
-	if a.count < p.Parts {
+	a.parts = append(a.parts, p.Data)
+	a.sum.Write(p.Data)
+	if len(a.parts) < p.Parts {
 		return nil, 0, nil
 	}
-	blob = a.buf.Bytes() // handed over: the next snapshot gets a new buffer
-	a.cur = nil
-	a.buf = bytes.Buffer{}
-	if sha256.Sum256(blob) != p.Sum {
-		return fail("SHA-256 of the %d assembled bytes does not match", len(blob))
+	blob = a.parts
+	a.cur, a.parts = nil, nil
+	var sum [32]byte
+	if !bytes.Equal(a.sum.Sum(sum[:0]), p.Sum[:]) {
+		return fail("SHA-256 of the %d assembled bytes does not match", blob.Len())
 	}
 	return blob, p.Seq, nil
 }

@@ -36,8 +36,8 @@ func TestSnapshotEventsRoundTrip(t *testing.T) {
 				}
 				continue
 			}
-			if seq != 7 || !bytes.Equal(got, blob) {
-				t.Fatalf("size %d: reassembled %d bytes seq %d", size, len(got), seq)
+			if seq != 7 || !bytes.Equal(got.AppendTo(nil), blob) {
+				t.Fatalf("size %d: reassembled %d bytes seq %d", size, got.Len(), seq)
 			}
 		}
 	}
