@@ -188,6 +188,11 @@ func (e *ImageMismatchError) Error() string {
 type pushback struct {
 	r  *rrlog.Reader
 	ev *rrlog.Event
+	// cutAfter > 0 ends the stream right after the cutAfter-th complete
+	// embedded snapshot: a --segment job needs nothing after the
+	// snapshot its last segment ends at.
+	cutAfter, snaps int
+	cut             bool
 }
 
 func (p *pushback) Next() (rrlog.Event, error) {
@@ -196,14 +201,29 @@ func (p *pushback) Next() (rrlog.Event, error) {
 		p.ev = nil
 		return ev, nil
 	}
-	return p.r.Next()
+	if p.cut {
+		return rrlog.Event{}, io.EOF
+	}
+	ev, err := p.r.Next()
+	if err == nil && p.cutAfter > 0 && ev.Kind == rrlog.KindSnapshot {
+		if piece, perr := ev.SnapshotPiece(); perr == nil && piece.Part == piece.Parts-1 {
+			p.snaps++
+			p.cut = p.snaps == p.cutAfter
+		}
+	}
+	return ev, err
 }
 
 // Position implements the player's optional source method.
 func (p *pushback) Position() rrlog.Position { return p.r.Position() }
 
 // End implements the player's optional source method.
-func (p *pushback) End() (rrlog.EndInfo, bool) { return p.r.End() }
+func (p *pushback) End() (rrlog.EndInfo, bool) {
+	if p.cut {
+		return rrlog.EndInfo{}, false
+	}
+	return p.r.End()
+}
 
 // readEmbedded collects the images embedded at the start of a
 // self-contained recording and returns the source of the remaining
@@ -571,6 +591,9 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	defer b.Close()
 	m = b.m
 	defer m.Close()
+	if ro.segment >= 0 && ro.gdb == "" && ro.segmentTo >= 0 {
+		src.cutAfter = ro.segmentTo + 1
+	}
 	p, err := replay.Play(m, src)
 	if err != nil {
 		return 1, err

@@ -58,43 +58,85 @@ func replaySegment(m *machine.Machine, p *replay.Player, a, b int, stdout, stder
 // failedSegmentRE finds the failing segment in a --segment error.
 var failedSegmentRE = regexp.MustCompile(`\): segment (\d+): `)
 
-// countSegments returns the number of segments of the recording: one
-// more than its complete embedded snapshots, as rrlog.Verify lists them.
-// A damaged snapshot (or any other damage but a cut) is an error; a cut
-// recording is verified up to where it ends.
-func countSegments(path string) (int, error) {
+// segmentEnds returns where each segment of the recording ends: at its
+// complete embedded snapshots, as rrlog.Verify lists them, and the last
+// one at the end of the recording. A damaged snapshot (or any other
+// damage but a cut) is an error; a cut recording is verified up to where
+// it ends.
+func segmentEnds(path string) ([]uint64, error) {
 	rep, err := rrlog.Verify(path)
 	var trunc *rrlog.TruncatedError
 	if err != nil && !errors.As(err, &trunc) {
-		return 0, err
+		return nil, err
 	}
-	return len(rep.Snapshots) + 1, nil
+	ends := make([]uint64, 0, len(rep.Snapshots)+1)
+	for _, s := range rep.Snapshots {
+		ends = append(ends, s.ICount)
+	}
+	last := rep.LastICount
+	if n := len(ends); n > 0 {
+		last = max(last, ends[n-1])
+	}
+	return append(ends, last), nil
+}
+
+// splitSegments cuts the segments ending at ends into at most jobs
+// contiguous ranges [lo, hi] of about the same number of instructions
+// (segments differ: the first embedded snapshot comes early, the last
+// segment is whatever is left), each range at least one segment.
+func splitSegments(ends []uint64, jobs int) [][2]int {
+	segs := len(ends)
+	jobs = max(1, min(jobs, segs))
+	total := ends[segs-1]
+	var out [][2]int
+	lo := 0
+	for i := range jobs - 1 {
+		goal := total / uint64(jobs) * uint64(i+1)
+		// The last segment of this range: the one whose end is nearest
+		// the goal, leaving a segment for each range still to come.
+		hi := lo
+		for hi+1 < segs-(jobs-1-i) && absDiff(ends[hi+1], goal) < absDiff(ends[hi], goal) {
+			hi++
+		}
+		out = append(out, [2]int{lo, hi})
+		lo = hi + 1
+	}
+	return append(out, [2]int{lo, segs - 1})
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
 
 // verifyParallel runs `rewind replay --verify --jobs J`: every segment in
 // its own process (`rewind replay --segment K`), J at a time, and one
 // verdict naming the first failing segment.
 func verifyParallel(path string, jobs int, imageFlags []string, stdout, stderr io.Writer) (int, error) {
-	segs, err := countSegments(path)
+	start := time.Now()
+	ends, err := segmentEnds(path)
 	if err != nil {
 		return 1, err
 	}
+	segs := len(ends)
 	self, err := os.Executable()
 	if err != nil {
 		return 1, err
 	}
-	jobs = max(1, min(jobs, segs))
-	start := time.Now()
-	// Contiguous ranges, one per job: each process restores one snapshot
-	// and checks every snapshot on its way.
+	// Contiguous ranges of about equal length, one per job: each process
+	// restores one snapshot and checks every snapshot on its way.
+	ranges := splitSegments(ends, jobs)
+	jobs = len(ranges)
 	type result struct {
 		out string
 		err error
 	}
 	results := make([]result, jobs)
 	var wg sync.WaitGroup
-	for i := range jobs {
-		lo, hi := i*segs/jobs, (i+1)*segs/jobs-1
+	for i, r := range ranges {
+		lo, hi := r[0], r[1]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 	"time"
 
 	"github.com/rewindvm/rewind/internal/replay"
@@ -272,5 +274,29 @@ func TestTrim(t *testing.T) {
 	}
 	if code, _, stderr := runCLI("log", "trim", "--from", "0", rec, out); code != 2 || !strings.Contains(stderr, "want --from A") {
 		t.Errorf("bad window: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestSplitSegments(t *testing.T) {
+	tests := []struct {
+		ends []uint64
+		jobs int
+		want [][2]int
+	}{
+		{[]uint64{100}, 2, [][2]int{{0, 0}}},
+		{[]uint64{10, 20}, 1, [][2]int{{0, 1}}},
+		{[]uint64{10, 20}, 3, [][2]int{{0, 0}, {1, 1}}},
+		// An early first snapshot: the halves are equal in instructions,
+		// not in segments.
+		{[]uint64{50, 250, 450, 650, 850}, 2, [][2]int{{0, 2}, {3, 4}}},
+		{[]uint64{50, 250, 450, 650, 850, 1050}, 2, [][2]int{{0, 2}, {3, 5}}},
+		{[]uint64{100, 200, 300, 400, 500, 600}, 3, [][2]int{{0, 1}, {2, 3}, {4, 5}}},
+		// A long tail: every range still gets a segment.
+		{[]uint64{1, 2, 3, 1000}, 3, [][2]int{{0, 1}, {2, 2}, {3, 3}}},
+	}
+	for _, tt := range tests {
+		if got := splitSegments(tt.ends, tt.jobs); !cmp.Equal(got, tt.want) {
+			t.Errorf("splitSegments(%v, %d) = %v, want %v", tt.ends, tt.jobs, got, tt.want)
+		}
 	}
 }
