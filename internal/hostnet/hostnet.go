@@ -21,10 +21,8 @@
 package hostnet
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,7 +57,7 @@ const (
 	etherOverhead = 14 + 4
 )
 
-// sendQueue bounds the guest frames waiting for the writer goroutine.
+// sendQueue bounds the guest frames waiting for the network's switch.
 const sendQueue = 1024
 
 // Forward is one port forwarding rule (QEMU's hostfwd).
@@ -171,7 +169,6 @@ type Config struct {
 type User struct {
 	vn    *virtualnetwork.VirtualNetwork
 	mux   http.Handler
-	conn  net.Conn
 	out   chan []byte
 	done  chan struct{}
 	once  sync.Once
@@ -229,12 +226,12 @@ func Start(cfg Config, sink chan<- []byte) (*User, error) {
 			return nil, err
 		}
 	}
-	ours, theirs := net.Pipe()
-	u.conn = ours
-	go func() { _ = vn.AcceptQemu(context.Background(), theirs) }()
-	u.wg.Add(2)
-	go u.reader(sink)
-	go u.writer()
+	conn := &frameConn{in: u.out, sink: sink, done: u.done, max: u.maxFrame}
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		_ = vn.AcceptVfkit(context.Background(), conn)
+	}()
 	return u, nil
 }
 
@@ -321,50 +318,6 @@ func (u *User) Send(frame []byte) {
 // SendDrops counts the guest frames Send dropped.
 func (u *User) SendDrops() uint64 { return u.drops.Load() }
 
-func (u *User) writer() {
-	defer u.wg.Done()
-	var buf []byte
-	for {
-		select {
-		case <-u.done:
-			return
-		case f := <-u.out:
-			buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(f)))
-			buf = append(buf, f...)
-			if _, err := u.conn.Write(buf); err != nil {
-				return
-			}
-		}
-	}
-}
-
-func (u *User) reader(sink chan<- []byte) {
-	defer u.wg.Done()
-	r := bufio.NewReaderSize(u.conn, 64<<10)
-	var size [4]byte
-	for {
-		if _, err := io.ReadFull(r, size[:]); err != nil {
-			return
-		}
-		n := binary.BigEndian.Uint32(size[:])
-		if n > 1<<20 {
-			return // not a frame: the stream is broken
-		}
-		f := make([]byte, n)
-		if _, err := io.ReadFull(r, f); err != nil {
-			return
-		}
-		if int(n) > u.maxFrame {
-			continue // the machine would drop it anyway
-		}
-		select {
-		case sink <- f:
-		case <-u.done:
-			return
-		}
-	}
-}
-
 // Close stops the port forwards (their host ports are free again when it
 // returns) and disconnects the guest from the network.
 func (u *User) Close() error {
@@ -373,9 +326,6 @@ func (u *User) Close() error {
 			_ = u.call("/services/forwarder/unexpose", types.UnexposeRequest{Local: f.local(), Protocol: f.proto()})
 		}
 		close(u.done)
-		if u.conn != nil {
-			_ = u.conn.Close()
-		}
 		u.wg.Wait()
 	})
 	return nil

@@ -256,7 +256,9 @@ func (w *Writer) newBufLocked() *chunkBuf {
 		w.free = w.free[:n-1]
 		return c
 	}
-	return &chunkBuf{b: make([]byte, prefixRoom, prefixRoom+min(w.opts.chunkSize, 4<<10))}
+	// Room for a full chunk and a last event that overflows it: a chunk
+	// of network frames then never grows (and copies) on its way to full.
+	return &chunkBuf{b: make([]byte, prefixRoom, prefixRoom+w.opts.chunkSize+min(w.opts.chunkSize, 64<<10))}
 }
 
 // loop is the background goroutine: it writes sealed chunks as soon as
