@@ -90,3 +90,21 @@ func (c *CPU) Load(s State) {
 	c.updateCtx()
 	c.limit = c.icount
 }
+
+// LoadKeepCode is Load for a restore that rewrote RAM only in the pages
+// changed (RAM page numbers): code decoded or compiled from any other
+// page is still what RAM holds, so it stays; only the changed pages'
+// code is dropped. Translations are flushed as by Load (page tables may
+// be among the changed pages).
+func (c *CPU) LoadKeepCode(s State, changed []uint64) {
+	codePages := c.codePages
+	c.codePages = nil // Load drops nothing
+	c.Load(s)
+	c.codePages = codePages
+	for _, pg := range changed {
+		if pg < uint64(len(c.codePages)) && c.codePages[pg] != nil {
+			c.dropCodePage(pg)
+		}
+	}
+	c.curVPN = tlbNone
+}

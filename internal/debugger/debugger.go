@@ -270,14 +270,14 @@ func (d *Debugger) restore(k int) error {
 			clear(ram[off : off+pageSize])
 		}
 	}
-	if err := d.m.LoadState(d.snaps[k].state); err != nil {
+	// Only the pages rewritten here differ from what the harts ran on:
+	// code decoded and compiled from the others stays.
+	if err := d.m.LoadStateChanged(d.snaps[k].state, pages); err != nil {
 		return err
 	}
 	d.p.Load(d.snaps[k].player)
 	d.p.ForgetPages()
-	// RAM was rewritten behind the hart's back: drop decoded code and
-	// translations (LoadState already flushed them), and forget the
-	// dirty marks the rewrite did not make.
+	// Forget the dirty marks the rewrite did not make.
 	d.m.TakeDirtyPages()
 	d.base = k
 	return nil

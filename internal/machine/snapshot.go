@@ -87,15 +87,32 @@ func (m *Machine) SaveState() (State, error) {
 // LoadState restores a state saved by SaveState (RAM is the caller's).
 // Host block workers are drained first, so nothing they did after the
 // state was saved survives.
-func (m *Machine) LoadState(s State) error {
+func (m *Machine) LoadState(s State) error { return m.loadState(s, nil, false) }
+
+// LoadStateChanged is LoadState for a caller that rewrote RAM only in the
+// given pages (RAM page numbers) since the machine last ran: the harts
+// keep the code they decoded and compiled from every other page, so
+// replaying from the restored state does not start cold (reverse steps).
+func (m *Machine) LoadStateChanged(s State, changed []uint64) error {
+	return m.loadState(s, changed, true)
+}
+
+func (m *Machine) loadState(s State, changed []uint64, keep bool) error {
 	m.quiesceBlock()
 	m.Clock.SetWarpTotal(s.WarpNs)
 	if len(s.Harts) != len(m.Harts)-1 {
 		return fmt.Errorf("restore: the state has %d harts, the machine %d", len(s.Harts)+1, len(m.Harts))
 	}
-	m.Harts[0].Load(s.Hart)
-	for i, hs := range s.Harts {
-		m.Harts[i+1].Load(hs)
+	for i, c := range m.Harts {
+		hs := s.Hart
+		if i > 0 {
+			hs = s.Harts[i-1]
+		}
+		if keep {
+			c.LoadKeepCode(hs, changed)
+		} else {
+			c.Load(hs)
+		}
 	}
 	if err := m.loadSched(s.Sched); err != nil {
 		return err
