@@ -235,7 +235,11 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	b := &built{}
 	builtinGuest := f.kernel == "" && (f.bios == "" || f.bios == "none")
 	b.builtin = builtinGuest
-	cfg.AsyncBlock = f.record
+	// Disk requests run on host workers and complete at slice boundaries
+	// in every mode, so a plain run takes the path a recording of the
+	// same inputs takes (record logs the completions, replay applies
+	// them where they were logged).
+	cfg.AsyncBlock = true
 	if cfg.JIT, err = parseEngine(f.engine); err != nil {
 		return nil, err
 	}
