@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/hugemem"
 )
 
 // A Snapshot is a machine state that can leave the process: written into a
@@ -52,7 +53,11 @@ const (
 // uvarint deltas, and the page contents back to back. The bytes are
 // opaque to the recording format (which compresses and checksums them);
 // a reader refuses another version.
-func (s *Snapshot) Encode() ([]byte, error) {
+func (s *Snapshot) Encode() ([]byte, error) { return s.AppendEncoding(nil) }
+
+// AppendEncoding appends the encoding Encode returns to dst (which it
+// reuses when it has room; a new buffer otherwise).
+func (s *Snapshot) AppendEncoding(dst []byte) ([]byte, error) {
 	var meta bytes.Buffer
 	rest := struct {
 		Full  bool
@@ -62,7 +67,11 @@ func (s *Snapshot) Encode() ([]byte, error) {
 	if err := gob.NewEncoder(&meta).Encode(&rest); err != nil {
 		return nil, fmt.Errorf("machine: encode snapshot: %w", err)
 	}
-	out := make([]byte, 0, len(snapshotMagic)+1+binary.MaxVarintLen64*(2+len(s.Pages))+meta.Len()+pageSize*len(s.Pages))
+	size := len(snapshotMagic) + 1 + binary.MaxVarintLen64*(2+len(s.Pages)) + meta.Len() + pageSize*len(s.Pages)
+	out := dst
+	if cap(out)-len(out) < size {
+		out = append(hugemem.Alloc(len(dst) + size)[:0], dst...)
+	}
 	out = append(out, snapshotMagic...)
 	out = append(out, snapshotVersion)
 	out = binary.AppendUvarint(out, uint64(meta.Len()))
@@ -144,6 +153,12 @@ type SnapshotTaker struct {
 	m     *Machine
 	disks []block.OverlayState // shared overlay state at the previous snapshot
 	full  bool
+	// Reuse lets Take put the pages of every incremental snapshot into
+	// the same buffer: a snapshot it returns is then valid only until the
+	// next Take (a recorder encodes each one at once). That spares a
+	// recording tens of megabytes of fresh memory per snapshot.
+	Reuse   bool
+	scratch []byte
 }
 
 // NewSnapshotTaker starts a chain on m. With full, the first snapshot is
@@ -190,8 +205,21 @@ func (t *SnapshotTaker) Take() (*Snapshot, error) {
 			}
 		}
 	} else {
-		for _, p := range dirty {
-			s.Pages = append(s.Pages, SnapshotPage{p, slices.Clone(ram[p*pageSize : (p+1)*pageSize])})
+		// One buffer for all the pages (see package hugemem).
+		var buf []byte
+		if n := len(dirty) * pageSize; t.Reuse && cap(t.scratch) >= n {
+			buf = t.scratch[:n]
+		} else {
+			buf = hugemem.Alloc(n)
+			if t.Reuse {
+				t.scratch = buf
+			}
+		}
+		s.Pages = make([]SnapshotPage, 0, len(dirty))
+		for i, p := range dirty {
+			pg := buf[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
+			copy(pg, ram[p*pageSize:(p+1)*pageSize])
+			s.Pages = append(s.Pages, SnapshotPage{p, pg})
 		}
 	}
 	now := m.sharedDisks()

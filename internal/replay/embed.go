@@ -46,11 +46,19 @@ func EncodeEmbedded(s *machine.Snapshot) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return compressEmbedded(raw)
+}
+
+// compressEmbedded compresses a snapshot's encoding (safe on any
+// goroutine).
+func compressEmbedded(raw []byte) ([]byte, error) {
 	enc, err := zenc()
 	if err != nil {
 		return nil, err
 	}
-	return enc.EncodeAll(raw, nil), nil
+	// Room for the worst case (incompressible pages), so the encoder
+	// never grows its output.
+	return enc.EncodeAll(raw, hugemem.Alloc(len(raw)+len(raw)/128+1024)[:0]), nil
 }
 
 // DecodeEmbedded parses a snapshot blob from a recording.
@@ -113,6 +121,7 @@ func (r *Recorder) EmbedSnapshots(every uint64) {
 	if r.taker == nil { // StartFromSnapshot already began the chain
 		r.taker = r.m.NewSnapshotTaker(false)
 	}
+	r.taker.Reuse = true
 }
 
 // maybeSnapshot is called at every digest point while recording.
@@ -127,17 +136,79 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	if err != nil {
 		return err
 	}
-	blob, err := EncodeEmbedded(s)
+	// Encoding reads the machine's state: here, on the machine
+	// goroutine. Compressing and hashing the encoding is most of the
+	// work and needs nothing from the machine: another goroutine does
+	// it while the guest runs on (see pendingSnapshot).
+	r.flushSnapshot(true) // the previous one, if it is still being compressed
+	raw, err := s.AppendEncoding(r.raw[:0])
 	if err != nil {
 		return err
 	}
-	for _, ev := range rrlog.NewSnapshotEvents(icount, uint64(r.snapshots), blob) {
-		r.append(ev)
-	}
-	r.snapshots++
-	r.snapBytes += uint64(len(blob))
+	r.raw = raw // reused for the next snapshot, once this one is compressed
+	p := &pendingSnapshot{done: make(chan struct{})}
+	seq := uint64(r.snapshots)
+	go func() {
+		defer close(p.done)
+		blob, err := compressEmbedded(raw)
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.evs, p.size = rrlog.NewSnapshotEvents(icount, seq, blob), len(blob)
+	}()
+	r.pending = p
 	r.snapNext = icount + r.snapEvery
 	return nil
+}
+
+// pendingSnapshot is an embedded snapshot being compressed. Until it is
+// done, the events recorded after it wait in the recorder's queue, so
+// the recording keeps its order: the snapshot's events at its icount,
+// then everything after. The wait is short (the compression of one
+// snapshot, tens of milliseconds); it is over at the next event after
+// that, at the next snapshot, or at Finish.
+type pendingSnapshot struct {
+	done chan struct{}
+	evs  []rrlog.Event
+	size int
+	err  error
+}
+
+// maxQueued bounds the events waiting behind a pending snapshot.
+const maxQueued = 4096
+
+// flushSnapshot writes the pending snapshot's events and then the events
+// queued behind it, once it is done (wait: as soon as it is done).
+func (r *Recorder) flushSnapshot(wait bool) {
+	p := r.pending
+	if p == nil {
+		return
+	}
+	if wait {
+		<-p.done
+	} else {
+		select {
+		case <-p.done:
+		default:
+			return
+		}
+	}
+	r.pending = nil
+	queued := r.queue
+	r.queue = nil
+	if p.err != nil && r.err == nil {
+		r.err = fmt.Errorf("recording: snapshot %d: %w", r.snapshots, p.err)
+		r.m.RequestStop()
+	}
+	for _, ev := range p.evs {
+		r.write(ev)
+	}
+	r.snapshots++
+	r.snapBytes += uint64(p.size)
+	for _, ev := range queued {
+		r.write(ev)
+	}
 }
 
 // Snapshots returns how many snapshots were embedded and their total

@@ -39,6 +39,9 @@ type Recorder struct {
 	snapNext  uint64
 	snapshots int
 	snapBytes uint64
+	pending   *pendingSnapshot // being compressed; queue waits behind it
+	queue     []rrlog.Event
+	raw       []byte // the last snapshot's encoding (its buffer is reused)
 }
 
 // Record installs the recording hooks on m, whose events go to w. A
@@ -91,6 +94,21 @@ func (r *Recorder) append(ev rrlog.Event) {
 	if r.err != nil {
 		return
 	}
+	if r.pending != nil {
+		r.flushSnapshot(len(r.queue) >= maxQueued)
+		if r.pending != nil {
+			r.queue = append(r.queue, ev)
+			return
+		}
+	}
+	r.write(ev)
+}
+
+// write appends ev to the recording.
+func (r *Recorder) write(ev rrlog.Event) {
+	if r.err != nil {
+		return
+	}
 	if err := r.w.Append(ev); err != nil {
 		// Keep what is recorded; stop the machine at the next boundary.
 		r.err = fmt.Errorf("recording: %w", err)
@@ -107,6 +125,7 @@ func (r *Recorder) Digests() int { return r.digests }
 // Finish logs a final digest (so replay verifies the end state) and
 // closes the recording with its end record.
 func (r *Recorder) Finish(res machine.Result) error {
+	r.flushSnapshot(true)
 	if r.err == nil {
 		sc := r.m.Check()
 		if ev, err := rrlog.NewDigest(sc.ICount, toDigest(&sc)); err == nil {
