@@ -58,7 +58,7 @@ func compressEmbedded(raw []byte) ([]byte, error) {
 	}
 	// Room for the worst case (incompressible pages), so the encoder
 	// never grows its output.
-	return enc.EncodeAll(raw, hugemem.Alloc(len(raw)+len(raw)/128+1024)[:0]), nil
+	return enc.EncodeAll(raw, hugemem.Alloc(len(raw) + len(raw)/128 + 1024)[:0]), nil
 }
 
 // DecodeEmbedded parses a snapshot blob from a recording.
