@@ -15,7 +15,9 @@ package cpu
 
 import (
 	"encoding/binary"
+	"github.com/rewindvm/rewind/internal/hugemem"
 	"math/bits"
+	"unsafe"
 
 	"github.com/rewindvm/rewind/internal/bus"
 )
@@ -116,6 +118,7 @@ type CPU struct {
 	dpriv     uint8
 	codePages []*codePage
 	freePages []*codePage
+	pageSlab  hugemem.Slab // where new code pages are carved from
 	curVPN    uint64
 	curPage   *codePage
 	curGen    uint32
@@ -380,7 +383,7 @@ func (c *CPU) fetchPage() bool {
 				*cp = codePage{gen: 1}
 			}
 		} else {
-			cp = &codePage{gen: 1}
+			cp = c.newCodePage()
 		}
 		c.codePages[page] = cp
 		// Stores to this page must now take the slow path, on every hart.
@@ -576,4 +579,23 @@ func (c *CPU) Run(budget uint64) StopReason {
 			c.step()
 		}
 	}
+}
+
+// codePageSize is a codePage's size rounded to 64 bytes (a cache line,
+// and the alignment of every page carved from a slab).
+const codePageSize = (unsafe.Sizeof(codePage{}) + 63) &^ 63
+
+// newCodePage returns a fresh decoded-code page. Pages are carved from
+// huge-page-advised slabs (package hugemem): a codePage is 48 KiB, and
+// faulting one in from fresh 4 KiB pages cost more than decoding into
+// it. A codePage holds no pointers, so it may live in a []byte; pages
+// are never freed, only recycled through freePages, so the slabs stay
+// referenced by the pages carved from them.
+func (c *CPU) newCodePage() *codePage {
+	b := c.pageSlab.Take(int(codePageSize) + 64)
+	b = b[:cap(b)]
+	off := (64 - uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64) % 64
+	cp := (*codePage)(unsafe.Pointer(&b[off]))
+	*cp = codePage{gen: 1}
+	return cp
 }
