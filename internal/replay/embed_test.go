@@ -1,0 +1,113 @@
+package replay
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rewindvm/rewind/internal/machine"
+	"github.com/rewindvm/rewind/internal/rrlog"
+)
+
+// TestEmbeddedSnapshotsWhileInputArrives records the built-in guest with
+// a snapshot at every digest while lines are typed, so events arrive
+// while a snapshot is still being compressed on another goroutine. The
+// log must keep its order (each snapshot's pieces right after its
+// digest, icounts never decreasing: the writer refuses otherwise), every
+// event must be there, and every snapshot must restore to a machine that
+// replays to the same end.
+func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.rwd")
+	var buf bytes.Buffer
+	m, _ := builtinMachine(t, &buf)
+	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Record(m, w, 100_000, false)
+	rec.EmbedSnapshots(1) // at every digest where no disk request is in flight
+	var typed int
+	lines := []string{"hello\r", "disk\r", "help\r", "hello\r", "disk\r", "quit\r"}
+	seen := 0
+	m.BeforeSlice = func() {
+		if n := strings.Count(buf.String(), "> "); n > seen && len(lines) > 0 {
+			seen = n
+			m.InjectInput([]byte(lines[0]))
+			typed += len(lines[0])
+			lines = lines[1:]
+		}
+	}
+	res, err := m.Run(500_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(res); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rec.Snapshots(); n < 3 {
+		t.Fatalf("only %d snapshots embedded", n)
+	}
+
+	r, err := rrlog.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var prev rrlog.Event
+	var input, snaps int
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind == rrlog.KindSnapshot {
+			if p, _ := ev.SnapshotPiece(); p.Part == 0 {
+				if prev.Kind != rrlog.KindDigest || prev.ICount != ev.ICount {
+					t.Fatalf("snapshot at icount %d follows a %v at icount %d, not its digest", ev.ICount, prev.Kind, prev.ICount)
+				}
+				snaps++
+			}
+		}
+		if ev.Kind == rrlog.KindSerialInput {
+			input += len(ev.Data) - 1 // uvarint port 0, then the bytes
+		}
+		if ev.Kind != rrlog.KindSnapshot || prev.Kind != rrlog.KindSnapshot {
+			prev = ev
+		}
+	}
+	if n, _ := rec.Snapshots(); snaps != n || input != typed {
+		t.Fatalf("log holds %d snapshots and %d input bytes; recorded %d and typed %d", snaps, input, n, typed)
+	}
+
+	// Every snapshot restores, and replay from it ends like the recording.
+	want := m.Digest()
+	for e := range snaps {
+		var out bytes.Buffer
+		m2, _ := builtinMachine(t, &out)
+		r2, err := rrlog.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Play(m2, r2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.RestoreSnapshot(e); err != nil {
+			t.Fatalf("snapshot %d: %v", e, err)
+		}
+		res2, err := m2.Run(0)
+		if err == nil {
+			err = p.Finish(m2)
+		}
+		r2.Close()
+		if err != nil || res2.Reason != machine.HaltPowerOff || m2.Digest() != want {
+			t.Fatalf("from snapshot %d: %v, %v, digest match %v", e, err, res2.Reason, m2.Digest() == want)
+		}
+	}
+}
