@@ -264,6 +264,12 @@ func (a *Asm) encB(w Width, opcode []byte, reg uint8, rm operand, regIsByte, rmI
 		a.b(0x40 | rex)
 	}
 	a.b(opcode...)
+	return a.modRM(reg, rm)
+}
+
+// modRM emits ModRM [SIB] [disp] for reg and rm and returns where the
+// RIP-relative displacement field is (or -1).
+func (a *Asm) modRM(reg uint8, rm operand) int {
 	r := (reg & 7) << 3
 	if !rm.mem {
 		a.b(0xc0 | r | byte(rm.r&7))
@@ -689,6 +695,39 @@ func (a *Asm) SSERR(op SSEOp, dst, src XReg) {
 // SSERM: dst = dst op [m] (MOVSD: dst = [m]).
 func (a *Asm) SSERM(op SSEOp, dst XReg, m Mem) {
 	at := a.sse(byte(op>>8), false, byte(op), uint8(dst), memOp(m))
+	a.ripFix(at, m.Abs)
+}
+
+// FMAOp is a scalar double-precision fused multiply-add in the 231 form
+// (dst = ±(src × [m]) ± dst), its opcode byte after VEX 0F38.
+type FMAOp byte
+
+// Fused multiply-adds (rounded once, as RISC-V's fmadd.d family).
+const (
+	VFMADD231SD  FMAOp = 0xb9 // dst = src×m + dst
+	VFMSUB231SD  FMAOp = 0xbb // dst = src×m − dst
+	VFNMADD231SD FMAOp = 0xbd // dst = −(src×m) + dst
+	VFNMSUB231SD FMAOp = 0xbf // dst = −(src×m) − dst
+)
+
+// FMA231 emits op dst, src, [m] (VEX.LIG.66.0F38.W1 op /r; needs the
+// host's FMA extension).
+func (a *Asm) FMA231(op FMAOp, dst, src XReg, m Mem) {
+	// The VEX prefix carries REX.R, REX.X and REX.B inverted.
+	rxb := byte(7)
+	if dst&8 != 0 {
+		rxb &^= 4
+	}
+	if !m.RIP {
+		if m.hasIndex && m.Index&8 != 0 {
+			rxb &^= 2
+		}
+		if m.Base&8 != 0 {
+			rxb &^= 1
+		}
+	}
+	a.b(0xc4, rxb<<5|0x02, 0x80|(^byte(src)&15)<<3|0x01, byte(op))
+	at := a.modRM(uint8(dst), memOp(m))
 	a.ripFix(at, m.Abs)
 }
 

@@ -1,6 +1,7 @@
 package amd64
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -388,5 +389,31 @@ func TestSSE(t *testing.T) {
 		m := m
 		run(t, check{"ldmxcsr", func(a *Asm) { a.Ldmxcsr(m) }, x86asm.LDMXCSR, func(end uint64) []x86asm.Arg { return []x86asm.Arg{xmem(m, end)} }})
 		run(t, check{"stmxcsr", func(a *Asm) { a.Stmxcsr(m) }, x86asm.STMXCSR, func(end uint64) []x86asm.Arg { return []x86asm.Arg{xmem(m, end)} }})
+	}
+}
+
+// TestFMA231 checks the VEX encoding against GNU as (x86asm does not
+// decode VEX): "as --64" of e.g. "vfmadd231sd 0x10(%r15),%xmm1,%xmm0".
+func TestFMA231(t *testing.T) {
+	tests := []struct {
+		op       FMAOp
+		dst, src XReg
+		m        Mem
+		want     []byte
+	}{
+		{VFMADD231SD, X0, X1, M(R15, 0x10), []byte{0xc4, 0xc2, 0xf1, 0xb9, 0x47, 0x10}},
+		{VFMSUB231SD, X0, X1, M(R15, 0x1234), []byte{0xc4, 0xc2, 0xf1, 0xbb, 0x87, 0x34, 0x12, 0x00, 0x00}},
+		{VFNMADD231SD, X2, X3, M(RAX, 0), []byte{0xc4, 0xe2, 0xe1, 0xbd, 0x10}},
+		{VFNMSUB231SD, X1, X0, M(RSP, 8), []byte{0xc4, 0xe2, 0xf9, 0xbf, 0x4c, 0x24, 0x08}},
+	}
+	for _, tt := range tests {
+		var a Asm
+		a.FMA231(tt.op, tt.dst, tt.src, tt.m)
+		if err := a.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Buf, tt.want) {
+			t.Errorf("FMA231(%#x, x%d, x%d, %+v) = % x, want % x", tt.op, tt.dst, tt.src, tt.m, a.Buf, tt.want)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"golang.org/x/sys/cpu"
 	"golang.org/x/sys/unix"
 
 	"github.com/rewindvm/rewind/internal/amd64"
@@ -517,6 +518,10 @@ func (j *jitState) kill(b *jitBlock) {
 	b.incoming = nil
 }
 
+// hostFMA: the host has the FMA extension (fused multiply-add), which
+// compiled fmadd.d and its kin use.
+var hostFMA = cpu.X86.HasFMA
+
 // jitCompilable reports whether the compiler translates in.
 func jitCompilable(in *inst) bool {
 	switch in.op {
@@ -528,6 +533,9 @@ func jitCompilable(in *inst) bool {
 			fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble,
 			fpEQ | fpDouble, fpLT | fpDouble, fpLE | fpDouble:
 			return true
+		case fpFMADD | fpDouble, fpFMSUB | fpDouble, fpFNMSUB | fpDouble, fpFNMADD | fpDouble:
+			// The host's fused multiply-add, round to nearest even.
+			return hostFMA && (in.fn3 == 0 || in.fn3 == 7)
 		case fpADD | fpDouble, fpSUB | fpDouble, fpMUL | fpDouble, fpDIV | fpDouble, fpSQRT | fpDouble,
 			fpCVTfromL | fpDouble:
 			// Rounded with the host's round-to-nearest-even only.

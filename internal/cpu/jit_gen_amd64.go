@@ -627,6 +627,20 @@ func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
 	x0, x1 := amd64.X0, amd64.X1
 	fop := in.fop &^ fpDouble
 	switch fop {
+	case fpFMADD, fpFMSUB, fpFNMSUB, fpFNMADD:
+		// rd = ±(rs1×rs2) ± rs3, rounded once: the host's fused
+		// multiply-add in its 231 form, x0 = ±(x1×[rs2]) ± x0.
+		g.rmCheck(in, true, slow)
+		op := map[uint8]amd64.FMAOp{fpFMADD: amd64.VFMADD231SD, fpFMSUB: amd64.VFMSUB231SD,
+			fpFNMSUB: amd64.VFNMADD231SD, fpFNMADD: amd64.VFNMSUB231SD}[fop]
+		a.SSERM(amd64.MOVSD, x0, fm(in.rs3))
+		a.SSERM(amd64.MOVSD, x1, fm(rs1))
+		g.hostFP(slow, func() { a.FMA231(op, x0, x1, fm(rs2)) })
+		a.SSERR(amd64.UCOMISD, x0, x0)
+		a.Jcc(amd64.CondP, slow) // a NaN result: canonical NaN and flags
+		a.MovsdStore(fm(rd), x0)
+		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
+		g.dirtyFS()
 	case fpADD, fpSUB, fpMUL, fpDIV, fpSQRT:
 		g.rmCheck(in, true, slow)
 		op := map[uint8]amd64.SSEOp{fpADD: amd64.ADDSD, fpSUB: amd64.SUBSD, fpMUL: amd64.MULSD, fpDIV: amd64.DIVSD, fpSQRT: amd64.SQRTSD}[fop]
