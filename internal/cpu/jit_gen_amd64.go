@@ -173,7 +173,8 @@ func (g *jitGen) addr(rs1 uint8, imm int64, tlbOff uintptr, size int, slow amd64
 	}
 	a.MovRR(amd64.W64, amd64.RCX, amd64.RAX)
 	a.ShiftRI(amd64.W64, amd64.SHR, amd64.RCX, 12)
-	a.MovzxRR(amd64.RDX, amd64.W8, amd64.RCX)
+	a.MovRR(amd64.W32, amd64.RDX, amd64.RCX)
+	a.ALURI(amd64.W32, amd64.AND, amd64.RDX, tlbMask)
 	a.ShiftRI(amd64.W32, amd64.SHL, amd64.RDX, 4)
 	a.ALURM(amd64.W64, amd64.OR, amd64.RCX, fld(offDctx))
 	a.ALURM(amd64.W64, amd64.CMP, amd64.RCX, amd64.MI(amd64.R15, amd64.RDX, 1, int32(tlbOff)-jitBias))

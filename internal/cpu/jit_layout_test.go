@@ -14,8 +14,8 @@ func TestJITLayout(t *testing.T) {
 	if unsafe.Sizeof(tlbEntry{}) != 16 || offTLBAdd != 8 || uintptr(unsafe.Pointer(&c.tlbR[0]))-uintptr(unsafe.Pointer(&c)) != offTLBR {
 		t.Fatalf("tlbEntry layout: size %d, add at %d", unsafe.Sizeof(tlbEntry{}), offTLBAdd)
 	}
-	if tlbSize != 256 || tlbMask != 0xff {
-		t.Fatalf("the TLB index is computed as one byte of the VPN: %d entries", tlbSize)
+	if tlbSize != tlbMask+1 || tlbMask > 1<<27 {
+		t.Fatalf("the TLB index is the VPN masked in 32 bits: %d entries", tlbSize)
 	}
 	if unsafe.Sizeof(c.x[0]) != 8 || len(c.x) <= regSink {
 		t.Fatal("x registers are not 8-byte words with a sink")

@@ -10,7 +10,7 @@ import "encoding/binary"
 // (write TLB only) nor the watched HTIF page (write TLB only).
 
 const (
-	tlbBits = 8
+	tlbBits = 10
 	tlbSize = 1 << tlbBits
 	tlbMask = tlbSize - 1
 	tlbNone = ^uint64(0)
