@@ -17,13 +17,14 @@ Usage: scripts/seek-bench.py [REWIND_BINARY]   (default: go build to a temp dir)
 Needs the guest (REWIND_GUEST, default ../shared/guest) and gdb-multiarch.
 """
 import os
-import select
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import guestshell
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.environ.get("REWIND_GUEST", os.path.join(ROOT, "..", "shared", "guest"))
@@ -38,25 +39,7 @@ def record(binary, path, goworks):
     """Records boot + goworks × gowork + poweroff; returns the icount."""
     argv = [binary, "record", "-o", path, "-serial", "stdio", "-bios", g("fw_jump.bin"),
             "-kernel", g("Image"), "-initrd", g("initramfs.cpio"), "-append", "console=ttyS0"]
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL)
-    script = [b"gowork\n"] * goworks + [b"poweroff -f\n"]
-    buf, prompts, deadline = b"", 0, time.monotonic() + 900
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], 1.0)
-        if not r:
-            if p.poll() is not None:
-                break
-            continue
-        chunk = os.read(p.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        while prompts < len(script) and buf.count(b"\n$ ") > prompts:
-            p.stdin.write(script[prompts])
-            p.stdin.flush()
-            prompts += 1
-    p.wait()
+    guestshell.drive(argv, [b"gowork\n"] * goworks + [b"poweroff -f\n"], path, timeout=900)
     info = subprocess.run([binary, "log", "info", path], capture_output=True, text=True, check=True).stdout
     for line in info.splitlines():
         if line.startswith("duration"):

@@ -13,11 +13,12 @@ Needs the guest (REWIND_GUEST, default ../shared/guest) and
 qemu-system-riscv64.
 """
 import os
-import select
 import subprocess
 import sys
 import tempfile
 import time
+
+import guestshell
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.environ.get("REWIND_GUEST", os.path.join(ROOT, "..", "shared", "guest"))
@@ -28,38 +29,9 @@ def g(name):
     return os.path.join(GUEST, name)
 
 
-def session(argv, label, logfile=None):
+def session(argv, label):
     """Runs one session; returns (boot_s, total_s)."""
-    start = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL)
-    buf = b""
-    boot = None
-    script = [b"gowork\n", b"poweroff -f\n"]
-    deadline = start + 600
-    prompts = 0
-    while True:
-        if time.monotonic() > deadline:
-            p.kill()
-            raise RuntimeError(f"{label}: timed out; tail: {buf[-500:]!r}")
-        r, _, _ = select.select([p.stdout], [], [], 1.0)
-        if not r:
-            if p.poll() is not None:
-                break
-            continue
-        chunk = os.read(p.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        while prompts < len(script) + 1 and buf.count(b"\n$ ") > prompts:
-            if prompts == 0:
-                boot = time.monotonic() - start
-            if prompts < len(script):
-                p.stdin.write(script[prompts])
-                p.stdin.flush()
-            prompts += 1
-    p.wait()
-    total = time.monotonic() - start
+    buf, boot, total = guestshell.drive(argv, [b"gowork\n", b"poweroff -f\n"], label)
     if b"gowork done" not in buf:
         raise RuntimeError(f"{label}: gowork did not finish; tail: {buf[-800:]!r}")
     return boot, total
