@@ -67,6 +67,30 @@ func (c *CPU) Save() State {
 
 // Load restores the hart from s and drops every cache.
 func (c *CPU) Load(s State) {
+	for i := range c.codePages {
+		if c.codePages[i] != nil {
+			c.dropCodePage(uint64(i))
+		}
+	}
+	c.load(s)
+}
+
+// LoadKeepCode is Load for a restore that rewrote RAM only in the pages
+// changed (RAM page numbers): code decoded or compiled from any other
+// page is still what RAM holds, so it stays; only the changed pages'
+// code is dropped. Translations are flushed as by Load (page tables may
+// be among the changed pages).
+func (c *CPU) LoadKeepCode(s State, changed []uint64) {
+	for _, pg := range changed {
+		if pg < uint64(len(c.codePages)) && c.codePages[pg] != nil {
+			c.dropCodePage(pg)
+		}
+	}
+	c.load(s)
+}
+
+// load restores the hart's registers from s and flushes its TLBs.
+func (c *CPU) load(s State) {
 	copy(c.x[:32], s.X[:])
 	c.x[0] = 0
 	c.f = s.F
@@ -81,30 +105,7 @@ func (c *CPU) Load(s State) {
 	c.cycleOff, c.instretOff = s.CycleOff, s.InstretOff
 	c.pmpcfg, c.pmpaddr = s.Pmpcfg, s.Pmpaddr
 	c.resValid, c.resAddr = s.ResValid, s.ResAddr
-	for i := range c.codePages {
-		if c.codePages[i] != nil {
-			c.dropCodePage(uint64(i))
-		}
-	}
 	c.flushTLB()
 	c.updateCtx()
 	c.limit = c.icount
-}
-
-// LoadKeepCode is Load for a restore that rewrote RAM only in the pages
-// changed (RAM page numbers): code decoded or compiled from any other
-// page is still what RAM holds, so it stays; only the changed pages'
-// code is dropped. Translations are flushed as by Load (page tables may
-// be among the changed pages).
-func (c *CPU) LoadKeepCode(s State, changed []uint64) {
-	codePages := c.codePages
-	c.codePages = nil // Load drops nothing
-	c.Load(s)
-	c.codePages = codePages
-	for _, pg := range changed {
-		if pg < uint64(len(c.codePages)) && c.codePages[pg] != nil {
-			c.dropCodePage(pg)
-		}
-	}
-	c.curVPN = tlbNone
 }
