@@ -188,11 +188,6 @@ func (e *ImageMismatchError) Error() string {
 type pushback struct {
 	r  *rrlog.Reader
 	ev *rrlog.Event
-	// cutAfter > 0 ends the stream right after the cutAfter-th complete
-	// embedded snapshot: a --segment job needs nothing after the
-	// snapshot its last segment ends at.
-	cutAfter, snaps int
-	cut             bool
 }
 
 func (p *pushback) Next() (rrlog.Event, error) {
@@ -201,29 +196,14 @@ func (p *pushback) Next() (rrlog.Event, error) {
 		p.ev = nil
 		return ev, nil
 	}
-	if p.cut {
-		return rrlog.Event{}, io.EOF
-	}
-	ev, err := p.r.Next()
-	if err == nil && p.cutAfter > 0 && ev.Kind == rrlog.KindSnapshot {
-		if piece, perr := ev.SnapshotPiece(); perr == nil && piece.Part == piece.Parts-1 {
-			p.snaps++
-			p.cut = p.snaps == p.cutAfter
-		}
-	}
-	return ev, err
+	return p.r.Next()
 }
 
 // Position implements the player's optional source method.
 func (p *pushback) Position() rrlog.Position { return p.r.Position() }
 
 // End implements the player's optional source method.
-func (p *pushback) End() (rrlog.EndInfo, bool) {
-	if p.cut {
-		return rrlog.EndInfo{}, false
-	}
-	return p.r.End()
-}
+func (p *pushback) End() (rrlog.EndInfo, bool) { return p.r.End() }
 
 // readEmbedded collects the images embedded at the start of a
 // self-contained recording and returns the source of the remaining
@@ -591,10 +571,13 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	defer b.Close()
 	m = b.m
 	defer m.Close()
-	if ro.segment >= 0 && ro.gdb == "" && ro.segmentTo >= 0 {
-		src.cutAfter = ro.segmentTo + 1
+	// A --segment job needs the recording only up to the snapshot its
+	// last segment ends at.
+	last := -1
+	if ro.segment >= 0 && ro.gdb == "" {
+		last = ro.segmentTo
 	}
-	p, err := replay.Play(m, src)
+	p, err := replay.PlayTo(m, src, last)
 	if err != nil {
 		return 1, err
 	}

@@ -111,3 +111,45 @@ func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
 		}
 	}
 }
+
+// PlayTo reads a recording only up to the snapshot it is given, and the
+// segments up to that snapshot verify from what it read.
+func TestPlayToStopsAtSnapshot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.rwd")
+	var buf bytes.Buffer
+	m, _ := builtinMachine(t, &buf)
+	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Record(m, w, 100_000, false)
+	rec.EmbedSnapshots(1)
+	res, err := m.Run(2_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(res); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rec.Snapshots(); n < 4 {
+		t.Fatalf("only %d snapshots", n)
+	}
+	m2, _ := builtinMachine(t, new(bytes.Buffer))
+	r, err := rrlog.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := PlayTo(m2, r, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := p.Snapshots()
+	if len(snaps) != 2 || p.EndICount() != snaps[1].ICount {
+		t.Fatalf("read %d snapshots, up to icount %d", len(snaps), p.EndICount())
+	}
+	if err := p.RunSegments(1, 2, func() (machine.Result, error) { return m2.Run(0) }); err != nil {
+		t.Fatal(err)
+	}
+}
+

@@ -106,10 +106,18 @@ var _ machine.Player = (*Player)(nil)
 // m does not have, an embedded image piece after the start. A truncated
 // stream (*rrlog.TruncatedError) is not an error here: its readable part
 // is replayed, and Ended reports how it ends.
-func Play(m *machine.Machine, src EventSource) (*Player, error) {
+func Play(m *machine.Machine, src EventSource) (*Player, error) { return PlayTo(m, src, -1) }
+
+// PlayTo is Play for a replay that ends at embedded snapshot last (the
+// last-th usable one, from 0; -1: none) or before it, such as a
+// --segment job: it stops reading the stream once that snapshot is
+// complete, since nothing after it is needed. The player then has no End
+// record; its recording ends at the snapshot.
+func PlayTo(m *machine.Machine, src EventSource, last int) (*Player, error) {
 	p := &Player{m: m}
 	pos, _ := src.(positioner)
-	for {
+	cut := false
+	for !cut {
 		ev, err := src.Next()
 		if err != nil {
 			p.srcErr = err
@@ -120,6 +128,9 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 			break
 		}
 		if ev.Kind == rrlog.KindEnd || p.annotation(ev) {
+			if last >= 0 && len(p.snaps) > last {
+				p.srcErr, cut = io.EOF, true
+			}
 			continue
 		}
 		if err := checkEvent(m, ev, p.last); err != nil {
@@ -139,7 +150,7 @@ func Play(m *machine.Machine, src EventSource) (*Player, error) {
 		p.events.add(ev)
 	}
 	p.end = p.last
-	if e, ok := src.(ender); ok {
+	if e, ok := src.(ender); ok && !cut {
 		if info, ok := e.End(); ok {
 			// The reader guarantees info.ICount >= every event's icount.
 			// Between the last event and the End record nothing entered
