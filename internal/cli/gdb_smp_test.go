@@ -2,13 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rewindvm/rewind/internal/guesttest"
 )
 
 // Debugging a two-hart recording with gdb-multiarch: each hart is a
@@ -20,32 +20,7 @@ import (
 // that only hart 1 executes (before it sets the done flag).
 func hart1Fence(t *testing.T) uint64 {
 	t.Helper()
-	f, err := elf.Open(smpRaceELF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := f.Section(".text")
-	code, err := text.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != "main_" {
-			continue
-		}
-		for a := s.Value; a+4 <= s.Value+s.Size; a += 2 {
-			if binary.LittleEndian.Uint32(code[a-text.Addr:]) == 0x0310000f {
-				return a
-			}
-		}
-	}
-	t.Fatal("no fence rw,w in main_")
-	return 0
+	return guesttest.InstAddr(t, smpRaceELF, "main_", 0x0310000f) // fence rw,w
 }
 
 func TestGDBSMPThreads(t *testing.T) {

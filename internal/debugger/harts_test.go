@@ -2,13 +2,13 @@ package debugger
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/rewindvm/rewind/internal/guesttest"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/replay"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -68,33 +68,7 @@ func openRace(t *testing.T, path string, opts Options) *Debugger {
 // the done flag: an instruction only hart 1 executes, once.
 func hart1Only(t *testing.T) uint64 {
 	t.Helper()
-	f, err := elf.Open(raceELF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := f.Section(".text")
-	code, err := text.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != "main_" {
-			continue
-		}
-		for a := s.Value; a+4 <= s.Value+s.Size; a += 2 {
-			off := a - text.Addr
-			if binary.LittleEndian.Uint32(code[off:]) == 0x0310000f { // fence rw,w
-				return a
-			}
-		}
-	}
-	t.Fatal("no fence rw,w in main_")
-	return 0
+	return guesttest.InstAddr(t, raceELF, "main_", 0x0310000f) // fence rw,w
 }
 
 type position struct {

@@ -152,4 +152,3 @@ func TestPlayToStopsAtSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
