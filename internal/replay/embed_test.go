@@ -22,24 +22,11 @@ import (
 func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.rwd")
 	var buf bytes.Buffer
-	m, _ := builtinMachine(t, &buf)
-	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := Record(m, w, 100_000, false)
+	m, _, rec := recordingBuiltin(t, path, 100_000, &buf)
 	rec.EmbedSnapshots(1) // at every digest where no disk request is in flight
-	var typed int
 	lines := []string{"hello\r", "disk\r", "help\r", "hello\r", "disk\r", "quit\r"}
-	seen := 0
-	m.BeforeSlice = func() {
-		if n := strings.Count(buf.String(), "> "); n > seen && len(lines) > 0 {
-			seen = n
-			m.InjectInput([]byte(lines[0]))
-			typed += len(lines[0])
-			lines = lines[1:]
-		}
-	}
+	typed := len(strings.Join(lines, ""))
+	typeAtPrompts(m, &buf, lines...)
 	res, err := m.Run(500_000_000)
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +103,7 @@ func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
 // segments up to that snapshot verify from what it read.
 func TestPlayToStopsAtSnapshot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.rwd")
-	var buf bytes.Buffer
-	m, _ := builtinMachine(t, &buf)
-	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := Record(m, w, 100_000, false)
+	m, _, rec := recordingBuiltin(t, path, 100_000, new(bytes.Buffer))
 	rec.EmbedSnapshots(1)
 	res, err := m.Run(2_000_000)
 	if err != nil {

@@ -164,21 +164,8 @@ func TestFuzzCorpus(t *testing.T) {
 func writeCorpus(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.rwd")
 	var buf bytes.Buffer
-	m, _ := builtinMachine(t, &buf)
-	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := Record(m, w, 3_000_000, false)
-	lines := []string{"hello\r", "disk\r", "quit\r"}
-	seen := 0
-	m.BeforeSlice = func() {
-		if n := strings.Count(buf.String(), "> "); n > seen && len(lines) > 0 {
-			seen = n
-			m.InjectInput([]byte(lines[0]))
-			lines = lines[1:]
-		}
-	}
+	m, _, rec := recordingBuiltin(t, path, 3_000_000, &buf)
+	typeAtPrompts(m, &buf, "hello\r", "disk\r", "quit\r")
 	res, err := m.Run(100_000_000)
 	if err != nil || res.Reason != machine.HaltPowerOff {
 		t.Fatalf("recording: %v, %v", res.Reason, err)

@@ -35,18 +35,21 @@ func builtinMachine(t testing.TB, out *bytes.Buffer) (*machine.Machine, *block.O
 	return m, ov
 }
 
-// recordBuiltin records a short built-in guest session: typed lines
-// whenever the prompt appears, then quit.
-func recordBuiltin(t *testing.T, path string) (out []byte, digest [32]byte, ovState block.OverlayState) {
+// recordingBuiltin starts recording the built-in guest into path, with a
+// state digest every interval instructions; its console goes to buf.
+func recordingBuiltin(t *testing.T, path string, interval uint64, buf *bytes.Buffer) (*machine.Machine, *block.Overlay, *Recorder) {
 	t.Helper()
-	var buf bytes.Buffer
-	m, ov := builtinMachine(t, &buf)
+	m, ov := builtinMachine(t, buf)
 	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := Record(m, w, 200_000, false)
-	lines := []string{"hello\r", "disk\r", "help\r", "quit\r"}
+	return m, ov, Record(m, w, interval, false)
+}
+
+// typeAtPrompts types the next line into m each time a new prompt
+// appears in its console output buf.
+func typeAtPrompts(m *machine.Machine, buf *bytes.Buffer, lines ...string) {
 	seen := 0
 	m.BeforeSlice = func() {
 		if n := strings.Count(buf.String(), "> "); n > seen && len(lines) > 0 {
@@ -55,6 +58,15 @@ func recordBuiltin(t *testing.T, path string) (out []byte, digest [32]byte, ovSt
 			lines = lines[1:]
 		}
 	}
+}
+
+// recordBuiltin records a short built-in guest session: typed lines
+// whenever the prompt appears, then quit.
+func recordBuiltin(t *testing.T, path string) (out []byte, digest [32]byte, ovState block.OverlayState) {
+	t.Helper()
+	var buf bytes.Buffer
+	m, ov, rec := recordingBuiltin(t, path, 200_000, &buf)
+	typeAtPrompts(m, &buf, "hello\r", "disk\r", "help\r", "quit\r")
 	res, err := m.Run(500_000_000)
 	if err != nil {
 		t.Fatal(err)
