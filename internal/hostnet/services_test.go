@@ -12,6 +12,23 @@ import (
 	"time"
 )
 
+// startWithResolv starts a network whose host resolv.conf says conf; it
+// is closed when the test ends.
+func startWithResolv(t *testing.T, conf string) (*User, chan []byte) {
+	t.Helper()
+	resolv := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(resolv, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sink := make(chan []byte, 64)
+	u, err := Start(Config{GuestMAC: guestMAC, ResolvConf: resolv}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	return u, sink
+}
+
 // udpPayload returns the UDP payload and ports of an IPv4 frame, ok false
 // for anything else.
 func udpPayload(f []byte) (sport, dport uint16, payload []byte, ok bool) {
@@ -55,16 +72,7 @@ func dhcpOption(opts []byte, code byte) []byte {
 // the host; gvisor-tap-vsock always offers it), where QEMU offers
 // 10.0.2.3; 10.0.2.3 answers as well (TestDNSForward).
 func TestDHCP(t *testing.T) {
-	resolv := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(resolv, []byte("nameserver 192.0.2.53\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sink := make(chan []byte, 64)
-	u, err := Start(Config{GuestMAC: guestMAC, ResolvConf: resolv}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
+	u, sink := startWithResolv(t, "nameserver 192.0.2.53\n")
 	msg := make([]byte, 236)
 	msg[0], msg[1], msg[2] = 1, 1, 6 // BOOTREQUEST, Ethernet
 	binary.BigEndian.PutUint32(msg[4:], 0x12345678)
@@ -125,16 +133,7 @@ func TestDNSForward(t *testing.T) {
 			_, _ = srv.WriteTo(append([]byte("answer:"), b[:n]...), from)
 		}
 	}()
-	resolv := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(resolv, []byte("# test\nnameserver 127.0.0.1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sink := make(chan []byte, 64)
-	u, err := Start(Config{GuestMAC: guestMAC, ResolvConf: resolv}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
+	u, sink := startWithResolv(t, "# test\nnameserver 127.0.0.1\n")
 	gwMAC, _ := net.ParseMAC(GatewayMAC)
 	dns := net.ParseIP(DNSIP).To4()
 	u.Send(udp(guestMAC[:], gwMAC, net.ParseIP(GuestIP).To4(), dns, 41000, 53, []byte("query")))
