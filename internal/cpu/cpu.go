@@ -15,11 +15,11 @@ package cpu
 
 import (
 	"encoding/binary"
-	"github.com/rewindvm/rewind/internal/hugemem"
 	"math/bits"
 	"unsafe"
 
 	"github.com/rewindvm/rewind/internal/bus"
+	"github.com/rewindvm/rewind/internal/hugemem"
 )
 
 // StopReason says why Run returned.
