@@ -18,20 +18,33 @@ var (
 
 var raceLine = regexp.MustCompile(`counter=(\d+) expected=400000 lost=(\d+)\n(RACE|OK)\n`)
 
-// runRace runs a smp-race program and returns its lost-update count, the
-// final digest and the per-hart instruction counts.
-func runRace(t *testing.T, path string, harts int, sc Schedule, jit bool) (lost int, digest [32]byte, counts []uint64) {
+// newRaceMachine builds a 16 MiB machine running the smp-race program at
+// path, with the harts, schedule, engine and console of cfg (a buffer
+// when it has none), idling fast and taking no host input.
+func newRaceMachine(t *testing.T, path string, cfg Config) *Machine {
 	t.Helper()
 	prog, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	m, err := New(Config{RAMSize: 16 << 20, Kernel: prog, Console: &out, Harts: harts, Schedule: sc, JIT: jit})
+	cfg.RAMSize, cfg.Kernel = 16<<20, prog
+	if cfg.Console == nil {
+		cfg.Console = &bytes.Buffer{}
+	}
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Idle, m.NoHostInput = IdleFast, true
+	return m
+}
+
+// runRace runs a smp-race program and returns its lost-update count, the
+// final digest and the per-hart instruction counts.
+func runRace(t *testing.T, path string, harts int, sc Schedule, jit bool) (lost int, digest [32]byte, counts []uint64) {
+	t.Helper()
+	var out bytes.Buffer
+	m := newRaceMachine(t, path, Config{Console: &out, Harts: harts, Schedule: sc, JIT: jit})
 	res, err := m.Run(100_000_000)
 	if err != nil {
 		t.Fatal(err)
@@ -113,19 +126,7 @@ func TestSMPParkedHarts(t *testing.T) {
 // into a fresh machine finishes in the same state as one that never
 // stopped.
 func TestSMPSnapshotResume(t *testing.T) {
-	prog, err := os.ReadFile(raceELF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := Schedule{Seed: 7}
-	mk := func() *Machine {
-		m, err := New(Config{RAMSize: 16 << 20, Kernel: prog, Console: &bytes.Buffer{}, Harts: 3, Schedule: sc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Idle, m.NoHostInput = IdleFast, true
-		return m
-	}
+	mk := func() *Machine { return newRaceMachine(t, raceELF, Config{Harts: 3, Schedule: Schedule{Seed: 7}}) }
 	ref := mk()
 	if _, err := ref.Run(0); err != nil {
 		t.Fatal(err)
@@ -158,15 +159,7 @@ func TestSMPSnapshotResume(t *testing.T) {
 // TestStopHart: StopHart stops the machine right after a given hart's
 // own instruction count is reached, while that hart runs.
 func TestStopHart(t *testing.T) {
-	prog, err := os.ReadFile(raceELF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(Config{RAMSize: 16 << 20, Kernel: prog, Console: &bytes.Buffer{}, Harts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Idle, m.NoHostInput = IdleFast, true
+	m := newRaceMachine(t, raceELF, Config{Harts: 2})
 	m.StopHart, m.StopHartAt = 1, 25_001
 	if _, err := m.Run(0); err != nil {
 		t.Fatal(err)
@@ -216,14 +209,7 @@ func TestParseSchedule(t *testing.T) {
 // one InitialPages lists (the debugger relies on it instead of scanning
 // all of RAM); after it ran, InitialPages declines.
 func TestInitialPages(t *testing.T) {
-	prog, err := os.ReadFile(raceELF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(Config{RAMSize: 16 << 20, Kernel: prog, Console: &bytes.Buffer{}, Harts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newRaceMachine(t, raceELF, Config{Harts: 2})
 	pages, ok := m.InitialPages()
 	if !ok || len(pages) == 0 {
 		t.Fatalf("InitialPages = %d pages, %v before the first run", len(pages), ok)
