@@ -107,24 +107,36 @@ type CPU struct {
 	resAddr  uint64
 
 	// Memory.
-	bus       *bus.Bus
-	ram       []byte
-	ramBase   uint64
-	tlbR      [tlbSize]tlbEntry
-	tlbW      [tlbSize]tlbEntry
-	tlbX      [tlbSize]tlbEntry
-	dctx      uint64
-	xctx      uint64
-	dpriv     uint8
-	codePages []*codePage
-	freePages []*codePage
-	pageSlab  hugemem.Slab // where new code pages are carved from
-	curVPN    uint64
-	curPage   *codePage
-	curGen    uint32
-	curOff    uint64 // RAM index of the current fetch page
-	scratch   inst
-	dirty     []uint64 // RAM pages written since ClearDirty (nil = not tracked)
+	bus     *bus.Bus
+	ram     []byte
+	ramBase uint64
+	tlbR    [tlbSize]tlbEntry
+	tlbW    [tlbSize]tlbEntry
+	tlbX    [tlbSize]tlbEntry
+	// tlbLevel holds, for each entry of tlbR, tlbW and tlbX, the level
+	// of the leaf PTE it came from (0 = 4 KiB page, 1 = 2 MiB, ...), so
+	// an address-specific sfence.vma can drop every entry inside a
+	// superpage. Since the last full flush, tlbSuper says whether any
+	// entry came from a superpage, and tlbSuperMap which ones may have:
+	// a bit per 2 MiB region (modulo 8 GiB), then one per 1 GiB region
+	// (modulo 64 GiB), then one for any larger page. walkLevel is the
+	// level of the last walk.
+	tlbLevel    [3][tlbSize]uint8
+	tlbSuper    bool
+	tlbSuperMap [superMapWords]uint64
+	walkLevel   uint8
+	dctx        uint64
+	xctx        uint64
+	dpriv       uint8
+	codePages   []*codePage
+	freePages   []*codePage
+	pageSlab    hugemem.Slab // where new code pages are carved from
+	curVPN      uint64
+	curPage     *codePage
+	curGen      uint32
+	curOff      uint64 // RAM index of the current fetch page
+	scratch     inst
+	dirty       []uint64 // RAM pages written since ClearDirty (nil = not tracked)
 
 	// Debugging: breakpoints and watchpoints live here, never in guest
 	// memory. debugOn gates the per-instruction check.
@@ -369,8 +381,7 @@ func (c *CPU) fetchPage() bool {
 			return false
 		}
 		off = o &^ 0xfff
-		e.key = vpn | c.xctx
-		e.add = off - (c.pc &^ 0xfff)
+		c.tlbFill(tlbIdxX, c.pc, pa, c.xctx)
 	}
 	page := off >> 12
 	cp := c.codePages[page]
@@ -596,6 +607,9 @@ func (c *CPU) newCodePage() *codePage {
 	b = b[:cap(b)]
 	off := (64 - uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64) % 64
 	cp := (*codePage)(unsafe.Pointer(&b[off]))
-	*cp = codePage{gen: 1}
+	// The slab's memory is zero and never touched: setting only gen
+	// leaves the slots' memory to be faulted in as they are decoded
+	// (clearing the whole page cost more than decoding into it).
+	cp.gen = 1
 	return cp
 }

@@ -319,7 +319,11 @@ func (c *CPU) step() {
 				c.illegal(in)
 				continue
 			}
-			c.flushTLB()
+			if in.rs1 == 0 {
+				c.flushTLB()
+			} else {
+				c.flushTLBPage(x[in.rs1])
+			}
 		case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
 			if !c.execCSR(in) {
 				continue
@@ -350,29 +354,31 @@ func (c *CPU) step() {
 			}
 			if c.resValid && c.resAddr == va {
 				c.ramStore(off, size, x[in.rs2])
-				c.amoWritten(off)
+				c.amoWritten(va, off)
 				x[in.rd] = 0
 			} else {
 				x[in.rd] = 1
 			}
 			c.resValid = false
 		case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
-			off, ok := c.amoAddr(x[in.rs1], 4, accWrite)
+			va := x[in.rs1]
+			off, ok := c.amoAddr(va, 4, accWrite)
 			if !ok {
 				continue
 			}
 			old := c.ramLoad(off, 4)
 			c.ramStore(off, 4, amo32(in.op-opAMOSWAPW, old, x[in.rs2]))
-			c.amoWritten(off)
+			c.amoWritten(va, off)
 			x[in.rd] = old
 		case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
-			off, ok := c.amoAddr(x[in.rs1], 8, accWrite)
+			va := x[in.rs1]
+			off, ok := c.amoAddr(va, 8, accWrite)
 			if !ok {
 				continue
 			}
 			old := c.ramLoad(off, 8)
 			c.ramStore(off, 8, amo64(in.op-opAMOSWAPD, old, x[in.rs2]))
-			c.amoWritten(off)
+			c.amoWritten(va, off)
 			x[in.rd] = old
 
 		case opFLW, opFLD:

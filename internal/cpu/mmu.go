@@ -36,13 +36,94 @@ const (
 	satpSv48 = 9
 )
 
+// The TLBs, as indices into CPU.tlbLevel.
+const (
+	tlbIdxR = iota
+	tlbIdxW
+	tlbIdxX
+)
+
 func (c *CPU) flushTLB() {
 	for i := range c.tlbR {
 		c.tlbR[i].key = tlbNone
 		c.tlbW[i].key = tlbNone
 		c.tlbX[i].key = tlbNone
 	}
+	if c.tlbSuper {
+		c.tlbSuperMap = [superMapWords]uint64{}
+		c.tlbSuper = false
+	}
 	c.curVPN = tlbNone
+}
+
+// tlbSuperMap layout: 4096 bits for 2 MiB regions, 64 for 1 GiB
+// regions, one word for larger pages.
+const superMapWords = 4096/64 + 1 + 1
+
+// superBit returns the word and bit of tlbSuperMap for the region of a
+// level-lv superpage (lv ≥ 1) containing vpn.
+func superBit(vpn uint64, lv uint8) (int, uint64) {
+	switch lv {
+	case 1:
+		r := vpn >> 9 & 4095
+		return int(r >> 6), 1 << (r & 63)
+	case 2:
+		return 4096 / 64, 1 << (vpn >> 18 & 63)
+	}
+	return 4096/64 + 1, 1
+}
+
+// tlbKeyVPN masks a TLB key down to its virtual page number.
+const tlbKeyVPN = 1<<56 - 1
+
+// flushTLBPage drops every translation of the page of va, in every
+// context: the entry of va's page in each TLB and, if superpages have
+// been cached, every entry that came from a superpage containing va.
+// It is sfence.vma with rs1 ≠ x0 (the ASID is ignored: dropping more is
+// always allowed). Linux issues one for each PTE it changes, so keeping
+// the other entries saves the refill of the whole working set.
+func (c *CPU) flushTLBPage(va uint64) {
+	vpn := va >> 12 & tlbKeyVPN
+	i := vpn & tlbMask
+	tlbs := [...]*[tlbSize]tlbEntry{tlbIdxR: &c.tlbR, tlbIdxW: &c.tlbW, tlbIdxX: &c.tlbX}
+	for _, t := range tlbs {
+		if t[i].key&tlbKeyVPN == vpn {
+			t[i].key = tlbNone
+		}
+	}
+	c.curVPN = tlbNone
+	if !c.tlbSuper {
+		return
+	}
+	hit := false
+	for lv := uint8(1); lv <= 3; lv++ {
+		w, b := superBit(vpn, lv)
+		hit = hit || c.tlbSuperMap[w]&b != 0
+	}
+	if !hit {
+		return // no superpage entry can contain va
+	}
+	for k, t := range tlbs {
+		for j, lv := range &c.tlbLevel[k] {
+			if lv != 0 && (t[j].key&tlbKeyVPN)>>(9*lv) == vpn>>(9*lv) {
+				t[j].key = tlbNone
+			}
+		}
+	}
+}
+
+// tlbFill maps va's page to physical address pa in TLB k, in context
+// ctx, after a successful translate (whose leaf level it records).
+func (c *CPU) tlbFill(k int, va, pa, ctx uint64) {
+	tlbs := [...]*[tlbSize]tlbEntry{tlbIdxR: &c.tlbR, tlbIdxW: &c.tlbW, tlbIdxX: &c.tlbX}
+	i := (va >> 12) & tlbMask
+	tlbs[k][i] = tlbEntry{key: va>>12 | ctx, add: (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)}
+	c.tlbLevel[k][i] = c.walkLevel
+	if c.walkLevel != 0 {
+		c.tlbSuper = true
+		w, b := superBit(va>>12, c.walkLevel)
+		c.tlbSuperMap[w] |= b
+	}
 }
 
 func (c *CPU) flushWriteTLB() {
@@ -109,6 +190,7 @@ func (c *CPU) translate(va uint64, acc access) (uint64, bool) {
 		priv = c.dpriv
 	}
 	mode := c.satp >> 60
+	c.walkLevel = 0
 	if priv == PrivM || mode == satpBare {
 		return va, true
 	}
@@ -175,6 +257,7 @@ func (c *CPU) translate(va uint64, acc access) (uint64, bool) {
 			c.noteRAMWrite(pteAddr, 8)
 		}
 		mask := uint64(1)<<(12+9*uint(i)) - 1
+		c.walkLevel = uint8(i)
 		return (ppn<<12)&^mask | va&mask, true
 	}
 	c.pageFault(acc, va)
@@ -214,9 +297,7 @@ func (c *CPU) loadSlow(va uint64, size int) (uint64, bool) {
 	}
 	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
 		if va&uint64(size-1) == 0 && !watched {
-			e := &c.tlbR[(va>>12)&tlbMask]
-			e.key = va>>12 | c.dctx
-			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
+			c.tlbFill(tlbIdxR, va, pa, c.dctx)
 		}
 		var v uint64
 		for i := size - 1; i >= 0; i-- {
@@ -277,9 +358,7 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 				c.OnWatch(c.watchPA)
 			}
 		} else if va&uint64(size-1) == 0 && !dbgWatched && !c.codeAnywhere(page) {
-			e := &c.tlbW[(va>>12)&tlbMask]
-			e.key = va>>12 | c.dctx
-			e.add = (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)
+			c.tlbFill(tlbIdxW, va, pa, c.dctx)
 		}
 		return true
 	}
@@ -360,7 +439,11 @@ func (c *CPU) store64(va, v uint64) bool {
 
 // amoAddr translates an AMO/LR/SC address: it must be naturally aligned
 // (else a store/AMO misaligned exception) and in RAM (else an access
-// fault). It returns the RAM index.
+// fault). It returns the RAM index. Like a load or store it uses the
+// TLB entry of the page when there is one (the read TLB for LR, the write
+// TLB for SC and AMOs) and walks the page table otherwise, so the
+// compiled engine's inline fast path, which does the same, finds the same
+// page.
 func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 	if va&uint64(size-1) != 0 {
 		if acc == accRead {
@@ -369,6 +452,13 @@ func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 			c.exception(CauseMisalignedStore, va)
 		}
 		return 0, false
+	}
+	tlb := &c.tlbW
+	if acc == accRead {
+		tlb = &c.tlbR
+	}
+	if e := &tlb[(va>>12)&tlbMask]; e.key == va>>12|c.dctx {
+		return va + e.add, true
 	}
 	pa, ok := c.translate(va, acc)
 	if !ok {
@@ -379,17 +469,26 @@ func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 		c.accessFault(acc, va)
 		return 0, false
 	}
+	watched := false
 	if c.debugOn && len(c.watches) > 0 {
 		c.checkWatch(va, pa, size, false)
 		if acc == accWrite {
 			c.checkWatch(va, pa, size, true)
 		}
+		watched = c.watchedPage(va, pa)
+	}
+	if acc == accRead && !watched {
+		// LR fills the read TLB as a load does. The write TLB is
+		// filled by amoWritten, once the page is marked dirty.
+		c.tlbFill(tlbIdxR, va, pa, c.dctx)
 	}
 	return off, true
 }
 
-// amoWritten must follow every AMO/SC write at RAM index off.
-func (c *CPU) amoWritten(off uint64) {
+// amoWritten must follow every AMO/SC write of the naturally aligned va
+// at RAM index off. Like storeSlow it marks the page dirty and, unless
+// the page holds code or is watched, maps it in the write TLB.
+func (c *CPU) amoWritten(va, off uint64) {
 	page := off >> 12
 	if c.codePages[page] != nil {
 		c.codeWrite(page, off&0xfff, 8)
@@ -400,7 +499,18 @@ func (c *CPU) amoWritten(off uint64) {
 	if c.dirty != nil {
 		c.dirty[page>>6] |= 1 << (page & 63)
 	}
-	if c.watchPA != 0 && off+c.ramBase == c.watchPA && c.OnWatch != nil {
-		c.OnWatch(c.watchPA)
+	pa := off + c.ramBase
+	if c.watchPA != 0 && pa&^0xfff == c.watchPA&^0xfff {
+		if pa == c.watchPA && c.OnWatch != nil {
+			c.OnWatch(c.watchPA)
+		}
+		return
 	}
+	if e := &c.tlbW[(va>>12)&tlbMask]; e.key == va>>12|c.dctx {
+		return // amoAddr used this entry (and walkLevel is not its level)
+	}
+	if c.debugOn && len(c.watches) > 0 && c.watchedPage(va, pa) || c.codeAnywhere(page) {
+		return
+	}
+	c.tlbFill(tlbIdxW, va, pa, c.dctx)
 }

@@ -40,7 +40,9 @@ type Slab struct {
 	next int    // size of the next slab
 }
 
-// Take returns a buffer of length 0 and capacity n.
+// Take returns a buffer of length 0 and capacity n. Its memory is zero
+// and was never written (a caller may rely on that and leave it
+// untouched until it needs it).
 func (s *Slab) Take(n int) []byte {
 	if n > MaxSlab/4 {
 		return Alloc(n)[:0]
