@@ -70,6 +70,12 @@ const (
 	offTLBW   = unsafe.Offsetof((*CPU)(nil).tlbW)
 	offTLBX   = unsafe.Offsetof((*CPU)(nil).tlbX)
 	offTLBAdd = unsafe.Offsetof((*tlbEntry)(nil).add)
+	offResV   = unsafe.Offsetof((*CPU)(nil).resValid)
+	offResA   = unsafe.Offsetof((*CPU)(nil).resAddr)
+	offPriv   = unsafe.Offsetof((*CPU)(nil).priv)
+	offLimit  = unsafe.Offsetof((*CPU)(nil).limit)
+	offSscr   = unsafe.Offsetof((*CPU)(nil).sscratch)
+	offCurVPN = unsafe.Offsetof((*CPU)(nil).curVPN)
 )
 
 // jitBlock is one translated block: straight-line guest code in one page.
@@ -548,6 +554,11 @@ func jitCompilable(in *inst) bool {
 			return in.fn3 <= 4 || in.fn3 == 7 // exact: the mode only has to be valid
 		}
 		return false
+	case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
+		// The supervisor's most frequent ones: sstatus (interrupt
+		// enable, user-memory access) and sscratch (trap entry).
+		csr := uint16(in.imm) & 0xfff
+		return csr == csrSstatus || csr == csrSscratch
 	case opLUI, opAUIPC, opJAL, opJALR, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU,
 		opLB, opLH, opLW, opLD, opLBU, opLHU, opLWU, opSB, opSH, opSW, opSD,
 		opADDI, opSLTI, opSLTIU, opXORI, opORI, opANDI, opSLLI, opSRLI, opSRAI,
@@ -555,7 +566,10 @@ func jitCompilable(in *inst) bool {
 		opADDIW, opSLLIW, opSRLIW, opSRAIW, opADDW, opSUBW, opSLLW, opSRLW, opSRAW,
 		opFENCE, opFENCEI,
 		opMUL, opMULH, opMULHSU, opMULHU, opDIV, opDIVU, opREM, opREMU,
-		opMULW, opDIVW, opDIVUW, opREMW, opREMUW:
+		opMULW, opDIVW, opDIVUW, opREMW, opREMUW,
+		opLRW, opLRD, opSCW, opSCD,
+		opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW,
+		opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
 		return true
 	}
 	return false

@@ -274,6 +274,18 @@ func (g *diffGen) inst() {
 			}
 			g.put32(f5<<27 | uint32(g.n(2))<<25 | rs2<<20 | g.reg()<<15 | rm<<12 | rd<<7 | 0x53)
 		}
+	case k < 90: // sstatus.SIE and .SUM toggles, which the compiled engine runs in S-mode
+		f3 := []uint32{2, 3}[g.n(2)] // csrrs, csrrc
+		if g.n(2) == 0 {
+			g.put32(csrSstatus<<20 | msSIE<<15 | (f3+4)<<12 | g.dst()<<7 | 0x73)
+			break
+		}
+		r := g.dst()
+		g.put32(encU(0x37, r, msSUM))
+		g.put32(csrSstatus<<20 | r<<15 | f3<<12 | g.dst()<<7 | 0x73)
+		// A user page access right after it (a fault without SUM).
+		b := g.base()
+		g.put32(encI(0x03, 3, g.dst(), b, g.memOff(8)))
 	case k < 93: // CSR
 		csr := diffCSRs[g.n(len(diffCSRs))]
 		f3 := []uint32{1, 2, 3, 5, 6, 7}[g.n(6)]
@@ -653,4 +665,73 @@ func FuzzJITDifferential(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64) {
 		runDiff(t, seed, 20000)
 	})
+}
+
+// TestJITSstatus pins the compiled sstatus accesses on two cases random
+// programs reach rarely: clearing SUM between two loads of a user page
+// (the second must fault), and setting SIE with a supervisor interrupt
+// pending (it must be taken right after the write).
+func TestJITSstatus(t *testing.T) {
+	csrs := func(csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 2<<12 | 0x73 }
+	csrc := func(csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 3<<12 | 0x73 }
+	csrsi := func(csr uint32, imm uint32) uint32 { return csr<<20 | imm<<15 | 6<<12 | 0x73 }
+	tests := []struct {
+		name  string
+		setup func(s *State)
+		code  []uint32
+		// The interpreter's trap: cause and epc after the handler
+		// (0, 0 for none).
+		cause, epc uint64
+	}{
+		{"SUM cleared", func(s *State) { s.Mstatus |= msSUM }, []uint32{
+			ld(a0, s0, 0), encU(0x37, t0, msSUM), csrc(csrSstatus, t0), ld(a1, s0, 8), addi(a2, zero, 1),
+		}, CauseLoadPageFault, dCode + 12 + 4}, // the handler steps over the load
+		{"SIE set", func(s *State) {
+			s.Mstatus &^= msSIE
+			s.Mideleg = MipSEIP
+			s.Mie = MipSEIP
+			s.MipHW = MipSEIP
+		}, []uint32{addi(a0, zero, 1), csrsi(csrSstatus, msSIE), addi(a1, zero, 2), addi(a2, zero, 3)},
+			1<<63 | 9, dCode + 8},
+		{"SUM set", func(s *State) { s.Mstatus &^= msSUM }, []uint32{
+			encU(0x37, t0, msSUM), csrs(csrSstatus, t0), ld(a1, s0, 8), addi(a2, zero, 1),
+		}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := genDiffProg(1)
+			s := &p.state
+			s.Priv = PrivS
+			s.Satp = satpSv39<<60 | dPT>>12
+			s.X[s0] = dData + 0x1000 // the user page
+			s.PC = dCode
+			s.Medeleg = 0xb3ff
+			var states [2]State
+			for i, jit := range []bool{false, true} {
+				q := p
+				q.ram = append([]byte(nil), p.ram...)
+				for k, w := range append(tt.code, encJ(zero, 0)) {
+					binary.LittleEndian.PutUint32(q.ram[dCode-ramBase+4*uint64(k):], w)
+				}
+				c := newDiffCPU(q, jit, 1<<20)
+				c.setJITHot(1)
+				st := q.state
+				st.Scause, st.Sepc = 0, 0
+				tt.setup(&st)
+				c.Load(st)
+				if jit && c.jit == nil {
+					t.Skip("no compiled engine on this host")
+				}
+				c.Run(1) // fills the fetch TLB: the rest runs compiled
+				c.Run(200)
+				states[i] = c.Save()
+			}
+			if s := states[0]; s.Scause != tt.cause || s.Sepc != tt.epc {
+				t.Fatalf("interpreter: scause %#x sepc %#x, want %#x %#x", s.Scause, s.Sepc, tt.cause, tt.epc)
+			}
+			if diff := cmp.Diff(states[0], states[1]); diff != "" {
+				t.Fatalf("state (-interp +jit):\n%s", diff)
+			}
+		})
+	}
 }

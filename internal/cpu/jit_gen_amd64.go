@@ -186,6 +186,175 @@ func (g *jitGen) addr(rs1 uint8, imm int64, tlbOff uintptr, size int, slow amd64
 	a.ALURM(amd64.W64, amd64.ADD, amd64.RAX, amd64.MI(amd64.R15, amd64.RDX, 1, int32(tlbOff+offTLBAdd)-jitBias))
 }
 
+// amo emits AMO operation kind (0 = swap, then add, xor, and, or, min,
+// max, minu, maxu: the opcode order) at width w. The page must be in the
+// write TLB (as for the interpreter's amoAddr, which runs it otherwise).
+// The hart is the only thread touching RAM while generated code runs, so
+// a plain load and store are atomic for the guest.
+func (g *jitGen) amo(kind op, w amd64.Width, rd, rs1, rs2 uint8, slow amd64.Label) {
+	a := g.a
+	g.addr(rs1, 0, offTLBW, int(w), slow)
+	m := amd64.MI(amd64.R13, amd64.RAX, 1, 0)
+	g.ld(amd64.RSI, rs2)
+	if w == amd64.W32 {
+		a.Movsx(amd64.RCX, amd64.W32, m)
+	} else {
+		a.Load(amd64.W64, amd64.RCX, m)
+	}
+	alu := [...]amd64.ALU{1: amd64.ADD, 2: amd64.XOR, 3: amd64.AND, 4: amd64.OR}
+	cmov := [...]amd64.Cond{5: amd64.CondL, 6: amd64.CondG, 7: amd64.CondB, 8: amd64.CondA}
+	switch {
+	case kind == 0:
+	case kind <= 4:
+		a.ALURR(w, alu[kind], amd64.RSI, amd64.RCX)
+	default:
+		// RSI = old if old <cond> src: min, max, minu, maxu.
+		a.ALURR(w, amd64.CMP, amd64.RCX, amd64.RSI)
+		a.Cmov(w, cmov[kind], amd64.RSI, amd64.RCX)
+	}
+	a.Store(w, m, amd64.RSI)
+	g.st(rd, amd64.RCX)
+}
+
+// csr emits a CSR instruction on sstatus (in S-mode only) or sscratch
+// (in S- or M-mode), exactly as execCSR: other privilege levels go to
+// the interpreter, which raises the illegal instruction or handles
+// M-mode's MPRV. The interpreter ends its inner loop after every CSR
+// instruction so that Run re-checks interrupts; a compiled one needs
+// that only when it makes an interrupt deliverable that was not, which
+// for these two registers means setting sstatus.SIE. It then exits with
+// the limit lowered, as the interpreter does.
+func (g *jitGen) csr(in *inst, pc, next, k uint64) {
+	a := g.a
+	csr := uint16(in.imm) & 0xfff
+	slow := g.slowPath(pc, k)
+	a.Movzx(amd64.RCX, amd64.W8, fld(offPriv))
+	a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, PrivS)
+	if csr == csrSstatus {
+		a.Jcc(amd64.CondNE, slow)
+	} else {
+		a.Jcc(amd64.CondB, slow)
+	}
+	write := in.rs1 != 0
+	switch in.op {
+	case opCSRRW, opCSRRWI:
+		write = true
+	}
+	switch in.op {
+	case opCSRRWI, opCSRRSI, opCSRRCI:
+		a.MovImm(amd64.RSI, uint64(in.rs1))
+	default:
+		g.ld(amd64.RSI, in.rs1)
+	}
+	// newValue computes the written value from the old one (RAX) and
+	// the source (RSI) in RCX.
+	newValue := func() {
+		switch in.op {
+		case opCSRRW, opCSRRWI:
+			a.MovRR(amd64.W64, amd64.RCX, amd64.RSI)
+		case opCSRRS, opCSRRSI:
+			a.MovRR(amd64.W64, amd64.RCX, amd64.RAX)
+			a.ALURR(amd64.W64, amd64.OR, amd64.RCX, amd64.RSI)
+		default:
+			a.MovRR(amd64.W64, amd64.RCX, amd64.RSI)
+			a.Not(amd64.W64, amd64.RCX)
+			a.ALURR(amd64.W64, amd64.AND, amd64.RCX, amd64.RAX)
+		}
+	}
+	if csr == csrSscratch {
+		a.Load(amd64.W64, amd64.RAX, fld(offSscr))
+		if write {
+			newValue()
+			a.Store(amd64.W64, fld(offSscr), amd64.RCX)
+		}
+		g.st(in.rd, amd64.RAX)
+		return
+	}
+	// sstatus: the visible bits of mstatus, SD if FS is dirty.
+	a.Load(amd64.W64, amd64.RDX, fld(offMstat))
+	a.MovImm(amd64.RAX, sstatusMask&^msSD)
+	a.ALURR(amd64.W64, amd64.AND, amd64.RAX, amd64.RDX)
+	clean := a.NewLabel()
+	a.MovRR(amd64.W32, amd64.RCX, amd64.RAX)
+	a.ALURI(amd64.W32, amd64.AND, amd64.RCX, msFS)
+	a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, msFS)
+	a.Jcc(amd64.CondNE, clean)
+	a.MovImm(amd64.RCX, msSD)
+	a.ALURR(amd64.W64, amd64.OR, amd64.RAX, amd64.RCX)
+	a.Bind(clean)
+	if !write {
+		g.st(in.rd, amd64.RAX)
+		return
+	}
+	newValue()
+	a.ALURI(amd64.W64, amd64.AND, amd64.RCX, sstatusWritable)
+	a.ALURI(amd64.W64, amd64.AND, amd64.RDX, ^int32(sstatusWritable))
+	a.ALURR(amd64.W64, amd64.OR, amd64.RDX, amd64.RCX)
+	a.Store(amd64.W64, fld(offMstat), amd64.RDX)
+	// updateCtx for S-mode: the data context is S plus SUM and MXR.
+	a.MovRR(amd64.W64, amd64.RCX, amd64.RDX)
+	a.ShiftRI(amd64.W64, amd64.SHR, amd64.RCX, 16)
+	a.ALURI(amd64.W32, amd64.AND, amd64.RCX, (msSUM|msMXR)>>16)
+	a.ALURI(amd64.W32, amd64.OR, amd64.RCX, PrivS)
+	a.ShiftRI(amd64.W64, amd64.SHL, amd64.RCX, 56)
+	a.Store(amd64.W64, fld(offDctx), amd64.RCX)
+	a.StoreImm(amd64.W64, fld(offCurVPN), -1)
+	g.st(in.rd, amd64.RAX)
+	// SIE 0 -> 1: back to Run after this instruction.
+	same := a.NewLabel()
+	a.TestRI(amd64.W32, amd64.RAX, msSIE)
+	a.Jcc(amd64.CondNE, same)
+	a.TestRI(amd64.W32, amd64.RDX, msSIE)
+	a.Jcc(amd64.CondE, same)
+	a.Lea(amd64.RCX, amd64.M(amd64.RBX, int32(k+1)))
+	a.Store(amd64.W64, fld(offLimit), amd64.RCX)
+	a.MovImm(amd64.RAX, next)
+	a.JmpAbs(uint64(g.j.stubExit))
+	a.Bind(same)
+}
+
+// lrsc emits LR or SC with the interpreter's reservation (resValid,
+// resAddr): LR through the read TLB, SC through the write TLB.
+func (g *jitGen) lrsc(in *inst, pc, k uint64) {
+	a := g.a
+	slow := g.slowPath(pc, k)
+	w := amd64.W64
+	if in.op == opLRW || in.op == opSCW {
+		w = amd64.W32
+	}
+	m := amd64.MI(amd64.R13, amd64.RAX, 1, 0)
+	if in.op == opLRW || in.op == opLRD {
+		g.addr(in.rs1, 0, offTLBR, int(w), slow)
+		g.ld(amd64.RCX, in.rs1)
+		a.Store(amd64.W64, fld(offResA), amd64.RCX)
+		a.StoreImm(amd64.W8, fld(offResV), 1)
+		if w == amd64.W32 {
+			a.Movsx(amd64.RCX, amd64.W32, m)
+		} else {
+			a.Load(amd64.W64, amd64.RCX, m)
+		}
+		g.st(in.rd, amd64.RCX)
+		return
+	}
+	fail, done := a.NewLabel(), a.NewLabel()
+	g.addr(in.rs1, 0, offTLBW, int(w), slow)
+	a.Movzx(amd64.RCX, amd64.W8, fld(offResV))
+	a.TestRR(amd64.W32, amd64.RCX, amd64.RCX)
+	a.Jcc(amd64.CondE, fail)
+	g.ld(amd64.RCX, in.rs1)
+	a.ALURM(amd64.W64, amd64.CMP, amd64.RCX, fld(offResA))
+	a.Jcc(amd64.CondNE, fail)
+	g.ld(amd64.RSI, in.rs2)
+	a.Store(w, m, amd64.RSI)
+	a.ALURR(amd64.W32, amd64.XOR, amd64.RCX, amd64.RCX)
+	a.Jmp(done)
+	a.Bind(fail)
+	a.MovImm(amd64.RCX, 1)
+	a.Bind(done)
+	a.StoreImm(amd64.W8, fld(offResV), 0)
+	g.st(in.rd, amd64.RCX)
+}
+
 // inst emits one instruction; it returns true if it ended the block.
 func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 	a := g.a
@@ -470,6 +639,15 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		store(amd64.W32)
 	case opSD:
 		store(amd64.W64)
+
+	case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
+		g.csr(in, pc, next, k)
+	case opLRW, opLRD, opSCW, opSCD:
+		g.lrsc(in, pc, k)
+	case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
+		g.amo(in.op-opAMOSWAPW, amd64.W32, rd, rs1, rs2, g.slowPath(pc, k))
+	case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
+		g.amo(in.op-opAMOSWAPD, amd64.W64, rd, rs1, rs2, g.slowPath(pc, k))
 
 	case opFLW, opFLD:
 		slow := g.slowPath(pc, k)

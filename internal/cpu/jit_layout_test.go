@@ -24,7 +24,14 @@ func TestJITLayout(t *testing.T) {
 	if int(offX)-jitBias < -128 || int(offX)+8*31-jitBias > 127 {
 		t.Fatalf("x registers at %d are out of disp8 reach with bias %d", offX, jitBias)
 	}
-	for _, off := range []uintptr{offPC, offICount, offDctx, offXctx, offTLBR, offTLBW, offTLBX} {
+	if unsafe.Sizeof(c.resValid) != 1 || unsafe.Sizeof(c.resAddr) != 8 {
+		t.Fatal("resValid must be one byte, resAddr 64-bit")
+	}
+	if unsafe.Sizeof(c.priv) != 1 || unsafe.Sizeof(c.limit) != 8 || unsafe.Sizeof(c.sscratch) != 8 || unsafe.Sizeof(c.curVPN) != 8 {
+		t.Fatal("priv must be one byte; limit, sscratch and curVPN 64-bit")
+	}
+	for _, off := range []uintptr{offPC, offICount, offDctx, offXctx, offTLBR, offTLBW, offTLBX, offResV, offResA,
+		offPriv, offLimit, offSscr, offCurVPN} {
 		if off+16*tlbSize > 1<<31-1 {
 			t.Fatalf("field offset %d out of disp32 reach", off)
 		}
