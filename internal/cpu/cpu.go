@@ -186,7 +186,7 @@ func Link(harts []*CPU) {
 				h.peers = append(h.peers, o)
 			}
 		}
-		h.flushWriteTLB()
+		h.slowWriteTLB()
 	}
 }
 
@@ -283,7 +283,7 @@ func (c *CPU) Waiting() bool { return c.waiting }
 // OnWatch. Zero disables.
 func (c *CPU) WatchStore(pa uint64) {
 	c.watchPA = pa
-	c.flushWriteTLB()
+	c.slowWriteTLB()
 }
 
 // TrackDirty enables dirty-page tracking of RAM.
@@ -291,7 +291,7 @@ func (c *CPU) TrackDirty() {
 	if c.dirty == nil {
 		c.dirty = make([]uint64, (len(c.codePages)+63)/64)
 	}
-	c.flushWriteTLB()
+	c.slowWriteTLB()
 }
 
 // TakeDirty calls fn for every RAM page (index from the RAM base, in
@@ -306,9 +306,9 @@ func (c *CPU) TakeDirty(fn func(page uint64)) {
 		}
 		c.dirty[w] = 0
 	}
-	// Pages stay writable through the TLB only until the next store
-	// marks them again: drop every write mapping.
-	c.flushWriteTLB()
+	// Pages stay writable through the TLB's fast path only until the
+	// next store marks them again.
+	c.slowWriteTLB()
 }
 
 // SetPending sets (level true) or clears the device-driven interrupt
@@ -398,9 +398,9 @@ func (c *CPU) fetchPage() bool {
 		}
 		c.codePages[page] = cp
 		// Stores to this page must now take the slow path, on every hart.
-		c.flushWriteTLB()
+		c.slowWriteTLB()
 		for _, p := range c.peers {
-			p.flushWriteTLB()
+			p.slowWriteTLB()
 		}
 	}
 	cp.writes = 0

@@ -42,7 +42,8 @@ func (c *CPU) SetWatchpoints(ws []Watch) {
 	c.watches = append(c.watches[:0], ws...)
 	c.updateDebug()
 	// Accesses to watched pages must take the slow path.
-	c.flushTLB()
+	slowTLB(&c.tlbR)
+	slowTLB(&c.tlbW)
 }
 
 // SkipBreakpointOnce lets the next instruction at pc run even if it has a

@@ -1,19 +1,37 @@
 package cpu
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+)
 
 // Software TLB. Entries map a virtual page to an offset into the RAM slice
 // (ram index = va + add). The key folds in the translation context
 // (effective privilege, SUM, MXR) so switching privilege or toggling SUM
 // needs no flush: an entry filled in another context simply misses.
-// MMIO pages never enter the TLB; neither do pages holding decoded code
-// (write TLB only) nor the watched HTIF page (write TLB only).
+// MMIO pages never enter the TLB.
+//
+// Which translations the TLBs hold depends only on what the guest did:
+// the walks its accesses caused (a walk fills an entry), its sfence.vma
+// and satp writes (which drop them), and the TLB's size. A guest can
+// tell (the hart sets a PTE's A and D bits only when it walks), so the
+// emulator's own bookkeeping never drops a translation, and snapshots
+// carry them (SaveTLB). Where the emulator needs an access to take the
+// slow path instead — stores to pages holding decoded code, the first
+// store to a page after TakeDirty, the watched HTIF word, debugger
+// watchpoints — it sets tlbSlow in the entry's key: the fast paths (here
+// and in compiled code) miss, and the slow path uses the cached
+// translation without walking, then clears the bit when it may.
 
 const (
 	tlbBits = 10
 	tlbSize = 1 << tlbBits
 	tlbMask = tlbSize - 1
 	tlbNone = ^uint64(0)
+	// tlbSlow in a key makes the fast paths miss the entry; the
+	// translation stays (see above).
+	tlbSlow = 1 << 55
+	// tlbKeyVPN masks a key down to its virtual page number.
+	tlbKeyVPN = 1<<52 - 1
 )
 
 type tlbEntry struct {
@@ -73,9 +91,6 @@ func superBit(vpn uint64, lv uint8) (int, uint64) {
 	return 4096/64 + 1, 1
 }
 
-// tlbKeyVPN masks a TLB key down to its virtual page number.
-const tlbKeyVPN = 1<<56 - 1
-
 // flushTLBPage drops every translation of the page of va, in every
 // context: the entry of va's page in each TLB and, if superpages have
 // been cached, every entry that came from a superpage containing va.
@@ -85,7 +100,7 @@ const tlbKeyVPN = 1<<56 - 1
 func (c *CPU) flushTLBPage(va uint64) {
 	vpn := va >> 12 & tlbKeyVPN
 	i := vpn & tlbMask
-	tlbs := [...]*[tlbSize]tlbEntry{tlbIdxR: &c.tlbR, tlbIdxW: &c.tlbW, tlbIdxX: &c.tlbX}
+	tlbs := c.tlbs()
 	for _, t := range tlbs {
 		if t[i].key&tlbKeyVPN == vpn {
 			t[i].key = tlbNone
@@ -112,12 +127,16 @@ func (c *CPU) flushTLBPage(va uint64) {
 	}
 }
 
+// tlbs returns the three TLBs by index (tlbIdxR, tlbIdxW, tlbIdxX).
+func (c *CPU) tlbs() [3]*[tlbSize]tlbEntry {
+	return [...]*[tlbSize]tlbEntry{tlbIdxR: &c.tlbR, tlbIdxW: &c.tlbW, tlbIdxX: &c.tlbX}
+}
+
 // tlbFill maps va's page to physical address pa in TLB k, in context
 // ctx, after a successful translate (whose leaf level it records).
 func (c *CPU) tlbFill(k int, va, pa, ctx uint64) {
-	tlbs := [...]*[tlbSize]tlbEntry{tlbIdxR: &c.tlbR, tlbIdxW: &c.tlbW, tlbIdxX: &c.tlbX}
 	i := (va >> 12) & tlbMask
-	tlbs[k][i] = tlbEntry{key: va>>12 | ctx, add: (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)}
+	c.tlbs()[k][i] = tlbEntry{key: va>>12 | ctx, add: (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)}
 	c.tlbLevel[k][i] = c.walkLevel
 	if c.walkLevel != 0 {
 		c.tlbSuper = true
@@ -126,11 +145,42 @@ func (c *CPU) tlbFill(k int, va, pa, ctx uint64) {
 	}
 }
 
-func (c *CPU) flushWriteTLB() {
-	for i := range c.tlbW {
-		c.tlbW[i].key = tlbNone
+// tlbCached returns the RAM index offset of va's page that TLB t holds in
+// context ctx, fast or slow.
+func tlbCached(t *[tlbSize]tlbEntry, va, ctx uint64) (uint64, bool) {
+	e := &t[(va>>12)&tlbMask]
+	if e.key&^tlbSlow == va>>12|ctx {
+		return e.add, true
+	}
+	return 0, false
+}
+
+// tlbKeep records the translation of va to the RAM address pa in TLB k
+// after a slow-path access: it fills the entry unless the translation
+// came from it (cached), and makes it fast or slow.
+func (c *CPU) tlbKeep(k int, va, pa, ctx uint64, cached, fast bool) {
+	if !cached {
+		c.tlbFill(k, va, pa, ctx)
+	}
+	e := &c.tlbs()[k][(va>>12)&tlbMask]
+	if fast {
+		e.key &^= tlbSlow
+	} else {
+		e.key |= tlbSlow
 	}
 }
+
+// slowTLB makes every entry of TLB t slow.
+func slowTLB(t *[tlbSize]tlbEntry) {
+	for i := range t {
+		if t[i].key != tlbNone {
+			t[i].key |= tlbSlow
+		}
+	}
+}
+
+// slowWriteTLB makes the next store to every page take the slow path.
+func (c *CPU) slowWriteTLB() { slowTLB(&c.tlbW) }
 
 // updateCtx recomputes the TLB context keys after a change of privilege
 // or of mstatus.MPRV/MPP/SUM/MXR.
@@ -286,9 +336,13 @@ func (c *CPU) loadSlow(va uint64, size int) (uint64, bool) {
 			return v, true
 		}
 	}
-	pa, ok := c.translate(va, accRead)
-	if !ok {
-		return 0, false
+	add, cached := tlbCached(&c.tlbR, va, c.dctx)
+	pa := va + add + c.ramBase
+	if !cached {
+		var ok bool
+		if pa, ok = c.translate(va, accRead); !ok {
+			return 0, false
+		}
 	}
 	watched := false
 	if c.debugOn && len(c.watches) > 0 {
@@ -296,9 +350,7 @@ func (c *CPU) loadSlow(va uint64, size int) (uint64, bool) {
 		watched = c.watchedPage(va, pa)
 	}
 	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
-		if va&uint64(size-1) == 0 && !watched {
-			c.tlbFill(tlbIdxR, va, pa, c.dctx)
-		}
+		c.tlbKeep(tlbIdxR, va, pa, c.dctx, cached, !watched)
 		var v uint64
 		for i := size - 1; i >= 0; i-- {
 			v = v<<8 | uint64(c.ram[off+uint64(i)])
@@ -329,9 +381,13 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 		}
 		return true
 	}
-	pa, ok := c.translate(va, accWrite)
-	if !ok {
-		return false
+	add, cached := tlbCached(&c.tlbW, va, c.dctx)
+	pa := va + add + c.ramBase
+	if !cached {
+		var ok bool
+		if pa, ok = c.translate(va, accWrite); !ok {
+			return false
+		}
 	}
 	dbgWatched := false
 	if c.debugOn && len(c.watches) > 0 {
@@ -353,12 +409,9 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 		if c.dirty != nil {
 			c.dirty[page>>6] |= 1 << (page & 63)
 		}
-		if watched {
-			if pa <= c.watchPA+7 && pa+uint64(size) > c.watchPA && c.OnWatch != nil {
-				c.OnWatch(c.watchPA)
-			}
-		} else if va&uint64(size-1) == 0 && !dbgWatched && !c.codeAnywhere(page) {
-			c.tlbFill(tlbIdxW, va, pa, c.dctx)
+		c.tlbKeep(tlbIdxW, va, pa, c.dctx, cached, !watched && !dbgWatched && !c.codeAnywhere(page))
+		if watched && pa <= c.watchPA+7 && pa+uint64(size) > c.watchPA && c.OnWatch != nil {
+			c.OnWatch(c.watchPA)
 		}
 		return true
 	}
@@ -460,9 +513,13 @@ func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 	if e := &tlb[(va>>12)&tlbMask]; e.key == va>>12|c.dctx {
 		return va + e.add, true
 	}
-	pa, ok := c.translate(va, acc)
-	if !ok {
-		return 0, false
+	add, cached := tlbCached(tlb, va, c.dctx)
+	pa := va + add + c.ramBase
+	if !cached {
+		var ok bool
+		if pa, ok = c.translate(va, acc); !ok {
+			return 0, false
+		}
 	}
 	off, ok := c.ramIndex(pa)
 	if !ok {
@@ -477,17 +534,18 @@ func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 		}
 		watched = c.watchedPage(va, pa)
 	}
-	if acc == accRead && !watched {
-		// LR fills the read TLB as a load does. The write TLB is
-		// filled by amoWritten, once the page is marked dirty.
-		c.tlbFill(tlbIdxR, va, pa, c.dctx)
+	if acc == accRead {
+		// LR keeps the translation as a load does. SC and AMOs keep
+		// theirs in amoWritten, once the page is marked dirty.
+		c.tlbKeep(tlbIdxR, va, pa, c.dctx, cached, !watched)
 	}
 	return off, true
 }
 
 // amoWritten must follow every AMO/SC write of the naturally aligned va
-// at RAM index off. Like storeSlow it marks the page dirty and, unless
-// the page holds code or is watched, maps it in the write TLB.
+// at RAM index off. Like storeSlow it marks the page dirty and keeps the
+// translation in the write TLB, fast unless the page holds code or is
+// watched.
 func (c *CPU) amoWritten(va, off uint64) {
 	page := off >> 12
 	if c.codePages[page] != nil {
@@ -500,17 +558,13 @@ func (c *CPU) amoWritten(va, off uint64) {
 		c.dirty[page>>6] |= 1 << (page & 63)
 	}
 	pa := off + c.ramBase
-	if c.watchPA != 0 && pa&^0xfff == c.watchPA&^0xfff {
-		if pa == c.watchPA && c.OnWatch != nil {
-			c.OnWatch(c.watchPA)
-		}
-		return
+	watched := c.watchPA != 0 && pa&^0xfff == c.watchPA&^0xfff ||
+		c.debugOn && len(c.watches) > 0 && c.watchedPage(va, pa)
+	// Either amoAddr found the translation here, or it walked (and
+	// walkLevel is still that walk's).
+	_, cached := tlbCached(&c.tlbW, va, c.dctx)
+	c.tlbKeep(tlbIdxW, va, pa, c.dctx, cached, !watched && !c.codeAnywhere(page))
+	if c.watchPA != 0 && pa == c.watchPA && c.OnWatch != nil {
+		c.OnWatch(c.watchPA)
 	}
-	if e := &c.tlbW[(va>>12)&tlbMask]; e.key == va>>12|c.dctx {
-		return // amoAddr used this entry (and walkLevel is not its level)
-	}
-	if c.debugOn && len(c.watches) > 0 && c.watchedPage(va, pa) || c.codeAnywhere(page) {
-		return
-	}
-	c.tlbFill(tlbIdxW, va, pa, c.dctx)
 }

@@ -1,5 +1,7 @@
 package cpu
 
+import "fmt"
+
 // State is everything architecturally visible about the hart, as a plain
 // value: save it, compare it, hash it, load it back. Caches (TLB, decoded
 // instructions) are not state; Load flushes them.
@@ -108,4 +110,73 @@ func (c *CPU) load(s State) {
 	c.flushTLB()
 	c.updateCtx()
 	c.limit = c.icount
+}
+
+// TLBEntry is one translation a hart's software TLBs hold (see SaveTLB).
+type TLBEntry struct {
+	TLB   uint8  // 0: loads and LR; 1: stores, SC and AMOs; 2: instruction fetches
+	Level uint8  // level of the leaf PTE: 0 for a 4 KiB page, 1 for 2 MiB, ...
+	Key   uint64 // virtual page number | translation context << 56
+	Add   uint64 // RAM index of the page minus its virtual address
+}
+
+// SaveTLB returns the translations the hart's TLBs hold, by TLB and
+// index. They are not architectural state, but a guest can tell whether
+// a translation was cached (the hart sets a PTE's A and D bits only when
+// it walks the page table), so snapshots carry them: Load then LoadTLB
+// makes the hart cache exactly what it cached when they were saved.
+func (c *CPU) SaveTLB() []TLBEntry {
+	var out []TLBEntry
+	for k, t := range c.tlbs() {
+		for i := range t {
+			if e := t[i]; e.key != tlbNone {
+				out = append(out, TLBEntry{TLB: uint8(k), Level: c.tlbLevel[k][i], Key: e.key &^ tlbSlow, Add: e.add})
+			}
+		}
+	}
+	return out
+}
+
+// LoadTLB puts entries saved by SaveTLB into the TLBs, which Load (or
+// LoadKeepCode) has just flushed. Loads and stores through them take the
+// slow path once, which marks dirty pages and checks for code and
+// watchpoints, as after TakeDirty. It refuses, loading nothing, entries
+// that could not have been saved: an unknown TLB or level, a key with
+// bits outside the page number and context, an index used twice, or a
+// page outside RAM.
+func (c *CPU) LoadTLB(entries []TLBEntry) error {
+	var seen [3][tlbSize]bool
+	for n, e := range entries {
+		vpn := e.Key & tlbKeyVPN
+		i := vpn & tlbMask
+		page := (vpn<<12 + e.Add) >> 12
+		switch {
+		case e.TLB > 2 || e.Level > 3:
+			return fmt.Errorf("cpu: TLB entry %d: TLB %d, level %d", n, e.TLB, e.Level)
+		case e.Key&^(tlbKeyVPN|15<<56) != 0:
+			return fmt.Errorf("cpu: TLB entry %d: bad key %#x", n, e.Key)
+		case seen[e.TLB][i]:
+			return fmt.Errorf("cpu: TLB entry %d: TLB %d index %d is used twice", n, e.TLB, i)
+		case e.Add&0xfff != 0 || page >= uint64(len(c.ram)>>12):
+			return fmt.Errorf("cpu: TLB entry %d: virtual page %#x maps outside RAM", n, vpn)
+		}
+		seen[e.TLB][i] = true
+	}
+	c.flushTLB()
+	tlbs := c.tlbs()
+	for _, e := range entries {
+		i := e.Key & tlbKeyVPN & tlbMask
+		key := e.Key
+		if e.TLB != tlbIdxX {
+			key |= tlbSlow
+		}
+		tlbs[e.TLB][i] = tlbEntry{key: key, add: e.Add}
+		c.tlbLevel[e.TLB][i] = e.Level
+		if e.Level != 0 {
+			c.tlbSuper = true
+			w, b := superBit(e.Key&tlbKeyVPN, e.Level)
+			c.tlbSuperMap[w] |= b
+		}
+	}
+	return nil
 }

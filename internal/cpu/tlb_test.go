@@ -87,3 +87,95 @@ func TestSfenceVMAPage(t *testing.T) {
 		})
 	}
 }
+
+// pteFlags returns the low byte of the PTE at physical address pa.
+func pteFlags(c *CPU, pa uint64) uint64 { return binary.LittleEndian.Uint64(c.ram[pa-ramBase:]) & 0xff }
+
+// TestTLBDeterministic checks that what the TLB holds, which a guest
+// can see through the A and D bits, depends only on the guest: dirty
+// tracking, code caching and watchpoints leave translations in place,
+// and a hart restored with LoadTLB caches what the saved one did.
+func TestTLBDeterministic(t *testing.T) {
+	const va, pte = 0x80200000, tlbL0 // a 4 KiB page and its PTE
+	clearAD := func(c *CPU) {
+		binary.LittleEndian.PutUint64(c.ram[pte-ramBase:], binary.LittleEndian.Uint64(c.ram[pte-ramBase:])&^0xc0)
+	}
+	tests := []struct {
+		name    string
+		between func(t *testing.T, c *CPU) *CPU // returns the hart to go on with
+	}{
+		{"nothing", func(t *testing.T, c *CPU) *CPU { return c }},
+		{"TakeDirty", func(t *testing.T, c *CPU) *CPU { c.TakeDirty(func(uint64) {}); return c }},
+		{"watchpoint set and cleared", func(t *testing.T, c *CPU) *CPU {
+			c.SetWatchpoints([]Watch{{Addr: va + 0x800, Len: 8, Kind: WatchWrite}})
+			c.SetWatchpoints(nil)
+			return c
+		}},
+		{"restored with LoadTLB", func(t *testing.T, c *CPU) *CPU {
+			d := tlbTestCPU(t, 0)
+			copy(d.ram, c.ram)
+			d.TrackDirty()
+			d.Load(c.Save())
+			if err := d.LoadTLB(c.SaveTLB()); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tlbTestCPU(t, 0)
+			c.TrackDirty()
+			if _, ok := c.load64(va); !ok {
+				t.Fatal("load faulted")
+			}
+			if !c.store64(va+8, 1) {
+				t.Fatal("store faulted")
+			}
+			// The guest clears A and D without sfence.vma: the cached
+			// translations stay in use and the bits stay clear.
+			clearAD(c)
+			c = tt.between(t, c)
+			c.load64(va)
+			c.store64(va+16, 2)
+			if f := pteFlags(c, pte); f&0xc0 != 0 {
+				t.Errorf("PTE flags %#x: a cached translation was dropped (A or D set again)", f)
+			}
+			var dirty []uint64
+			c.TakeDirty(func(p uint64) { dirty = append(dirty, p) })
+			if len(dirty) != 1 || dirty[0] != 0x400 {
+				t.Errorf("dirty pages %#x, want [0x400]", dirty)
+			}
+		})
+	}
+}
+
+func TestLoadTLBRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		e    TLBEntry
+	}{
+		{"unknown TLB", TLBEntry{TLB: 3, Key: 0x80200, Add: 0}},
+		{"unknown level", TLBEntry{Level: 4, Key: 0x80200, Add: 0}},
+		{"key bits", TLBEntry{Key: 0x80200 | tlbSlow, Add: 0}},
+		{"outside RAM", TLBEntry{Key: 0x80200, Add: 16 << 20}},
+		{"below RAM", TLBEntry{Key: 0x80200, Add: -0x80201000 & (1<<64 - 1)}},
+		{"unaligned", TLBEntry{Key: 0x80200, Add: 8}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tlbTestCPU(t, 0)
+			if err := c.LoadTLB([]TLBEntry{tt.e}); err == nil {
+				t.Fatalf("LoadTLB(%+v) accepted", tt.e)
+			}
+		})
+	}
+	c := tlbTestCPU(t, 0)
+	e := TLBEntry{Key: 0x80200, Add: -0x80200000 & (1<<64 - 1)} // RAM page 0
+	if err := c.LoadTLB([]TLBEntry{e, e}); err == nil {
+		t.Fatal("LoadTLB accepted an index twice")
+	}
+	if err := c.LoadTLB([]TLBEntry{e}); err != nil {
+		t.Fatalf("LoadTLB(%+v): %v", e, err)
+	}
+}

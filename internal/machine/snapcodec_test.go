@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rewindvm/rewind/guest/builtin"
 	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/cpu"
 )
 
 // builtinMachine builds the built-in guest with a disk overlay, so a run
@@ -35,6 +37,7 @@ func TestSnapshotChainRestores(t *testing.T) {
 	inc := m.NewSnapshotTaker(false)
 	var chain [][]byte
 	var digests [][32]byte
+	var tlbs [][]cpu.TLBEntry // what hart 0 had cached at each snapshot
 	var full []byte
 	for _, at := range []uint64{20_000, 150_000, 400_000, 900_000} {
 		m.StopAt = at
@@ -51,6 +54,7 @@ func TestSnapshotChainRestores(t *testing.T) {
 		}
 		chain = append(chain, b)
 		digests = append(digests, m.Digest())
+		tlbs = append(tlbs, m.Harts[0].SaveTLB())
 		if at == 400_000 {
 			// A second, independent chain starting with a full snapshot.
 			f, err := m.NewSnapshotTaker(true).Take()
@@ -63,9 +67,10 @@ func TestSnapshotChainRestores(t *testing.T) {
 			// The full taker took the dirty pages the incremental chain
 			// was owed: restart the incremental chain from here.
 			inc = m.NewSnapshotTaker(false)
-			chain, digests = chain[:0], digests[:0]
+			chain, digests, tlbs = chain[:0], digests[:0], tlbs[:0]
 			chain = append(chain, full)
 			digests = append(digests, m.Digest())
+			tlbs = append(tlbs, m.Harts[0].SaveTLB())
 		}
 	}
 	if m.ICount() != 900_000 {
@@ -97,6 +102,12 @@ func TestSnapshotChainRestores(t *testing.T) {
 		}
 		if got := fresh.Digest(); got != digests[k] {
 			t.Errorf("chain of %d: restored digest %x, machine had %x", k+1, got, digests[k])
+		}
+		if len(tlbs[k]) == 0 {
+			t.Fatalf("chain of %d: the hart had nothing cached", k+1)
+		}
+		if diff := cmp.Diff(tlbs[k], fresh.Harts[0].SaveTLB()); diff != "" {
+			t.Errorf("chain of %d: restored TLBs differ (-saved +restored):\n%s", k+1, diff)
 		}
 	}
 	// The restored machine runs on exactly like the original.

@@ -25,8 +25,13 @@ type State struct {
 	ICount uint64
 	// Hart is hart 0; Harts holds harts 1.. of a multi-hart machine, and
 	// Sched its scheduler.
-	Hart     cpu.State
-	Harts    []cpu.State
+	Hart  cpu.State
+	Harts []cpu.State
+	// TLBs holds each hart's cached translations (cpu.SaveTLB): not
+	// architectural, but a guest can observe them, so a replay from the
+	// state must cache the same. Nil in states saved before they were
+	// kept: the harts then start with empty TLBs.
+	TLBs     [][]cpu.TLBEntry
 	Sched    SchedState
 	WarpNs   uint64
 	CLINT    clint.State
@@ -58,6 +63,9 @@ func (m *Machine) SaveState() (State, error) {
 	}
 	for _, h := range m.Harts[1:] {
 		s.Harts = append(s.Harts, h.Save())
+	}
+	for _, h := range m.Harts {
+		s.TLBs = append(s.TLBs, h.SaveTLB())
 	}
 	if m.multi() {
 		s.Sched = m.saveSched()
@@ -112,6 +120,16 @@ func (m *Machine) loadState(s State, changed []uint64, keep bool) error {
 			c.LoadKeepCode(hs, changed)
 		} else {
 			c.Load(hs)
+		}
+	}
+	if s.TLBs != nil {
+		if len(s.TLBs) != len(m.Harts) {
+			return fmt.Errorf("restore: the state has TLBs of %d harts, the machine %d", len(s.TLBs), len(m.Harts))
+		}
+		for i, c := range m.Harts {
+			if err := c.LoadTLB(s.TLBs[i]); err != nil {
+				return fmt.Errorf("restore hart%d: %w", i, err)
+			}
 		}
 	}
 	if err := m.loadSched(s.Sched); err != nil {
