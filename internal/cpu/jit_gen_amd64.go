@@ -797,6 +797,48 @@ func (g *jitGen) hostFP(slow amd64.Label, emit func()) {
 	a.ALURI(amd64.W32, amd64.AND, amd64.RAX, 1)
 }
 
+// fpResult emits emit (an arithmetic SSE operation or FMA leaving its
+// result in X0, round to nearest even) and stores X0 to f[rd] with
+// RISC-V's flags, in one of two ways chosen at run time:
+//
+//   - fflags.NX already set (software rarely clears it, so this is the
+//     common case): inexact cannot change fflags, and every other
+//     exception shows in the result: a NaN (invalid), an infinity
+//     (overflow, divide by zero), or a magnitude below 2^-1021
+//     (underflow; after rounding a tiny result may reach the smallest
+//     normal). Those, and zeros, go to the interpreter; anything else is
+//     final with no MXCSR access. ldmxcsr and stmxcsr around every
+//     operation were most of the time of floating-point code.
+//   - NX clear: hostFP, which finds whether the operation was inexact.
+func (g *jitGen) fpResult(rd uint8, slow amd64.Label, emit func()) {
+	a := g.a
+	viaMXCSR, done := a.NewLabel(), a.NewLabel()
+	a.Movzx(amd64.RAX, amd64.W8, fld(offFflags))
+	a.TestRI(amd64.W32, amd64.RAX, 1) // NX
+	a.Jcc(amd64.CondE, viaMXCSR)
+	emit()
+	// The biased exponent, plus one modulo 2^11: 0 for Inf/NaN, 1 for
+	// zeros and subnormals, 2 for the smallest normal binade.
+	a.MovqRX(amd64.RAX, amd64.X0)
+	a.ShiftRI(amd64.W64, amd64.SHL, amd64.RAX, 1)
+	a.ShiftRI(amd64.W64, amd64.SHR, amd64.RAX, 53)
+	a.ALURI(amd64.W32, amd64.ADD, amd64.RAX, 1)
+	a.ALURI(amd64.W32, amd64.AND, amd64.RAX, 0x7ff)
+	a.ALURI(amd64.W32, amd64.CMP, amd64.RAX, 2)
+	a.Jcc(amd64.CondBE, slow)
+	a.MovsdStore(fm(rd), amd64.X0)
+	g.dirtyFS()
+	a.Jmp(done)
+	a.Bind(viaMXCSR)
+	g.hostFP(slow, emit)
+	a.SSERR(amd64.UCOMISD, amd64.X0, amd64.X0)
+	a.Jcc(amd64.CondP, slow) // a NaN result: canonical NaN and flags
+	a.MovsdStore(fm(rd), amd64.X0)
+	a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
+	g.dirtyFS()
+	a.Bind(done)
+}
+
 // fpArith emits the double-precision arithmetic, comparisons and
 // conversions jitCompilable accepts. Anything unusual (a NaN, an
 // exception other than inexact) goes to the interpreter, so the results
@@ -814,26 +856,16 @@ func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
 			fpFNMSUB: amd64.VFNMADD231SD, fpFNMADD: amd64.VFNMSUB231SD}[fop]
 		a.SSERM(amd64.MOVSD, x0, fm(in.rs3))
 		a.SSERM(amd64.MOVSD, x1, fm(rs1))
-		g.hostFP(slow, func() { a.FMA231(op, x0, x1, fm(rs2)) })
-		a.SSERR(amd64.UCOMISD, x0, x0)
-		a.Jcc(amd64.CondP, slow) // a NaN result: canonical NaN and flags
-		a.MovsdStore(fm(rd), x0)
-		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
-		g.dirtyFS()
+		g.fpResult(rd, slow, func() { a.FMA231(op, x0, x1, fm(rs2)) })
 	case fpADD, fpSUB, fpMUL, fpDIV, fpSQRT:
 		g.rmCheck(in, true, slow)
 		op := map[uint8]amd64.SSEOp{fpADD: amd64.ADDSD, fpSUB: amd64.SUBSD, fpMUL: amd64.MULSD, fpDIV: amd64.DIVSD, fpSQRT: amd64.SQRTSD}[fop]
 		if fop == fpSQRT {
-			g.hostFP(slow, func() { a.SSERM(op, x0, fm(rs1)) })
+			g.fpResult(rd, slow, func() { a.SSERM(op, x0, fm(rs1)) })
 		} else {
 			a.SSERM(amd64.MOVSD, x0, fm(rs1))
-			g.hostFP(slow, func() { a.SSERM(op, x0, fm(rs2)) })
+			g.fpResult(rd, slow, func() { a.SSERM(op, x0, fm(rs2)) })
 		}
-		a.SSERR(amd64.UCOMISD, x0, x0)
-		a.Jcc(amd64.CondP, slow) // a NaN result: canonical NaN and flags
-		a.MovsdStore(fm(rd), x0)
-		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
-		g.dirtyFS()
 	case fpEQ, fpLT, fpLE:
 		// Ordered operands raise nothing; any NaN goes to the
 		// interpreter (feq is quiet, flt and fle signal).
