@@ -112,8 +112,10 @@ type jitState struct {
 
 	blocks map[jitKey]*jitBlock
 	pages  map[uint64][]*jitBlock
-	// jcb mirrors the jump cache for jitLookup: the compiled block each
-	// jump-cache slot points at, so a lookup from Go mostly skips the map.
+	// jcb is jitLookup's own jump cache: per slot, the block last looked
+	// up there, compiled or not (a compiled one is also the slot's
+	// entry in the generated code's jump cache), so a lookup from Go
+	// mostly skips the map.
 	jcb [jcSize]*jitBlock
 
 	a   amd64.Asm
@@ -436,23 +438,29 @@ func (c *CPU) jitLookup() *jitBlock {
 	}
 	cp.writes = 0
 	slot := (pc >> 1) & (jcSize - 1)
-	if b := j.jcb[slot]; b != nil && b.vpc == pc && b.add == e.add && !b.dead {
-		return b
-	}
-	b := j.blocks[jitKey{pc, e.add}]
-	if b == nil {
-		b = j.newBlock(c, pc, e.add, page)
+	b := j.jcb[slot]
+	if b == nil || b.vpc != pc || b.add != e.add || b.dead {
+		if b = j.blocks[jitKey{pc, e.add}]; b == nil {
+			b = j.newBlock(c, pc, e.add, page)
+		}
+		// The Go side remembers blocks not compiled (yet) as well:
+		// most lookups the jump cache missed were for those.
+		j.jcb[slot] = b
+		if b.entry != 0 {
+			jc := j.jc(slot)
+			jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
+		}
 	}
 	if b.entry == 0 && b.n > 0 {
 		if b.hits++; b.hits < j.hot {
 			return b
 		}
 		j.compile(c, b)
-	}
-	if b.entry != 0 {
-		jc := j.jc(slot)
-		jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
-		j.jcb[slot] = b
+		if b.entry != 0 {
+			jc := j.jc(slot)
+			jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
+			j.jcb[slot] = b
+		}
 	}
 	return b
 }
