@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // guestDir finds the shared Linux guest. In CI a missing guest is a
@@ -51,7 +52,8 @@ type session struct {
 	mark    int // output consumed by completed steps
 	steps   []step
 	next    int
-	entered []inputAt // when each byte run entered the UART
+	entered []inputAt   // when each byte run entered the UART
+	sentAt  []time.Time // host time each step's input was sent
 	echo    bool
 }
 
@@ -76,6 +78,7 @@ func (s *session) beforeSlice() {
 		}
 		s.mark += i + len(st.Expect)
 		s.m.InjectInput([]byte(st.Send))
+		s.sentAt = append(s.sentAt, time.Now())
 		s.next++
 	}
 }
