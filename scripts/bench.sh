@@ -15,7 +15,7 @@ command -v qemu-system-riscv64 >/dev/null && qemu-system-riscv64 --version | hea
 # Interpreter speed; Linux boot to the prompt, next to QEMU.
 go test -run '^$' -bench 'InterpreterSv39|JITSv39' -count 5 -benchtime 2s ./internal/cpu/
 go test -run '^$' -bench 'LinuxBoot|QEMUBoot' -count 1 -benchtime 5x ./internal/machine/
-go test -run '^$' -bench 'LinuxGowork' -count 2 -benchtime 1x ./internal/machine/
+go test -run '^$' -bench 'LinuxGowork|QEMUGowork' -count 2 -benchtime 1x ./internal/machine/
 [ "${1:-}" = quick ] && exit 0
 
 # Record / replay: CPU-bound session, then the interactive session next to
