@@ -129,6 +129,9 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	if r.taker == nil || icount < r.snapNext {
 		return nil
 	}
+	// The previous snapshot, if another goroutine still encodes it, reads
+	// the page buffer this Take reuses: wait for it first.
+	r.flushSnapshot(true)
 	s, err := r.taker.Take()
 	if errors.Is(err, machine.ErrBusy) {
 		return nil // disk I/O in flight: try at the next digest
@@ -136,20 +139,21 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	if err != nil {
 		return err
 	}
-	// Encoding reads the machine's state: here, on the machine
-	// goroutine. Compressing and hashing the encoding is most of the
-	// work and needs nothing from the machine: another goroutine does
-	// it while the guest runs on (see pendingSnapshot).
-	r.flushSnapshot(true) // the previous one, if it is still being compressed
-	raw, err := s.AppendEncoding(r.raw[:0])
-	if err != nil {
-		return err
-	}
-	r.raw = raw // reused for the next snapshot, once this one is compressed
+	// Take copied what it needs from the machine (the pages, and a state
+	// whose slices are its own or immutable disk blocks). Encoding,
+	// compressing and hashing need nothing more from it: another
+	// goroutine does them while the guest runs on (see pendingSnapshot).
 	p := &pendingSnapshot{done: make(chan struct{})}
 	seq := uint64(r.snapshots)
+	buf := r.raw
 	go func() {
 		defer close(p.done)
+		raw, err := s.AppendEncoding(buf[:0])
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.raw = raw
 		blob, err := compressEmbedded(raw)
 		if err != nil {
 			p.err = err
@@ -173,6 +177,7 @@ type pendingSnapshot struct {
 	evs  []rrlog.Event
 	size int
 	err  error
+	raw  []byte // the encoding's buffer, for the next snapshot to reuse
 }
 
 // maxQueued bounds the events waiting behind a pending snapshot.
@@ -195,6 +200,9 @@ func (r *Recorder) flushSnapshot(wait bool) {
 		}
 	}
 	r.pending = nil
+	if p.raw != nil {
+		r.raw = p.raw
+	}
 	queued := r.queue
 	r.queue = nil
 	if p.err != nil && r.err == nil {
