@@ -3,7 +3,6 @@ package replay
 import (
 	"bytes"
 	"encoding/binary"
-	"path/filepath"
 	"testing"
 
 	"github.com/rewindvm/rewind/internal/machine"
@@ -72,51 +71,24 @@ func TestReplayIdleAtDeadline(t *testing.T) {
 	for i, w := range wfiAtDeadline {
 		binary.LittleEndian.PutUint32(fw[4*i:], w)
 	}
-	newMachine := func() *machine.Machine {
-		m, err := machine.New(machine.Config{RAMSize: 16 << 20, Firmware: fw, Console: &bytes.Buffer{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(m.Close)
-		m.Idle = machine.IdleFast
-		return m
-	}
-	path := filepath.Join(t.TempDir(), "wfi.rwd")
+	path, newMachine, digest := recordBare(t, machine.Config{RAMSize: 16 << 20, Firmware: fw, Console: &bytes.Buffer{}}, 5_000, 10_000_000)
 	m := newMachine()
-	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := Record(m, w, 5_000, false)
-	res, err := m.Run(10_000_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Reason != machine.HaltPowerOff {
-		t.Fatalf("recording ended with %v at icount %d", res.Reason, res.ICount)
-	}
-	if err := rec.Finish(res); err != nil {
-		t.Fatal(err)
-	}
-	digest := m.Digest()
-
-	m2 := newMachine()
 	r, err := rrlog.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	p, err := Play(m2, r)
+	p, err := Play(m, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m2.Run(0); err != nil {
+	if _, err := m.Run(0); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	if err := p.Finish(m2); err != nil {
+	if err := p.Finish(m); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	if m2.Digest() != digest || p.Verified == 0 {
+	if m.Digest() != digest || p.Verified == 0 {
 		t.Fatalf("replay ended with another state (%d digests verified)", p.Verified)
 	}
 }

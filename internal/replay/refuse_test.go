@@ -232,13 +232,14 @@ func TestReplayEndChecks(t *testing.T) {
 
 // A warp the recording could not have made (past the next timer
 // deadline) is a divergence, at the warp.
-func TestReplayWarpPastDeadline(t *testing.T) {
-	prog, err := os.ReadFile(filepath.Join("..", "..", "testdata", "isa", "wfi.elf"))
-	if err != nil {
-		t.Fatal(err)
-	}
+// recordBare records the machine cfg describes (a bare-metal program,
+// fast idle) until it powers off, with a digest every interval
+// instructions. It returns the recording's path, a function that builds
+// the same machine again, and the final state digest.
+func recordBare(t *testing.T, cfg machine.Config, interval, limit uint64) (string, func() *machine.Machine, [32]byte) {
+	t.Helper()
 	newMachine := func() *machine.Machine {
-		m, err := machine.New(machine.Config{RAMSize: 16 << 20, Kernel: prog, Console: io.Discard, AsyncBlock: true, RTCBaseUnixNs: 1e18})
+		m, err := machine.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,20 +247,29 @@ func TestReplayWarpPastDeadline(t *testing.T) {
 		m.Idle = machine.IdleFast
 		return m
 	}
-	path := filepath.Join(t.TempDir(), "wfi.rwd")
+	path := filepath.Join(t.TempDir(), "bare.rwd")
 	m := newMachine()
 	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := Record(m, w, 100_000, false)
-	res, err := m.Run(50_000_000)
+	rec := Record(m, w, interval, false)
+	res, err := m.Run(limit)
 	if err != nil || res.Reason != machine.HaltPowerOff {
-		t.Fatalf("recording: %v, %v", res.Reason, err)
+		t.Fatalf("recording: %v at icount %d, %v", res.Reason, res.ICount, err)
 	}
 	if err := rec.Finish(res); err != nil {
 		t.Fatal(err)
 	}
+	return path, newMachine, m.Digest()
+}
+
+func TestReplayWarpPastDeadline(t *testing.T) {
+	prog, err := os.ReadFile(filepath.Join("..", "..", "testdata", "isa", "wfi.elf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, newMachine, _ := recordBare(t, machine.Config{RAMSize: 16 << 20, Kernel: prog, Console: io.Discard, AsyncBlock: true, RTCBaseUnixNs: 1e18}, 100_000, 50_000_000)
 	hdr, evs, end := readRecording(t, path)
 	replayFile := func(evs []rrlog.Event) error {
 		data := recFile{hdr: hdr, chunks: split(evs, 8), end: &end}.bytes(t)
