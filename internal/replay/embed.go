@@ -143,23 +143,30 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	// whose slices are its own or immutable disk blocks). Encoding,
 	// compressing and hashing need nothing more from it: another
 	// goroutine does them while the guest runs on (see pendingSnapshot).
-	p := &pendingSnapshot{done: make(chan struct{})}
+	p := &pendingSnapshot{done: make(chan struct{}), bufs: r.bufs}
 	seq := uint64(r.snapshots)
-	buf := r.raw
 	go func() {
 		defer close(p.done)
-		raw, err := s.AppendEncoding(buf[:0])
+		b := &p.bufs
+		raw, err := s.AppendEncoding(b.raw[:0])
 		if err != nil {
 			p.err = err
 			return
 		}
-		p.raw = raw
-		blob, err := compressEmbedded(raw)
+		b.raw = raw
+		enc, err := zenc()
 		if err != nil {
 			p.err = err
 			return
 		}
-		p.evs, p.size = rrlog.NewSnapshotEvents(icount, seq, blob), len(blob)
+		if n := len(raw) + len(raw)/128 + 1024; cap(b.blob) < n {
+			// Room for the worst case (incompressible pages), so the
+			// encoder never grows its output.
+			b.blob = hugemem.Alloc(n)
+		}
+		b.blob = enc.EncodeAll(raw, b.blob[:0])
+		p.evs, b.events = rrlog.AppendSnapshotEvents(b.events, icount, seq, b.blob)
+		p.size = len(b.blob)
 	}()
 	r.pending = p
 	r.snapNext = icount + r.snapEvery
@@ -174,10 +181,19 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 // that, at the next snapshot, or at Finish.
 type pendingSnapshot struct {
 	done chan struct{}
-	evs  []rrlog.Event
+	evs  []rrlog.Event // alias bufs.events
 	size int
 	err  error
-	raw  []byte // the encoding's buffer, for the next snapshot to reuse
+	bufs snapshotBufs // the recorder's, until the events are written
+}
+
+// snapshotBufs are the buffers one embedded snapshot passes through on
+// its way to the log: its encoding, the compressed blob and the events'
+// data. The recorder reuses them for every snapshot (they are free again
+// once the events are appended, which copies them), so a recording does
+// not fault in tens of megabytes of fresh memory per snapshot.
+type snapshotBufs struct {
+	raw, blob, events []byte
 }
 
 // maxQueued bounds the events waiting behind a pending snapshot.
@@ -200,9 +216,6 @@ func (r *Recorder) flushSnapshot(wait bool) {
 		}
 	}
 	r.pending = nil
-	if p.raw != nil {
-		r.raw = p.raw
-	}
 	queued := r.queue
 	r.queue = nil
 	if p.err != nil && r.err == nil {
@@ -212,6 +225,7 @@ func (r *Recorder) flushSnapshot(wait bool) {
 	for _, ev := range p.evs {
 		r.write(ev)
 	}
+	r.bufs = p.bufs // the events are copied into the log: free again
 	r.snapshots++
 	r.snapBytes += uint64(p.size)
 	for _, ev := range queued {

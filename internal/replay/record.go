@@ -41,7 +41,7 @@ type Recorder struct {
 	snapBytes uint64
 	pending   *pendingSnapshot // being compressed; queue waits behind it
 	queue     []rrlog.Event
-	raw       []byte // the last snapshot's encoding (its buffer is reused)
+	bufs      snapshotBufs // reused by every snapshot (see pendingSnapshot)
 }
 
 // Record installs the recording hooks on m, whose events go to w. A

@@ -38,20 +38,32 @@ type SnapshotPiece struct {
 
 // NewSnapshotEvents cuts blob into KindSnapshot events at icount.
 func NewSnapshotEvents(icount, seq uint64, blob []byte) []Event {
+	evs, _ := AppendSnapshotEvents(nil, icount, seq, blob)
+	return evs
+}
+
+// AppendSnapshotEvents is NewSnapshotEvents with every event's data laid
+// out in buf, which it reuses when it has room and returns (grown, if it
+// had to). The events alias buf: a recorder appends them to its Writer
+// (which copies them) and then reuses buf for the next snapshot, instead
+// of faulting in megabytes of fresh memory each time.
+func AppendSnapshotEvents(buf []byte, icount, seq uint64, blob []byte) ([]Event, []byte) {
 	sum := sha256.Sum256(blob)
 	parts := max(1, (len(blob)+SnapshotPart-1)/SnapshotPart)
+	head := 3*binary.MaxVarintLen64 + len(sum)
+	buf = slices.Grow(buf[:0], parts*head+len(blob))
 	evs := make([]Event, 0, parts)
 	for i := 0; i < parts; i++ {
 		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
-		b := make([]byte, 0, 3*binary.MaxVarintLen64+32+len(piece))
-		b = putUvarint(b, seq)
-		b = putUvarint(b, uint64(i))
-		b = putUvarint(b, uint64(parts))
-		b = append(b, sum[:]...)
-		b = append(b, piece...)
-		evs = append(evs, Event{ICount: icount, Kind: KindSnapshot, Data: b})
+		start := len(buf)
+		buf = putUvarint(buf, seq)
+		buf = putUvarint(buf, uint64(i))
+		buf = putUvarint(buf, uint64(parts))
+		buf = append(buf, sum[:]...)
+		buf = append(buf, piece...)
+		evs = append(evs, Event{ICount: icount, Kind: KindSnapshot, Data: buf[start:len(buf):len(buf)]})
 	}
-	return evs
+	return evs, buf
 }
 
 // SnapshotPiece decodes a KindSnapshot event. Data aliases ev.Data.
