@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -357,9 +358,13 @@ func (w *Writer) writeChunk(c *chunkBuf) error {
 // write, so a killed process leaves either the whole chunk or a torn tail
 // that readers recognise. w.writeMu is held.
 func (w *Writer) writeFrame(payload []byte) error {
-	out := frameChunk(w.out[:0], w.enc, payload)
+	// Room for the worst case (incompressible data: snapshot pieces are
+	// compressed already), so the encoder never grows the buffer. It is
+	// kept for the next chunk up to the size of a snapshot piece's chunk.
+	out := slices.Grow(w.out[:0], ChunkHeaderSize+len(payload)+len(payload)/128+1024)
+	out = frameChunk(out, w.enc, payload)
 	w.out = out[:0]
-	if cap(w.out) > 4*DefaultChunkSize {
+	if cap(w.out) > 4*SnapshotPart {
 		w.out = nil // do not keep a buffer sized for one huge chunk
 	}
 	if _, err := w.f.Write(out); err != nil {
