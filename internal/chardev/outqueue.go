@@ -17,6 +17,8 @@ type outQueue struct {
 	mu        sync.Mutex
 	dataReady sync.Cond // signalled when pending becomes non-empty or closed is set
 	spaceFree sync.Cond // broadcast when the writer takes pending or closed is set
+	idle      sync.Cond // broadcast when the writer finishes a batch
+	busy      bool      // guarded by mu; the writer is handing a batch to the sink
 	pending   []byte    // guarded by mu
 	spare     []byte    // guarded by mu; the buffer the writer gave back
 	closed    bool      // guarded by mu
@@ -29,6 +31,7 @@ func newOutQueue(max int, sink func([]byte) error) *outQueue {
 	q := &outQueue{sink: sink, max: max, done: make(chan struct{})}
 	q.dataReady.L = &q.mu
 	q.spaceFree.L = &q.mu
+	q.idle.L = &q.mu
 	go q.run()
 	return q
 }
@@ -78,17 +81,33 @@ func (q *outQueue) run() {
 		q.pending, q.spare = q.spare[:0], nil
 		q.spaceFree.Broadcast()
 		failed := q.err != nil
+		q.busy = true
 		q.mu.Unlock()
 		var err error
 		if !failed {
 			err = q.sink(batch)
 		}
 		q.mu.Lock()
+		q.busy = false
+		q.idle.Broadcast()
 		q.spare = batch[:0]
 		if err != nil && q.err == nil {
 			q.err = err
 			q.spaceFree.Broadcast() // blocked writers return the error
 		}
+	}
+}
+
+// discard drops the queued output and waits until the writer is not
+// handing an earlier batch to the sink: nothing written before the call
+// reaches the sink after it returns.
+func (q *outQueue) discard() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending = q.pending[:0]
+	q.spaceFree.Broadcast()
+	for q.busy {
+		q.idle.Wait()
 	}
 }
 

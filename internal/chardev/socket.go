@@ -179,6 +179,10 @@ func (b *socketBackend) accept() (net.Conn, error) {
 				continue
 			}
 		}
+		// Output still queued was written for the previous client (or
+		// for none): it must not reach this one. (Not under b.mu: the
+		// sink takes it.)
+		b.out.discard()
 		b.mu.Lock()
 		if b.g.isClosed() {
 			b.mu.Unlock()
