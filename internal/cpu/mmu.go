@@ -1,8 +1,6 @@
 package cpu
 
-import (
-	"encoding/binary"
-)
+import "encoding/binary"
 
 // Software TLB. Entries map a virtual page to an offset into the RAM slice
 // (ram index = va + add). The key folds in the translation context
