@@ -58,6 +58,9 @@ type chunkBuf struct {
 	first uint64 // icount of the first event
 	prev  uint64 // icount of the last event
 	n     int    // events in b
+	// packed counts the bytes of snapshot pieces in b: data compressed
+	// already, which the default level only spends time on.
+	packed int
 }
 
 func (c *chunkBuf) size() int { return len(c.b) - prefixRoom }
@@ -71,6 +74,7 @@ type Writer struct {
 	name string
 	f    *os.File
 	enc  *zstd.Encoder
+	fast *zstd.Encoder // for chunks of mostly snapshot pieces (compressed already)
 	opts writerOptions
 
 	wake     chan struct{} // capacity 1: something to seal-write or a timer to arm
@@ -116,19 +120,28 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rrlog: %s: zstd encoder: %w", path, err)
 	}
+	fast, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("rrlog: %s: zstd encoder: %w", path, err)
+	}
+
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		enc.Close()
+		fast.Close()
 		return nil, fmt.Errorf("rrlog: %w", err)
 	}
 	if _, err := f.Write(hdr); err != nil {
 		f.Close()
 		enc.Close()
+		fast.Close()
 		return nil, fmt.Errorf("rrlog: %s: writing header: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		enc.Close()
+		fast.Close()
 		return nil, fmt.Errorf("rrlog: %s: fsync header: %w", path, err)
 	}
 	syncDir(filepath.Dir(path))
@@ -136,6 +149,7 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 		name:     path,
 		f:        f,
 		enc:      enc,
+		fast:     fast,
 		opts:     o,
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
@@ -196,6 +210,9 @@ func (w *Writer) Append(ev Event) error {
 	c.b = append(c.b, byte(ev.Kind))
 	c.b = putUvarint(c.b, uint64(len(ev.Data)))
 	c.b = append(c.b, ev.Data...)
+	if ev.Kind == KindSnapshot {
+		c.packed += len(ev.Data)
+	}
 	c.prev = ev.ICount
 	c.n++
 	w.last = ev.ICount
@@ -334,7 +351,7 @@ func (w *Writer) flush(all bool) error {
 	defer w.mu.Unlock()
 	for _, c := range bufs {
 		if len(w.free) < maxFreeBufs && cap(c.b) <= 2*prefixRoom+2*w.opts.chunkSize {
-			c.b, c.n = c.b[:prefixRoom], 0
+			c.b, c.n, c.packed = c.b[:prefixRoom], 0, 0
 			w.free = append(w.free, c)
 		}
 	}
@@ -351,18 +368,24 @@ func (w *Writer) writeChunk(c *chunkBuf) error {
 	p = putUvarint(p, uint64(c.n))
 	start := prefixRoom - len(p)
 	copy(c.b[start:], p)
-	return w.writeFrame(c.b[start:])
+	enc := w.enc
+	if 2*c.packed > c.size() {
+		// Mostly an embedded snapshot, which is zstd already: the
+		// default level would spend its time finding nothing.
+		enc = w.fast
+	}
+	return w.writeFrame(c.b[start:], enc)
 }
 
 // writeFrame compresses payload and appends it as one chunk with a single
 // write, so a killed process leaves either the whole chunk or a torn tail
 // that readers recognise. w.writeMu is held.
-func (w *Writer) writeFrame(payload []byte) error {
+func (w *Writer) writeFrame(payload []byte, enc *zstd.Encoder) error {
 	// Room for the worst case (incompressible data: snapshot pieces are
 	// compressed already), so the encoder never grows the buffer. It is
 	// kept for the next chunk up to the size of a snapshot piece's chunk.
 	out := slices.Grow(w.out[:0], ChunkHeaderSize+len(payload)+len(payload)/128+1024)
-	out = frameChunk(out, w.enc, payload)
+	out = frameChunk(out, enc, payload)
 	w.out = out[:0]
 	if cap(w.out) > 4*SnapshotPart {
 		w.out = nil // do not keep a buffer sized for one huge chunk
@@ -408,6 +431,7 @@ func (w *Writer) Close(end EndInfo) error {
 		err = fmt.Errorf("rrlog: %s: %w", w.name, cerr)
 	}
 	w.enc.Close()
+	w.fast.Close()
 	return err
 }
 
@@ -433,7 +457,7 @@ func (w *Writer) writeEnd(end EndInfo) error {
 	p = append(p, data...)
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
-	return w.writeFrame(p)
+	return w.writeFrame(p, w.enc)
 }
 
 // frameChunk appends the framing and the compressed payload to dst.
