@@ -119,21 +119,13 @@ func BenchmarkSession(b *testing.B) {
 	b.Run("replay", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			m, out := sessionMachine(b, dir, false)
-			r, err := rrlog.Open(rec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := Play(m, r)
-			if err != nil {
-				b.Fatal(err)
-			}
+			p := playFile(b, m, rec)
 			start := time.Now()
 			res, err := m.Run(0)
 			if err == nil {
 				err = p.Finish(m)
 			}
 			report(b, res, err, time.Since(start), out)
-			r.Close()
 			if recorded != nil && !bytes.Equal(out.Bytes(), recorded) {
 				b.Fatal("replayed console output differs from the recording")
 			}

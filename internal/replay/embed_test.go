@@ -2,8 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,21 +36,10 @@ func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
 		t.Fatalf("only %d snapshots embedded", n)
 	}
 
-	r, err := rrlog.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	_, evs, _ := readRecording(t, path)
 	var prev rrlog.Event
 	var input, snaps int
-	for {
-		ev, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range evs {
 		if ev.Kind == rrlog.KindSnapshot {
 			if p, _ := ev.SnapshotPiece(); p.Part == 0 {
 				if prev.Kind != rrlog.KindDigest || prev.ICount != ev.ICount {
@@ -77,14 +64,7 @@ func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
 	for e := range snaps {
 		var out bytes.Buffer
 		m2, _ := builtinMachine(t, &out)
-		r2, err := rrlog.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Play(m2, r2)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := playFile(t, m2, path)
 		if err := p.RestoreSnapshot(e); err != nil {
 			t.Fatalf("snapshot %d: %v", e, err)
 		}
@@ -92,7 +72,6 @@ func TestEmbeddedSnapshotsWhileInputArrives(t *testing.T) {
 		if err == nil {
 			err = p.Finish(m2)
 		}
-		r2.Close()
 		if err != nil || res2.Reason != machine.HaltPowerOff || m2.Digest() != want {
 			t.Fatalf("from snapshot %d: %v, %v, digest match %v", e, err, res2.Reason, m2.Digest() == want)
 		}

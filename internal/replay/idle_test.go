@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/rewindvm/rewind/internal/machine"
-	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
 // wfiAtDeadline is a bare-metal M-mode program (flat, at RAM base). Each
@@ -73,15 +72,7 @@ func TestReplayIdleAtDeadline(t *testing.T) {
 	}
 	path, newMachine, digest := recordBare(t, machine.Config{RAMSize: 16 << 20, Firmware: fw, Console: &bytes.Buffer{}}, 5_000, 10_000_000)
 	m := newMachine()
-	r, err := rrlog.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	p, err := Play(m, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := playFile(t, m, path)
 	if _, err := m.Run(0); err != nil {
 		t.Fatalf("replay: %v", err)
 	}

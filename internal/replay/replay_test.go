@@ -83,23 +83,31 @@ func recordBuiltin(t *testing.T, path string) (out []byte, digest [32]byte, ovSt
 	return buf.Bytes(), m.Digest(), ov.Save()
 }
 
-func replayBuiltin(t *testing.T, path string, perturb func(m *machine.Machine)) ([]byte, [32]byte, block.OverlayState, *Player, error) {
+// playFile opens the recording at path and attaches a player for it to
+// m. The file is closed when the test ends.
+func playFile(t testing.TB, m *machine.Machine, path string) *Player {
 	t.Helper()
-	var buf bytes.Buffer
-	m, ov := builtinMachine(t, &buf)
 	r, err := rrlog.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
 	p, err := Play(m, r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func replayBuiltin(t *testing.T, path string, perturb func(m *machine.Machine)) ([]byte, [32]byte, block.OverlayState, *Player, error) {
+	t.Helper()
+	var buf bytes.Buffer
+	m, ov := builtinMachine(t, &buf)
+	p := playFile(t, m, path)
 	if perturb != nil {
 		perturb(m)
 	}
-	_, err = m.Run(0)
+	_, err := m.Run(0)
 	if err == nil {
 		err = p.Finish(m)
 	}
