@@ -379,6 +379,15 @@ func (m *Machine) Run(limit uint64) (Result, error) {
 				continue
 			}
 		}
+		if reason == cpu.StopIdle {
+			if next, armed := m.Clock.Next(); armed && next <= m.Clock.Now() {
+				// The hart went idle exactly as a timer fell due (its
+				// WFI was the instruction that reached the deadline):
+				// the next slice fires the timer. Nothing to warp, so
+				// nothing to record or to take from a recording.
+				continue
+			}
+		}
 		switch {
 		case reason == cpu.StopIdle && m.Player != nil:
 			if err := m.Player.Idle(m); err != nil {

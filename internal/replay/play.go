@@ -337,13 +337,6 @@ func (p *Player) Drain(m *machine.Machine) error {
 
 // Idle implements machine.Player.
 func (p *Player) Idle(m *machine.Machine) error {
-	if next, armed := m.Clock.Next(); armed && next <= m.Clock.Now() {
-		// The hart went idle exactly as a timer fell due (its WFI was
-		// the instruction that reached the deadline). The recorder
-		// warped by nothing here and logged nothing; the next slice
-		// fires the timer.
-		return nil
-	}
 	if !p.due() {
 		return p.diverged("the hart is idle in WFI here, but the recording has no event at this point")
 	}
