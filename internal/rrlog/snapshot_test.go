@@ -2,7 +2,9 @@ package rrlog
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 )
@@ -114,5 +116,87 @@ func TestVerifyListsSnapshots(t *testing.T) {
 	}
 	if !strings.Contains(info.String(), "2 embedded") {
 		t.Errorf("log info does not list the snapshots:\n%s", info.String())
+	}
+}
+
+// TestStoredFrame checks that storedFrame makes frames a conforming zstd
+// decoder (the reader's, with its memory limit) reads back exactly, at
+// every block boundary and at the largest chunk payload.
+func TestStoredFrame(t *testing.T) {
+	dec, err := zstdDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 1, maxRawBlock - 1, maxRawBlock, maxRawBlock + 1, 3 * maxRawBlock, MaxChunkData} {
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = byte(i*7 + i>>9)
+		}
+		frame := storedFrame([]byte("prefix"), payload)
+		if string(frame[:6]) != "prefix" {
+			t.Fatalf("size %d: dst's bytes overwritten", size)
+		}
+		if want := 6 + 9 + 3*max(1, (size+maxRawBlock-1)/maxRawBlock) + size; len(frame) != want {
+			t.Errorf("size %d: frame of %d bytes, want %d", size, len(frame), want)
+		}
+		got, err := dec.DecodeAll(frame[6:], nil)
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if !bytes.Equal(got, payload) {
+			t.Fatalf("size %d: decoded %d bytes that differ from the payload", size, len(got))
+		}
+	}
+}
+
+// TestSnapshotChunksStored checks that the writer stores chunks of
+// snapshot pieces (compressed already) instead of compressing them again,
+// compresses the others, and that both read back.
+func TestSnapshotChunksStored(t *testing.T) {
+	path := t.TempDir() + "/s.rwd"
+	w, err := Create(path, Header{Emulator: "rewind test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := bytes.Repeat([]byte{1, 2, 3}, SnapshotPart) // compressible, yet stored
+	evs := NewSnapshotEvents(200, 0, blob)
+	evs = append(evs, NewSerialInput(300, 0, bytes.Repeat([]byte("x"), 1000)))
+	for _, ev := range evs {
+		if err := w.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(EndInfo{ICount: 300, Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, spans := layout(t, data)
+	stored := 0
+	for _, s := range spans {
+		// The frame header descriptor of a stored frame (storedFrame).
+		if data[s.start+ChunkHeaderSize+4] == 2<<6|1<<5 {
+			stored++
+		}
+	}
+	if stored != len(evs)-1 {
+		t.Errorf("%d stored chunks, want one per snapshot piece (%d) of %d chunks", stored, len(evs)-1, len(spans))
+	}
+	if size := int64(len(data)); size < int64(len(blob)) {
+		t.Errorf("file of %d bytes holds a snapshot of %d: pieces compressed again", size, len(blob))
+	}
+	got, _, err := readBytes(data)
+	if err != io.EOF {
+		t.Fatalf("reading back: %v", err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("read %d events, want %d", len(got), len(evs))
+	}
+	for i, ev := range evs {
+		if got[i].ICount != ev.ICount || got[i].Kind != ev.Kind || !bytes.Equal(got[i].Data, ev.Data) {
+			t.Fatalf("event %d differs after reading back", i)
+		}
 	}
 }

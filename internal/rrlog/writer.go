@@ -59,7 +59,7 @@ type chunkBuf struct {
 	prev  uint64 // icount of the last event
 	n     int    // events in b
 	// packed counts the bytes of snapshot pieces in b: data compressed
-	// already, which the default level only spends time on.
+	// already, which a compressor would only search and copy.
 	packed int
 }
 
@@ -74,7 +74,6 @@ type Writer struct {
 	name string
 	f    *os.File
 	enc  *zstd.Encoder
-	fast *zstd.Encoder // for chunks of mostly snapshot pieces (compressed already)
 	opts writerOptions
 
 	wake     chan struct{} // capacity 1: something to seal-write or a timer to arm
@@ -120,28 +119,20 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rrlog: %s: zstd encoder: %w", path, err)
 	}
-	fast, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
-	if err != nil {
-		enc.Close()
-		return nil, fmt.Errorf("rrlog: %s: zstd encoder: %w", path, err)
-	}
 
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		enc.Close()
-		fast.Close()
 		return nil, fmt.Errorf("rrlog: %w", err)
 	}
 	if _, err := f.Write(hdr); err != nil {
 		f.Close()
 		enc.Close()
-		fast.Close()
 		return nil, fmt.Errorf("rrlog: %s: writing header: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		enc.Close()
-		fast.Close()
 		return nil, fmt.Errorf("rrlog: %s: fsync header: %w", path, err)
 	}
 	syncDir(filepath.Dir(path))
@@ -149,7 +140,6 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 		name:     path,
 		f:        f,
 		enc:      enc,
-		fast:     fast,
 		opts:     o,
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
@@ -350,7 +340,9 @@ func (w *Writer) flush(all bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, c := range bufs {
-		if len(w.free) < maxFreeBufs && cap(c.b) <= 2*prefixRoom+2*w.opts.chunkSize {
+		// Buffers that held a snapshot piece are kept too: the next
+		// pieces of a snapshot need the same room.
+		if len(w.free) < maxFreeBufs && cap(c.b) <= max(2*prefixRoom+2*w.opts.chunkSize, 2*SnapshotPart) {
 			c.b, c.n, c.packed = c.b[:prefixRoom], 0, 0
 			w.free = append(w.free, c)
 		}
@@ -370,16 +362,17 @@ func (w *Writer) writeChunk(c *chunkBuf) error {
 	copy(c.b[start:], p)
 	enc := w.enc
 	if 2*c.packed > c.size() {
-		// Mostly an embedded snapshot, which is zstd already: the
-		// default level would spend its time finding nothing.
-		enc = w.fast
+		// Mostly an embedded snapshot, which is zstd already: a
+		// compressor would spend its time finding nothing.
+		enc = nil
 	}
 	return w.writeFrame(c.b[start:], enc)
 }
 
-// writeFrame compresses payload and appends it as one chunk with a single
-// write, so a killed process leaves either the whole chunk or a torn tail
-// that readers recognise. w.writeMu is held.
+// writeFrame compresses payload with enc (nil: stores it, see
+// storedFrame) and appends it as one chunk with a single write, so a
+// killed process leaves either the whole chunk or a torn tail that
+// readers recognise. w.writeMu is held.
 func (w *Writer) writeFrame(payload []byte, enc *zstd.Encoder) error {
 	// Room for the worst case (incompressible data: snapshot pieces are
 	// compressed already), so the encoder never grows the buffer. It is
@@ -431,7 +424,6 @@ func (w *Writer) Close(end EndInfo) error {
 		err = fmt.Errorf("rrlog: %s: %w", w.name, cerr)
 	}
 	w.enc.Close()
-	w.fast.Close()
 	return err
 }
 
@@ -460,14 +452,52 @@ func (w *Writer) writeEnd(end EndInfo) error {
 	return w.writeFrame(p, w.enc)
 }
 
-// frameChunk appends the framing and the compressed payload to dst.
+// frameChunk appends the framing and the payload to dst, compressed by
+// enc, or stored when enc is nil.
 func frameChunk(dst []byte, enc *zstd.Encoder, payload []byte) []byte {
 	start := len(dst)
 	dst = append(dst, chunkMagic...)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
-	dst = enc.EncodeAll(payload, dst)
+	if enc != nil {
+		dst = enc.EncodeAll(payload, dst)
+	} else {
+		dst = storedFrame(dst, payload)
+	}
 	body := dst[start+ChunkHeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start+4:], uint32(len(body)))
 	binary.LittleEndian.PutUint32(dst[start+8:], crc32.Checksum(body, castagnoli))
 	return dst
 }
+
+// maxRawBlock is the largest block of a zstd frame (RFC 8878 §3.1.1.2.3).
+const maxRawBlock = 128 << 10
+
+// storedFrame appends payload to dst as one zstd frame made of raw blocks
+// (RFC 8878 §3.1.1), which any decoder reads back as payload: for data
+// compressed already, which a compressor would only search and copy. The
+// frame is a single segment that declares its content size in four bytes
+// and has no content checksum: the chunk's CRC32C covers the payload
+// bytes themselves.
+func storedFrame(dst, payload []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, zstdMagic)
+	// Frame header descriptor: Frame_Content_Size_Flag 2 (four bytes),
+	// Single_Segment_Flag, no checksum, no dictionary.
+	dst = append(dst, 2<<6|1<<5)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	for {
+		n := min(len(payload), maxRawBlock)
+		h := uint32(n) << 3 // Block_Type 0: Raw_Block
+		if n == len(payload) {
+			h |= 1 // Last_Block
+		}
+		dst = append(dst, byte(h), byte(h>>8), byte(h>>16))
+		dst = append(dst, payload[:n]...)
+		payload = payload[n:]
+		if h&1 != 0 {
+			return dst
+		}
+	}
+}
+
+// zstdMagic starts every zstd frame.
+const zstdMagic = 0xFD2FB528
