@@ -131,7 +131,7 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	}
 	// The previous snapshot, if another goroutine still encodes it, reads
 	// the page buffer this Take reuses: wait for it first.
-	r.flushSnapshot(true)
+	r.collectSnapshot(true)
 	s, err := r.taker.Take()
 	if errors.Is(err, machine.ErrBusy) {
 		return nil // disk I/O in flight: try at the next digest
@@ -141,50 +141,87 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	}
 	// Take copied what it needs from the machine (the pages, and a state
 	// whose slices are its own or immutable disk blocks). Encoding,
-	// compressing and hashing need nothing more from it: another
-	// goroutine does them while the guest runs on (see pendingSnapshot).
+	// compressing, hashing and appending to the log need nothing more
+	// from it: another goroutine does them while the guest runs on (see
+	// pendingSnapshot).
 	p := &pendingSnapshot{done: make(chan struct{}), bufs: r.bufs}
 	seq := uint64(r.snapshots)
-	go func() {
-		defer close(p.done)
-		b := &p.bufs
-		raw, err := s.AppendEncoding(b.raw[:0])
-		if err != nil {
-			p.err = err
-			return
-		}
-		b.raw = raw
-		enc, err := zenc()
-		if err != nil {
-			p.err = err
-			return
-		}
-		if n := len(raw) + len(raw)/128 + 1024; cap(b.blob) < n {
-			// Room for the worst case (incompressible pages), so the
-			// encoder never grows its output.
-			b.blob = hugemem.Alloc(n)
-		}
-		b.blob = enc.EncodeAll(raw, b.blob[:0])
-		p.evs, b.events = rrlog.AppendSnapshotEvents(b.events, icount, seq, b.blob)
-		p.size = len(b.blob)
-	}()
 	r.pending = p
 	r.snapNext = icount + r.snapEvery
+	go r.writeSnapshot(p, s, icount, seq)
 	return nil
 }
 
-// pendingSnapshot is an embedded snapshot being compressed. Until it is
-// done, the events recorded after it wait in the recorder's queue, so
-// the recording keeps its order: the snapshot's events at its icount,
-// then everything after. The wait is short (the compression of one
-// snapshot, tens of milliseconds); it is over at the next event after
-// that, at the next snapshot, or at Finish.
+// writeSnapshot encodes snapshot s into the recording, then the events
+// queued behind it (on its own goroutine; see pendingSnapshot).
+func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount, seq uint64) {
+	defer close(p.done)
+	evs, err := p.encode(s, icount, seq)
+	for _, ev := range evs {
+		if err = r.w.Append(ev); err != nil {
+			break
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		p.err = err
+	} else {
+		p.size = len(p.bufs.blob)
+	}
+	// The events that arrived meanwhile follow, even after a failed
+	// encoding: they are the recording; the snapshot is an annotation.
+	for _, ev := range r.queue {
+		if werr := r.w.Append(ev); werr != nil {
+			if p.err == nil {
+				p.err = werr
+			}
+			break
+		}
+	}
+	clear(r.queue)
+	r.queue = r.queue[:0]
+	p.written = true
+}
+
+// encode turns s into the events that carry it, in p's buffers.
+func (p *pendingSnapshot) encode(s *machine.Snapshot, icount, seq uint64) ([]rrlog.Event, error) {
+	b := &p.bufs
+	raw, err := s.AppendEncoding(b.raw[:0])
+	if err != nil {
+		return nil, err
+	}
+	b.raw = raw
+	enc, err := zenc()
+	if err != nil {
+		return nil, err
+	}
+	if n := len(raw) + len(raw)/128 + 1024; cap(b.blob) < n {
+		// Room for the worst case (incompressible pages), so the
+		// encoder never grows its output.
+		b.blob = hugemem.Alloc(n)
+	}
+	b.blob = enc.EncodeAll(raw, b.blob[:0])
+	var evs []rrlog.Event
+	evs, b.events = rrlog.AppendSnapshotEvents(b.events, icount, seq, b.blob)
+	return evs, nil
+}
+
+// pendingSnapshot is an embedded snapshot on its way into the log. A
+// goroutine of its own encodes and compresses it, appends its events to
+// the log, then the events the recorder queued meanwhile, so the
+// recording keeps its order: the snapshot's events at its icount, then
+// everything after. The machine goroutine never waits for it, except
+// before the next snapshot (whose Take reuses its page buffer), when the
+// queue is full, and at Finish.
 type pendingSnapshot struct {
-	done chan struct{}
-	evs  []rrlog.Event // alias bufs.events
-	size int
-	err  error
-	bufs snapshotBufs // the recorder's, until the events are written
+	done chan struct{} // closed when the goroutine is done
+	bufs snapshotBufs  // the recorder's, back when it is collected
+
+	// Guarded by the recorder's mu.
+	written bool // its events and the queue are in the log: append directly
+	size    int
+	err     error
 }
 
 // snapshotBufs are the buffers one embedded snapshot passes through on
@@ -199,9 +236,29 @@ type snapshotBufs struct {
 // maxQueued bounds the events waiting behind a pending snapshot.
 const maxQueued = 4096
 
-// flushSnapshot writes the pending snapshot's events and then the events
-// queued behind it, once it is done (wait: as soon as it is done).
-func (r *Recorder) flushSnapshot(wait bool) {
+// queueBehindSnapshot queues ev behind the pending snapshot if its events
+// are not in the log yet, and reports whether it did. When the queue is
+// full it waits for the snapshot instead.
+func (r *Recorder) queueBehindSnapshot(ev rrlog.Event) bool {
+	p := r.pending
+	if p == nil {
+		return false
+	}
+	r.mu.Lock()
+	if !p.written && len(r.queue) < maxQueued {
+		r.queue = append(r.queue, ev)
+		r.mu.Unlock()
+		return true
+	}
+	r.mu.Unlock()
+	r.collectSnapshot(true)
+	return false
+}
+
+// collectSnapshot takes back the pending snapshot's buffers and counts it
+// (or reports its error) once its goroutine is done (wait: wait for
+// that).
+func (r *Recorder) collectSnapshot(wait bool) {
 	p := r.pending
 	if p == nil {
 		return
@@ -216,21 +273,16 @@ func (r *Recorder) flushSnapshot(wait bool) {
 		}
 	}
 	r.pending = nil
-	queued := r.queue
-	r.queue = nil
-	if p.err != nil && r.err == nil {
-		r.err = fmt.Errorf("recording: snapshot %d: %w", r.snapshots, p.err)
-		r.m.RequestStop()
+	r.bufs = p.bufs
+	if p.err != nil {
+		if r.err == nil {
+			r.err = fmt.Errorf("recording: snapshot %d: %w", r.snapshots, p.err)
+			r.m.RequestStop()
+		}
+		return
 	}
-	for _, ev := range p.evs {
-		r.write(ev)
-	}
-	r.bufs = p.bufs // the events are copied into the log: free again
 	r.snapshots++
 	r.snapBytes += uint64(p.size)
-	for _, ev := range queued {
-		r.write(ev)
-	}
 }
 
 // Snapshots returns how many snapshots were embedded and their total

@@ -15,6 +15,7 @@ package replay
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -39,9 +40,10 @@ type Recorder struct {
 	snapNext  uint64
 	snapshots int
 	snapBytes uint64
-	pending   *pendingSnapshot // being compressed; queue waits behind it
-	queue     []rrlog.Event
-	bufs      snapshotBufs // reused by every snapshot (see pendingSnapshot)
+	pending   *pendingSnapshot // on its way into the log
+	bufs      snapshotBufs     // reused by every snapshot (see pendingSnapshot)
+	mu        sync.Mutex       // guards queue and the pending snapshot's result
+	queue     []rrlog.Event    // events waiting behind the pending snapshot
 }
 
 // Record installs the recording hooks on m, whose events go to w. A
@@ -94,13 +96,10 @@ func (r *Recorder) append(ev rrlog.Event) {
 	if r.err != nil {
 		return
 	}
-	if r.pending != nil {
-		r.flushSnapshot(len(r.queue) >= maxQueued)
-		if r.pending != nil {
-			r.queue = append(r.queue, ev)
-			return
-		}
+	if r.queueBehindSnapshot(ev) {
+		return
 	}
+	r.collectSnapshot(false)
 	r.write(ev)
 }
 
@@ -125,7 +124,7 @@ func (r *Recorder) Digests() int { return r.digests }
 // Finish logs a final digest (so replay verifies the end state) and
 // closes the recording with its end record.
 func (r *Recorder) Finish(res machine.Result) error {
-	r.flushSnapshot(true)
+	r.collectSnapshot(true)
 	if r.err == nil {
 		sc := r.m.Check()
 		if ev, err := rrlog.NewDigest(sc.ICount, toDigest(&sc)); err == nil {
