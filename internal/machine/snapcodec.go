@@ -32,6 +32,11 @@ type Snapshot struct {
 	// Disks holds, per disk, the overlay blocks written since the previous
 	// snapshot (all of them when Full), ascending.
 	Disks [][]block.OverlayBlock
+
+	// frame, when Take left room for the encoding's head before the
+	// pages: room bytes, then the Pages' data back to back (EncodeInPlace).
+	frame []byte
+	room  int
 }
 
 // SnapshotPage is one 4 KiB RAM page of a snapshot.
@@ -58,6 +63,48 @@ func (s *Snapshot) Encode() ([]byte, error) { return s.AppendEncoding(nil) }
 // AppendEncoding appends the encoding Encode returns to dst (which it
 // reuses when it has room; a new buffer otherwise).
 func (s *Snapshot) AppendEncoding(dst []byte) ([]byte, error) {
+	head, err := s.appendHead(nil)
+	if err != nil {
+		return nil, err
+	}
+	size := len(head) + pageSize*len(s.Pages)
+	out := dst
+	if cap(out)-len(out) < size {
+		out = append(hugemem.Alloc(len(dst) + size)[:0], dst...)
+	}
+	out = append(out, head...)
+	for _, p := range s.Pages {
+		out = append(out, p.Data...)
+	}
+	return out, nil
+}
+
+// EncodeInPlace returns the encoding Encode returns. When Take left room
+// for its head before the pages (a taker with Reuse), it writes the head
+// there and returns the encoding in that buffer, so no page is copied
+// again; the result is then valid as long as the snapshot. Otherwise it
+// appends the encoding to dst, as AppendEncoding.
+func (s *Snapshot) EncodeInPlace(dst []byte) ([]byte, error) {
+	head, err := s.appendHead(nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(head) > s.room || len(s.frame) != s.room+pageSize*len(s.Pages) {
+		return s.AppendEncoding(dst)
+	}
+	for i, p := range s.Pages {
+		if &p.Data[0] != &s.frame[s.room+i*pageSize] {
+			return s.AppendEncoding(dst) // the pages were replaced
+		}
+	}
+	start := s.room - len(head)
+	copy(s.frame[start:], head)
+	return s.frame[start:], nil
+}
+
+// appendHead appends the encoding up to the page contents: the magic,
+// the version, the state and the page list.
+func (s *Snapshot) appendHead(dst []byte) ([]byte, error) {
 	var meta bytes.Buffer
 	rest := struct {
 		Full  bool
@@ -67,11 +114,7 @@ func (s *Snapshot) AppendEncoding(dst []byte) ([]byte, error) {
 	if err := gob.NewEncoder(&meta).Encode(&rest); err != nil {
 		return nil, fmt.Errorf("machine: encode snapshot: %w", err)
 	}
-	size := len(snapshotMagic) + 1 + binary.MaxVarintLen64*(2+len(s.Pages)) + meta.Len() + pageSize*len(s.Pages)
 	out := dst
-	if cap(out)-len(out) < size {
-		out = append(hugemem.Alloc(len(dst) + size)[:0], dst...)
-	}
 	out = append(out, snapshotMagic...)
 	out = append(out, snapshotVersion)
 	out = binary.AppendUvarint(out, uint64(meta.Len()))
@@ -85,10 +128,14 @@ func (s *Snapshot) AppendEncoding(dst []byte) ([]byte, error) {
 		out = binary.AppendUvarint(out, p.Page-prev)
 		prev = p.Page
 	}
-	for _, p := range s.Pages {
-		out = append(out, p.Data...)
-	}
 	return out, nil
+}
+
+// headRoom is the room Take leaves for the head of an encoding of n
+// pages (EncodeInPlace): the page list and a generous allowance for the
+// state (a few KiB, plus the TLBs: up to 24 KiB per hart).
+func headRoom(n int) int {
+	return 512<<10 + binary.MaxVarintLen64*(n+2)
 }
 
 // DecodeSnapshot parses bytes made by Snapshot.Encode and checks their
@@ -161,6 +208,22 @@ type SnapshotTaker struct {
 	scratch []byte
 }
 
+// Reserve makes the page buffer that Take reuses (with Reuse) hold at
+// least n pages, its memory faulted in now, so that Take's copy does not
+// fault it in on the machine goroutine: a recorder calls it on a
+// goroutine of its own between snapshots. It must not run concurrently
+// with Take, and the pages of the previous snapshot must not be in use
+// any more (the buffer may be replaced).
+func (t *SnapshotTaker) Reserve(n int) {
+	size := headRoom(n) + n*pageSize
+	if !t.Reuse || cap(t.scratch) >= size {
+		return
+	}
+	buf := hugemem.Alloc(size)
+	hugemem.Prefault(buf)
+	t.scratch = buf
+}
+
 // NewSnapshotTaker starts a chain on m. With full, the first snapshot is
 // full; otherwise it is relative to the state m has now, which must be its
 // boot state (nothing has run yet).
@@ -207,13 +270,18 @@ func (t *SnapshotTaker) Take() (*Snapshot, error) {
 	} else {
 		// One buffer for all the pages (see package hugemem).
 		var buf []byte
-		if n := len(dirty) * pageSize; t.Reuse && cap(t.scratch) >= n {
-			buf = t.scratch[:n]
+		if n := len(dirty) * pageSize; t.Reuse {
+			// Room for the encoding's head before the pages
+			// (EncodeInPlace).
+			room := headRoom(len(dirty))
+			if cap(t.scratch) < room+n {
+				// Headroom: the next snapshot may be a little larger.
+				t.scratch = hugemem.Alloc(room + n + n/4)
+			}
+			s.frame, s.room = t.scratch[:room+n], room
+			buf = s.frame[room:]
 		} else {
 			buf = hugemem.Alloc(n)
-			if t.Reuse {
-				t.scratch = buf
-			}
 		}
 		s.Pages = make([]SnapshotPage, 0, len(dirty))
 		for i, p := range dirty {

@@ -148,3 +148,66 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 		t.Errorf("good snapshot: %v", err)
 	}
 }
+
+// A taker with Reuse puts every snapshot's pages into one reserved
+// buffer, leaving room before them for the encoding's head:
+// EncodeInPlace then builds exactly Encode's bytes there, without
+// copying a page, and falls back to a copy when the pages were replaced.
+func TestTakeReuseEncodesInPlace(t *testing.T) {
+	m := builtinMachine(t, make([]byte, 64<<10))
+	m.InjectInput([]byte("disk\rhello\r"))
+	tk := m.NewSnapshotTaker(false)
+	tk.Reuse = true
+	tk.Reserve(1024)
+	reserved := tk.scratch
+	if cap(reserved) < headRoom(1024)+1024*pageSize {
+		t.Fatalf("Reserve(1024) left %d bytes", cap(reserved))
+	}
+	inside := func(b []byte) bool {
+		return len(b) > 0 && &b[len(b)-1] == &reserved[:cap(reserved)][len(b)-1+(cap(reserved)-cap(b))]
+	}
+	pages := 0
+	for _, at := range []uint64{20_000, 150_000, 400_000, 900_000} {
+		m.StopAt = at
+		if _, err := m.Run(0); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tk.Take()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Pages) > 1024 {
+			t.Fatalf("at %d: %d pages (the test wants at most 1024)", at, len(s.Pages))
+		}
+		pages += len(s.Pages)
+		want, err := s.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.EncodeInPlace(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("at %d: EncodeInPlace differs from Encode", at)
+		}
+		if !inside(got) {
+			t.Fatalf("at %d: the encoding is not in the reserved buffer", at)
+		}
+		if len(s.Pages) == 0 {
+			continue
+		}
+		// Pages replaced by the caller: a copy, still the same bytes.
+		s.Pages[0].Data = bytes.Clone(s.Pages[0].Data)
+		got, err = s.EncodeInPlace(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) || inside(got) {
+			t.Fatalf("at %d: with a page replaced: equal %v, in place %v", at, bytes.Equal(got, want), inside(got))
+		}
+	}
+	if pages == 0 {
+		t.Fatal("no snapshot carried a page: the test exercises nothing")
+	}
+}

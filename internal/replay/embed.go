@@ -122,7 +122,22 @@ func (r *Recorder) EmbedSnapshots(every uint64) {
 		r.taker = r.m.NewSnapshotTaker(false)
 	}
 	r.taker.Reuse = true
+	// Fault in a page buffer for the first snapshot while the guest
+	// boots (see SnapshotTaker.Reserve). After boot a guest has written
+	// a good part of its RAM; an eighth of it is a guess that Take grows
+	// if it must.
+	guess := min(len(r.m.Bus.RAM)/8, maxFirstReserve) / 4096
+	done := make(chan struct{})
+	r.reserved = done
+	go func(t *machine.SnapshotTaker) {
+		defer close(done)
+		t.Reserve(guess)
+	}(r.taker)
 }
+
+// maxFirstReserve bounds the page buffer faulted in before the first
+// snapshot.
+const maxFirstReserve = 64 << 20
 
 // maybeSnapshot is called at every digest point while recording.
 func (r *Recorder) maybeSnapshot(icount uint64) error {
@@ -132,6 +147,10 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	// The previous snapshot, if another goroutine still encodes it, reads
 	// the page buffer this Take reuses: wait for it first.
 	r.collectSnapshot(true)
+	if r.reserved != nil {
+		<-r.reserved
+		r.reserved = nil
+	}
 	s, err := r.taker.Take()
 	if errors.Is(err, machine.ErrBusy) {
 		return nil // disk I/O in flight: try at the next digest
@@ -148,14 +167,21 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	seq := uint64(r.snapshots)
 	r.pending = p
 	r.snapNext = icount + r.snapEvery
-	go r.writeSnapshot(p, s, icount, seq)
+	// The next Take finds room for a quarter more pages than the largest
+	// snapshot so far, faulted in by then.
+	r.snapMaxPages = max(r.snapMaxPages, len(s.Pages))
+	go r.writeSnapshot(p, s, icount, seq, r.snapMaxPages+r.snapMaxPages/4)
 	return nil
 }
 
 // writeSnapshot encodes snapshot s into the recording, then the events
-// queued behind it (on its own goroutine; see pendingSnapshot).
-func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount, seq uint64) {
+// queued behind it (on its own goroutine; see pendingSnapshot). Then it
+// reserves room for the next snapshot's pages.
+func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount, seq uint64, reserve int) {
 	defer close(p.done)
+	// Last, once the encoding holds copies of the pages (their buffer
+	// may go) and the events are in the log.
+	defer r.taker.Reserve(reserve)
 	evs, err := p.encode(s, icount, seq)
 	for _, ev := range evs {
 		if err = r.w.Append(ev); err != nil {
@@ -187,19 +213,20 @@ func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount
 // encode turns s into the events that carry it, in p's buffers.
 func (p *pendingSnapshot) encode(s *machine.Snapshot, icount, seq uint64) ([]rrlog.Event, error) {
 	b := &p.bufs
-	raw, err := s.AppendEncoding(b.raw[:0])
+	// In the taker's page buffer: the pages are not copied again.
+	raw, err := s.EncodeInPlace(nil)
 	if err != nil {
 		return nil, err
 	}
-	b.raw = raw
 	enc, err := zenc()
 	if err != nil {
 		return nil, err
 	}
 	if n := len(raw) + len(raw)/128 + 1024; cap(b.blob) < n {
 		// Room for the worst case (incompressible pages), so the
-		// encoder never grows its output.
-		b.blob = hugemem.Alloc(n)
+		// encoder never grows its output, and for a somewhat larger
+		// next snapshot. Only what it writes is faulted in.
+		b.blob = hugemem.Alloc(n + n/4)
 	}
 	b.blob = enc.EncodeAll(raw, b.blob[:0])
 	var evs []rrlog.Event
@@ -225,12 +252,13 @@ type pendingSnapshot struct {
 }
 
 // snapshotBufs are the buffers one embedded snapshot passes through on
-// its way to the log: its encoding, the compressed blob and the events'
+// its way to the log after its encoding (which is built in the page
+// buffer the SnapshotTaker reuses): the compressed blob and the events'
 // data. The recorder reuses them for every snapshot (they are free again
 // once the events are appended, which copies them), so a recording does
 // not fault in tens of megabytes of fresh memory per snapshot.
 type snapshotBufs struct {
-	raw, blob, events []byte
+	blob, events []byte
 }
 
 // maxQueued bounds the events waiting behind a pending snapshot.

@@ -35,15 +35,17 @@ type Recorder struct {
 	digests  int
 
 	// Embedded snapshots (EmbedSnapshots).
-	taker     *machine.SnapshotTaker
-	snapEvery uint64
-	snapNext  uint64
-	snapshots int
-	snapBytes uint64
-	pending   *pendingSnapshot // on its way into the log
-	bufs      snapshotBufs     // reused by every snapshot (see pendingSnapshot)
-	mu        sync.Mutex       // guards queue and the pending snapshot's result
-	queue     []rrlog.Event    // events waiting behind the pending snapshot
+	taker        *machine.SnapshotTaker
+	snapEvery    uint64
+	snapNext     uint64
+	snapshots    int
+	snapBytes    uint64
+	pending      *pendingSnapshot // on its way into the log
+	reserved     chan struct{}    // closed when the first page buffer is faulted in
+	snapMaxPages int              // pages of the largest snapshot so far
+	bufs         snapshotBufs     // reused by every snapshot (see pendingSnapshot)
+	mu           sync.Mutex       // guards queue and the pending snapshot's result
+	queue        []rrlog.Event    // events waiting behind the pending snapshot
 }
 
 // Record installs the recording hooks on m, whose events go to w. A
