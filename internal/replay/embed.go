@@ -163,7 +163,7 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	// compressing, hashing and appending to the log need nothing more
 	// from it: another goroutine does them while the guest runs on (see
 	// pendingSnapshot).
-	p := &pendingSnapshot{done: make(chan struct{}), bufs: r.bufs}
+	p := &pendingSnapshot{done: make(chan struct{}), blob: r.blob}
 	seq := uint64(r.snapshots)
 	r.pending = p
 	r.snapNext = icount + r.snapEvery
@@ -182,18 +182,16 @@ func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount
 	// Last, once the encoding holds copies of the pages (their buffer
 	// may go) and the events are in the log.
 	defer r.taker.Reserve(reserve)
-	evs, err := p.encode(s, icount, seq)
-	for _, ev := range evs {
-		if err = r.w.Append(ev); err != nil {
-			break
-		}
+	err := p.compress(s)
+	if err == nil {
+		err = r.w.AppendSnapshot(icount, seq, p.blob)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {
 		p.err = err
 	} else {
-		p.size = len(p.bufs.blob)
+		p.size = len(p.blob)
 	}
 	// The events that arrived meanwhile follow, even after a failed
 	// encoding: they are the recording; the snapshot is an annotation.
@@ -210,28 +208,25 @@ func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount
 	p.written = true
 }
 
-// encode turns s into the events that carry it, in p's buffers.
-func (p *pendingSnapshot) encode(s *machine.Snapshot, icount, seq uint64) ([]rrlog.Event, error) {
-	b := &p.bufs
+// compress encodes s and compresses the encoding into p.blob.
+func (p *pendingSnapshot) compress(s *machine.Snapshot) error {
 	// In the taker's page buffer: the pages are not copied again.
 	raw, err := s.EncodeInPlace(nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	enc, err := zenc()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if n := len(raw) + len(raw)/128 + 1024; cap(b.blob) < n {
+	if n := len(raw) + len(raw)/128 + 1024; cap(p.blob) < n {
 		// Room for the worst case (incompressible pages), so the
 		// encoder never grows its output, and for a somewhat larger
 		// next snapshot. Only what it writes is faulted in.
-		b.blob = hugemem.Alloc(n + n/4)
+		p.blob = hugemem.Alloc(n + n/4)
 	}
-	b.blob = enc.EncodeAll(raw, b.blob[:0])
-	var evs []rrlog.Event
-	evs, b.events = rrlog.AppendSnapshotEvents(b.events, icount, seq, b.blob)
-	return evs, nil
+	p.blob = enc.EncodeAll(raw, p.blob[:0])
+	return nil
 }
 
 // pendingSnapshot is an embedded snapshot on its way into the log. A
@@ -243,22 +238,15 @@ func (p *pendingSnapshot) encode(s *machine.Snapshot, icount, seq uint64) ([]rrl
 // queue is full, and at Finish.
 type pendingSnapshot struct {
 	done chan struct{} // closed when the goroutine is done
-	bufs snapshotBufs  // the recorder's, back when it is collected
+	// blob is the compressed snapshot, in the recorder's buffer (back
+	// when the snapshot is collected): every snapshot reuses it, so a
+	// recording does not fault in megabytes of fresh memory each time.
+	blob []byte
 
 	// Guarded by the recorder's mu.
 	written bool // its events and the queue are in the log: append directly
 	size    int
 	err     error
-}
-
-// snapshotBufs are the buffers one embedded snapshot passes through on
-// its way to the log after its encoding (which is built in the page
-// buffer the SnapshotTaker reuses): the compressed blob and the events'
-// data. The recorder reuses them for every snapshot (they are free again
-// once the events are appended, which copies them), so a recording does
-// not fault in tens of megabytes of fresh memory per snapshot.
-type snapshotBufs struct {
-	blob, events []byte
 }
 
 // maxQueued bounds the events waiting behind a pending snapshot.
@@ -301,7 +289,7 @@ func (r *Recorder) collectSnapshot(wait bool) {
 		}
 	}
 	r.pending = nil
-	r.bufs = p.bufs
+	r.blob = p.blob
 	if p.err != nil {
 		if r.err == nil {
 			r.err = fmt.Errorf("recording: snapshot %d: %w", r.snapshots, p.err)

@@ -43,7 +43,7 @@ type Recorder struct {
 	pending      *pendingSnapshot // on its way into the log
 	reserved     chan struct{}    // closed when the first page buffer is faulted in
 	snapMaxPages int              // pages of the largest snapshot so far
-	bufs         snapshotBufs     // reused by every snapshot (see pendingSnapshot)
+	blob         []byte           // reused by every snapshot (see pendingSnapshot)
 	mu           sync.Mutex       // guards queue and the pending snapshot's result
 	queue        []rrlog.Event    // events waiting behind the pending snapshot
 }

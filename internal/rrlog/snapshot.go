@@ -3,7 +3,6 @@ package rrlog
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"hash"
 	"slices"
@@ -37,33 +36,26 @@ type SnapshotPiece struct {
 }
 
 // NewSnapshotEvents cuts blob into KindSnapshot events at icount.
+// (Writer.AppendSnapshot appends the same events without building them.)
 func NewSnapshotEvents(icount, seq uint64, blob []byte) []Event {
-	evs, _ := AppendSnapshotEvents(nil, icount, seq, blob)
+	sum := sha256.Sum256(blob)
+	parts := max(1, (len(blob)+SnapshotPart-1)/SnapshotPart)
+	evs := make([]Event, 0, parts)
+	for i := range parts {
+		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
+		data := snapshotHead(nil, seq, i, parts, &sum)
+		evs = append(evs, Event{ICount: icount, Kind: KindSnapshot, Data: append(data, piece...)})
+	}
 	return evs
 }
 
-// AppendSnapshotEvents is NewSnapshotEvents with every event's data laid
-// out in buf, which it reuses when it has room and returns (grown, if it
-// had to). The events alias buf: a recorder appends them to its Writer
-// (which copies them) and then reuses buf for the next snapshot, instead
-// of faulting in megabytes of fresh memory each time.
-func AppendSnapshotEvents(buf []byte, icount, seq uint64, blob []byte) ([]Event, []byte) {
-	sum := sha256.Sum256(blob)
-	parts := max(1, (len(blob)+SnapshotPart-1)/SnapshotPart)
-	head := 3*binary.MaxVarintLen64 + len(sum)
-	buf = slices.Grow(buf[:0], parts*head+len(blob))
-	evs := make([]Event, 0, parts)
-	for i := 0; i < parts; i++ {
-		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
-		start := len(buf)
-		buf = putUvarint(buf, seq)
-		buf = putUvarint(buf, uint64(i))
-		buf = putUvarint(buf, uint64(parts))
-		buf = append(buf, sum[:]...)
-		buf = append(buf, piece...)
-		evs = append(evs, Event{ICount: icount, Kind: KindSnapshot, Data: buf[start:len(buf):len(buf)]})
-	}
-	return evs, buf
+// snapshotHead appends the fields of a KindSnapshot payload that precede
+// the part's bytes.
+func snapshotHead(dst []byte, seq uint64, part, parts int, sum *[32]byte) []byte {
+	dst = putUvarint(dst, seq)
+	dst = putUvarint(dst, uint64(part))
+	dst = putUvarint(dst, uint64(parts))
+	return append(dst, sum[:]...)
 }
 
 // SnapshotPiece decodes a KindSnapshot event. Data aliases ev.Data.

@@ -149,7 +149,8 @@ func TestStoredFrame(t *testing.T) {
 	}
 }
 
-// TestSnapshotChunksStored checks that the writer stores chunks of
+// TestSnapshotChunksStored checks that Writer.AppendSnapshot writes the
+// events NewSnapshotEvents makes, that the writer stores chunks of
 // snapshot pieces (compressed already) instead of compressing them again,
 // compresses the others, and that both read back.
 func TestSnapshotChunksStored(t *testing.T) {
@@ -159,13 +160,17 @@ func TestSnapshotChunksStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	blob := bytes.Repeat([]byte{1, 2, 3}, SnapshotPart) // compressible, yet stored
-	evs := NewSnapshotEvents(200, 0, blob)
-	evs = append(evs, NewSerialInput(300, 0, bytes.Repeat([]byte("x"), 1000)))
-	for _, ev := range evs {
-		if err := w.Append(ev); err != nil {
-			t.Fatal(err)
-		}
+	if err := w.AppendSnapshot(200, 0, blob); err != nil {
+		t.Fatal(err)
 	}
+	input := NewSerialInput(300, 0, bytes.Repeat([]byte("x"), 1000))
+	if err := w.Append(input); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AppendSnapshot(299, 1, nil); err == nil {
+		t.Error("AppendSnapshot accepted an icount below the last event's")
+	}
+	evs := append(NewSnapshotEvents(200, 0, blob), input)
 	if err := w.Close(EndInfo{ICount: 300, Clean: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package rrlog
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -174,52 +175,92 @@ func (w *Writer) Append(ev Event) error {
 		warp, _ = parseWarp(ev.Data)
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	signal, err := w.appendLocked(ev.ICount, ev.Kind, ev.Data, nil, warp)
+	w.mu.Unlock()
+	if signal {
+		w.signal()
+	}
+	return err
+}
+
+// AppendSnapshot appends blob, an embedded snapshot's bytes, as the
+// KindSnapshot events NewSnapshotEvents(icount, seq, blob) returns. Each
+// part is copied once, straight into the chunk being filled.
+func (w *Writer) AppendSnapshot(icount, seq uint64, blob []byte) error {
+	sum := sha256.Sum256(blob)
+	parts := max(1, (len(blob)+SnapshotPart-1)/SnapshotPart)
+	if parts > maxSnapshotParts {
+		return fmt.Errorf("rrlog: %s: snapshot of %d bytes exceeds the limit of %d parts", w.name, len(blob), maxSnapshotParts)
+	}
+	var head [3*binary.MaxVarintLen64 + sha256.Size]byte
+	for i := range parts {
+		h := snapshotHead(head[:0], seq, i, parts, &sum)
+		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
+		w.mu.Lock()
+		signal, err := w.appendLocked(icount, KindSnapshot, h, piece, 0)
+		w.mu.Unlock()
+		if signal {
+			w.signal()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendLocked adds an event whose payload is head then data (valid) to
+// the current chunk. It reports whether the background goroutine has
+// something new to do (w.signal, once w.mu is released). w.mu is held.
+func (w *Writer) appendLocked(icount uint64, kind Kind, head, data []byte, warp uint64) (signal bool, err error) {
 	if w.closed {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if w.err != nil {
-		return w.err
+		return false, w.err
 	}
-	if w.events > 0 && ev.ICount < w.last {
-		return fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, ev.Kind, ev.ICount, w.last)
+	if w.events > 0 && icount < w.last {
+		return false, fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, kind, icount, w.last)
 	}
 	c := w.cur
-	size := uvarintLen(ev.ICount-c.prev) + 1 + uvarintLen(uint64(len(ev.Data))) + len(ev.Data)
-	signal := false
+	n := len(head) + len(data)
+	size := uvarintLen(icount-c.prev) + 1 + uvarintLen(uint64(n)) + n
 	if c.n > 0 && c.size()+size > w.opts.chunkSize {
 		w.sealLocked()
 		c = w.cur
 		signal = true
 	}
 	if c.n == 0 {
-		c.first, c.prev = ev.ICount, ev.ICount
+		c.first, c.prev = icount, icount
 		signal = true // arm the flush timer
 	}
-	c.b = putUvarint(c.b, ev.ICount-c.prev)
-	c.b = append(c.b, byte(ev.Kind))
-	c.b = putUvarint(c.b, uint64(len(ev.Data)))
-	c.b = append(c.b, ev.Data...)
-	if ev.Kind == KindSnapshot {
-		c.packed += len(ev.Data)
+	c.b = putUvarint(c.b, icount-c.prev)
+	c.b = append(c.b, byte(kind))
+	c.b = putUvarint(c.b, uint64(n))
+	c.b = append(c.b, head...)
+	c.b = append(c.b, data...)
+	if kind == KindSnapshot {
+		c.packed += n
 	}
-	c.prev = ev.ICount
+	c.prev = icount
 	c.n++
-	w.last = ev.ICount
+	w.last = icount
 	w.events++
-	w.byKind[ev.Kind]++
+	w.byKind[kind]++
 	w.warpNs += warp
 	if c.size() >= w.opts.chunkSize {
 		w.sealLocked()
 		signal = true
 	}
-	if signal {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+	return signal, nil
+}
+
+// signal wakes the background goroutine.
+func (w *Writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
-	return nil
 }
 
 // check validates ev before it is appended.
