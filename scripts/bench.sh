@@ -31,17 +31,8 @@ fi
 # Guest download throughput on the user network, next to QEMU -netdev user.
 go test -run '^$' -bench 'NetDownload' -count 3 -benchtime 1x ./internal/cli/
 
-# Record overhead in host instructions (independent of machine load).
-if command -v valgrind >/dev/null; then
-  go build -o /tmp/rewind-bench ./cmd/rewind
-  for mode in run record; do
-    extra=""; [ $mode = record ] && extra="-o /tmp/rewind-bench.rwd"
-    printf 'uname -a\npoweroff\n' | GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind \
-      --callgrind-out-file=/tmp/rewind-bench.$mode.cg /tmp/rewind-bench $mode $extra --fast-idle \
-      -bios "$GUEST/fw_jump.bin" -kernel "$GUEST/Image" -initrd "$GUEST/initramfs.cpio" \
-      -append console=ttyS0 --rtc-base 1700000000 2>&1 >/dev/null | grep -E 'I +refs' | sed "s/^/$mode: /"
-  done
-fi
+# Record overhead over a plain run: wall time, runs interleaved.
+scripts/record-overhead.sh 10
 
 # Reverse execution on a 5-billion-instruction recording.
 go test -run '^$' -bench 'ReverseStep' -benchtime 1x -timeout 30m -v ./internal/debugger/ | grep -E 'Benchmark|bench_test'
