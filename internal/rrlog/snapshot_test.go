@@ -205,3 +205,38 @@ func TestSnapshotChunksStored(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterSyncsAsItGoes checks that a large recording is fsynced while
+// it is written, every syncEvery bytes, not only at Close.
+func TestWriterSyncsAsItGoes(t *testing.T) {
+	w, err := Create(t.TempDir()+"/s.rwd", Header{Emulator: "rewind test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(EndInfo{})
+	start := w.synced
+	if err := w.AppendSnapshot(1, 0, make([]byte, syncEvery/2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	w.writeMu.Lock()
+	synced := w.synced
+	w.writeMu.Unlock()
+	if synced != start {
+		t.Fatalf("fsynced at byte %d after writing only %d bytes", synced, syncEvery/2)
+	}
+	if err := w.AppendSnapshot(2, 1, make([]byte, syncEvery)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	w.writeMu.Lock()
+	synced, off := w.synced, w.off
+	w.writeMu.Unlock()
+	if synced == start || off-synced >= syncEvery {
+		t.Fatalf("%d bytes written, the last fsync at byte %d", off, synced)
+	}
+}

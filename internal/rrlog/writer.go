@@ -85,6 +85,7 @@ type Writer struct {
 	// the file in order. Taken before mu, never while holding it.
 	writeMu sync.Mutex
 	off     int64  // guarded by writeMu: bytes in the file
+	synced  int64  // guarded by writeMu: bytes in the file at the last fsync
 	chunks  int    // guarded by writeMu: chunks written
 	out     []byte // guarded by writeMu: scratch for one framed chunk
 
@@ -146,6 +147,7 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 		off:      int64(len(hdr)),
+		synced:   int64(len(hdr)),
 	}
 	w.cur = w.newBufLocked()
 	go w.loop()
@@ -432,8 +434,20 @@ func (w *Writer) writeFrame(payload []byte, enc *zstd.Encoder) error {
 	}
 	w.off += int64(len(out))
 	w.chunks++
+	if w.off-w.synced >= syncEvery {
+		// Most of a large recording reaches the disk while it is being
+		// made, not in Close's fsync, which the recorder waits for.
+		if err := w.f.Sync(); err != nil {
+			return fmt.Errorf("rrlog: %s: fsync: %w", w.name, err)
+		}
+		w.synced = w.off
+	}
 	return nil
 }
+
+// syncEvery is how many bytes the writer writes between two fsyncs before
+// Close.
+const syncEvery = 8 << 20
 
 // Close stops the background goroutine, writes every pending event and
 // the End record, fsyncs and closes the file. The Writer computes
