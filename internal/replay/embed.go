@@ -261,13 +261,17 @@ func (r *Recorder) queueBehindSnapshot(ev rrlog.Event) bool {
 		return false
 	}
 	r.mu.Lock()
-	if !p.written && len(r.queue) < maxQueued {
+	written := p.written
+	if !written && len(r.queue) < maxQueued {
 		r.queue = append(r.queue, ev)
 		r.mu.Unlock()
 		return true
 	}
 	r.mu.Unlock()
-	r.collectSnapshot(true)
+	// Written: ev goes straight to the log, and the goroutine's last
+	// step (faulting in a page buffer) is not waited for. Queue full:
+	// wait for the snapshot to be written.
+	r.collectSnapshot(!written)
 	return false
 }
 
