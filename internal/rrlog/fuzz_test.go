@@ -3,6 +3,7 @@ package rrlog
 import (
 	"bytes"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +16,10 @@ func FuzzReader(f *testing.F) {
 	good := recordBytes(f, evs, WithChunkSize(200))
 	f.Add(good)
 	f.Add(good[:len(good)/2])
+	// Snapshot parts go into chunks stored as raw zstd blocks.
+	last := evs[len(evs)-1].ICount
+	snap := NewSnapshotEvents(last, 0, bytes.Repeat([]byte("snapshot"), 40))
+	f.Add(recordBytes(f, append(slices.Clone(evs[:4]), snap...), WithChunkSize(200)))
 	f.Add(good[:HeaderPrefixSize+3])
 	f.Add([]byte(Magic))
 	f.Add([]byte{})
