@@ -23,6 +23,7 @@ type outQueue struct {
 	spare     []byte    // guarded by mu; the buffer the writer gave back
 	closed    bool      // guarded by mu
 	err       error     // guarded by mu; first sink error, sticky
+	discards  uint64    // guarded by mu; calls to discard so far
 }
 
 // newOutQueue starts the writer goroutine. sink must consume the whole slice
@@ -36,17 +37,23 @@ func newOutQueue(max int, sink func([]byte) error) *outQueue {
 	return q
 }
 
-// Write queues p, blocking while the queue is full.
+// Write queues p, blocking while the queue is full. If the queued output
+// is discarded while it waits, the rest of p is dropped with it (and
+// counted as written): it was output for the same recipient.
 func (q *outQueue) Write(p []byte) (int, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := 0
+	discards := q.discards
 	for len(p) > 0 {
 		if q.closed {
 			return n, ErrClosed
 		}
 		if q.err != nil {
 			return n, q.err
+		}
+		if q.discards != discards {
+			return n + len(p), nil
 		}
 		free := q.max - len(q.pending)
 		if free <= 0 {
@@ -98,12 +105,14 @@ func (q *outQueue) run() {
 	}
 }
 
-// discard drops the queued output and waits until the writer is not
-// handing an earlier batch to the sink: nothing written before the call
-// reaches the sink after it returns.
+// discard drops the queued output, and the rest of any Write blocked on
+// a full queue, and waits until the writer is not handing an earlier
+// batch to the sink: nothing written before the call reaches the sink
+// after it returns.
 func (q *outQueue) discard() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.discards++
 	q.pending = q.pending[:0]
 	q.spaceFree.Broadcast()
 	for q.busy {

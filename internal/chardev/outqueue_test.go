@@ -111,3 +111,51 @@ func TestOutQueueCloseTimeout(t *testing.T) {
 	close(s.gate)
 	q.wait()
 }
+
+// A Write blocked on a full queue when the output is discarded (a socket
+// backend's client changed) drops the rest of its bytes with the queue:
+// they must not reach the sink afterwards.
+func TestOutQueueDiscardDropsBlockedWrite(t *testing.T) {
+	s := &gateSink{gate: make(chan struct{})}
+	q := newOutQueue(4, s.sink)
+	if _, err := q.Write([]byte("abcd")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "writer to take the first batch", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.pending) == 0
+	})
+	if _, err := q.Write([]byte("efgh")); err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan int)
+	go func() {
+		n, _ := q.Write([]byte("ijkl"))
+		wrote <- n
+	}()
+	select {
+	case <-wrote:
+		t.Fatal("Write returned while the queue was full")
+	case <-time.After(20 * time.Millisecond):
+	}
+	discarded := make(chan struct{})
+	go func() {
+		defer close(discarded)
+		q.discard()
+	}()
+	if n := <-wrote; n != 4 {
+		t.Errorf("blocked Write returned %d, want 4 (dropped, counted as written)", n)
+	}
+	close(s.gate) // the sink finishes "abcd"; discard returns
+	<-discarded
+	if _, err := q.Write([]byte("mn")); err != nil {
+		t.Fatal(err)
+	}
+	if !q.close(testTimeout) {
+		t.Fatal("close did not drain")
+	}
+	if got := s.String(); got != "abcdmn" {
+		t.Errorf("sink got %q, want %q", got, "abcdmn")
+	}
+}
