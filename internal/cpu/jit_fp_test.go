@@ -21,6 +21,26 @@ func TestJITFPOps(t *testing.T) {
 	// after rounding (underflow, RISC-V's rule): always tried.
 	const below1, minNormal = 0x3fefffffffffffff, 0x0010000000000000
 	vals = append(vals, below1, minNormal)
+	// Pairs whose results are zero or tiny: exact (sums, products with a
+	// zero operand), which the compiled code keeps, or underflowed
+	// (products of nonzero numbers), which it must not. Always tried.
+	const tiny, subnormal = 0x0018000000000000, 0x0000000000000003 // 1.5 × 2^-1022, 3 × 2^-1074
+	always := [][2]uint64{
+		{below1, minNormal}, {0, 0}, {0, 1 << 63}, {1 << 63, 1 << 63}, {0, math.Float64bits(2.5)},
+		{math.Float64bits(-3.5), 0}, {1 << 63, 0x7ff0000000000000}, {0, 0x7ff8000000000000},
+		{0, subnormal}, {subnormal, 1 << 63}, {subnormal, subnormal}, {tiny, tiny | 1<<63},
+		{tiny, minNormal | 1<<63}, {tiny, subnormal}, {math.Float64bits(2.5), math.Float64bits(-2.5)},
+		{math.Float64bits(1e-300), math.Float64bits(1e-300)}, {math.Float64bits(1e-300), math.Float64bits(-1e-20)},
+	}
+	vals = append(vals, tiny, subnormal)
+	isAlways := func(a, b uint64) bool {
+		for _, p := range always {
+			if p == [2]uint64{a, b} {
+				return true
+			}
+		}
+		return false
+	}
 	var ops []uint32
 	for rm := uint32(0); rm < 8; rm++ {
 		for f5 := uint32(0); f5 < 4; f5++ {
@@ -38,13 +58,16 @@ func TestJITFPOps(t *testing.T) {
 	for f3 := uint32(0); f3 < 3; f3++ {
 		ops = append(ops, 0x14<<27|1<<25|2<<20|1<<15|f3<<12|uint32(a0)<<7|0x53) // fle/flt/feq
 	}
-	compiled := 0
+	compiled, want := 0, 0
 	for _, op := range ops {
 		frms := []uint8{0}
 		if (op>>12)&7 == 7 {
 			frms = []uint8{0, 1, 4, 5} // dynamic: valid and invalid modes
 		}
 		for _, frm := range frms {
+			if in := decode32(op); jitCompilable(&in) {
+				want++
+			}
 			code := prog(op, halt)
 			ci, cj := newTestCPU(t, code), newTestCPU(t, code)
 			if !cj.EnableJIT(1 << 20) {
@@ -53,7 +76,7 @@ func TestJITFPOps(t *testing.T) {
 			cj.setJITHot(1)
 			for _, a := range vals {
 				for _, b := range vals[:len(vals):len(vals)] {
-					if r.IntN(4) != 0 && (a != below1 || b != minNormal) {
+					if r.IntN(4) != 0 && !isAlways(a, b) {
 						continue
 					}
 					// fflags clear (the compiled code reads MXCSR to find
@@ -71,15 +94,79 @@ func TestJITFPOps(t *testing.T) {
 					}
 				}
 			}
-			if s := cj.JITStats(); s.Calls > 0 {
+			if jitCompiledAt(cj, ramBase) {
 				compiled++
 			}
 		}
 	}
-	if compiled == 0 {
-		t.Fatal("nothing compiled")
+	if compiled != want {
+		t.Fatalf("%d operations (with their rounding modes) ran compiled; the compiler accepts %d", compiled, want)
 	}
-	if compiled < len(ops)-len(ops)/10 {
-		t.Fatalf("only %d of %d operations ran compiled", compiled, len(ops))
+}
+
+// TestJITFPExactResultsStayCompiled checks that, with fflags.NX set,
+// sums and differences with zero or tiny (exact) results and products
+// with a zero operand run in the compiled code instead of exiting to the
+// interpreter (Go programs produce such operations by the million), while
+// a product that underflows to zero still exits.
+func TestJITFPExactResultsStayCompiled(t *testing.T) {
+	const fadd, fsub, fmul = 0x00, 0x01, 0x02
+	tests := []struct {
+		name  string
+		f5    uint32
+		a, b  uint64
+		exits bool
+	}{
+		{"0+0", fadd, 0, 0, false},
+		{"x-x", fsub, math.Float64bits(2.5), math.Float64bits(2.5), false},
+		{"subnormal sum", fadd, 3, 5, false},
+		{"tiny difference", fsub, 0x0018000000000000, 0x0010000000000000, false},
+		{"0*x", fmul, 0, math.Float64bits(-7), false},
+		{"x*-0", fmul, math.Float64bits(3), 1 << 63, false},
+		{"underflow to 0", fmul, math.Float64bits(1e-300), math.Float64bits(1e-300), true},
+		{"tiny product", fmul, math.Float64bits(1e-300), math.Float64bits(1e-10), true},
+		{"0*inf", fmul, 0, 0x7ff0000000000000, true},
+		{"overflow", fadd, 0x7fefffffffffffff, 0x7fefffffffffffff, true},
 	}
+	for _, tt := range tests {
+		op := tt.f5<<27 | 1<<25 | 2<<20 | 1<<15 | 0<<12 | 3<<7 | 0x53 // f3 = f1 op f2, rne
+		code := prog(op, halt)
+		ci, cj := newTestCPU(t, code), newTestCPU(t, code)
+		if !cj.EnableJIT(1 << 20) {
+			t.Skip("no compiled engine")
+		}
+		cj.setJITHot(1)
+		var before JITStats
+		// The first run fills the fetch TLB (on the interpreter); the
+		// second runs the compiled block.
+		for run, v := range [][2]uint64{{0x3ff0000000000000, 0x3ff0000000000000}, {tt.a, tt.b}} {
+			for _, c := range []*CPU{ci, cj} {
+				c.pc, c.mstatus, c.fflags = ramBase, c.mstatus|msFS, 1
+				c.f[1], c.f[2] = v[0], v[1]
+				c.Run(2)
+			}
+			if run == 0 {
+				before = cj.JITStats()
+			}
+		}
+		if ci.Save() != cj.Save() {
+			t.Fatalf("%s: interp f3 %#x fflags %#x; jit f3 %#x fflags %#x", tt.name, ci.f[3], ci.fflags, cj.f[3], cj.fflags)
+		}
+		if !jitCompiledAt(cj, ramBase) {
+			t.Fatalf("%s: not compiled", tt.name)
+		}
+		if exited := cj.JITStats().InterpExits > before.InterpExits; exited != tt.exits {
+			t.Errorf("%s: exits to the interpreter: %v, want %v", tt.name, exited, tt.exits)
+		}
+	}
+}
+
+// jitCompiledAt reports whether c has a compiled block starting at pc.
+func jitCompiledAt(c *CPU, pc uint64) bool {
+	for k, b := range c.jit.blocks {
+		if k.vpc == pc && b.entry != 0 {
+			return true
+		}
+	}
+	return false
 }

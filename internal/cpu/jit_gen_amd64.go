@@ -799,20 +799,22 @@ func (g *jitGen) hostFP(slow amd64.Label, emit func()) {
 
 // fpResult emits emit (an arithmetic SSE operation or FMA leaving its
 // result in X0, round to nearest even) and stores X0 to f[rd] with
-// RISC-V's flags, in one of two ways chosen at run time:
+// RISC-V's flags, in one of two ways chosen at run time (operands are
+// the source registers, which fpTinyZeroOperand reads):
 //
 //   - fflags.NX already set (software rarely clears it, so this is the
 //     common case): inexact cannot change fflags, and every other
 //     exception shows in the result: a NaN (invalid), an infinity
 //     (overflow, divide by zero), or a magnitude below 2^-1021
 //     (underflow; after rounding a tiny result may reach the smallest
-//     normal). Those, and zeros, go to the interpreter; anything else is
-//     final with no MXCSR access. ldmxcsr and stmxcsr around every
-//     operation were most of the time of floating-point code.
+//     normal). Those go to the interpreter, and anything else is final
+//     with no MXCSR access (ldmxcsr and stmxcsr around every operation
+//     were most of the time of floating-point code). Which tiny results
+//     are exact, and so final too, depends on the operation (tiny).
 //   - NX clear: hostFP, which finds whether the operation was inexact.
-func (g *jitGen) fpResult(rd uint8, slow amd64.Label, emit func()) {
+func (g *jitGen) fpResult(rd uint8, tiny fpTiny, operands []uint8, slow amd64.Label, emit func()) {
 	a := g.a
-	viaMXCSR, done := a.NewLabel(), a.NewLabel()
+	viaMXCSR, store, done := a.NewLabel(), a.NewLabel(), a.NewLabel()
 	a.Movzx(amd64.RAX, amd64.W8, fld(offFflags))
 	a.TestRI(amd64.W32, amd64.RAX, 1) // NX
 	a.Jcc(amd64.CondE, viaMXCSR)
@@ -824,8 +826,29 @@ func (g *jitGen) fpResult(rd uint8, slow amd64.Label, emit func()) {
 	a.ShiftRI(amd64.W64, amd64.SHR, amd64.RAX, 53)
 	a.ALURI(amd64.W32, amd64.ADD, amd64.RAX, 1)
 	a.ALURI(amd64.W32, amd64.AND, amd64.RAX, 0x7ff)
-	a.ALURI(amd64.W32, amd64.CMP, amd64.RAX, 2)
-	a.Jcc(amd64.CondBE, slow)
+	switch tiny {
+	case fpTinyExact:
+		a.TestRR(amd64.W32, amd64.RAX, amd64.RAX)
+		a.Jcc(amd64.CondE, slow)
+	case fpTinyZeroOperand:
+		a.ALURI(amd64.W32, amd64.CMP, amd64.RAX, 2)
+		a.Jcc(amd64.CondA, store)
+		// Tiny or special: final only if it is ±0 and an operand is
+		// ±0 (the product is then exactly zero).
+		a.MovqRX(amd64.RAX, amd64.X0)
+		a.ShiftRI(amd64.W64, amd64.SHL, amd64.RAX, 1)
+		a.Jcc(amd64.CondNE, slow)
+		for _, r := range operands {
+			a.Load(amd64.W64, amd64.RAX, fm(r))
+			a.ShiftRI(amd64.W64, amd64.SHL, amd64.RAX, 1)
+			a.Jcc(amd64.CondE, store)
+		}
+		a.Jmp(slow)
+	default:
+		a.ALURI(amd64.W32, amd64.CMP, amd64.RAX, 2)
+		a.Jcc(amd64.CondBE, slow)
+	}
+	a.Bind(store)
 	a.MovsdStore(fm(rd), amd64.X0)
 	g.dirtyFS()
 	a.Jmp(done)
@@ -838,6 +861,24 @@ func (g *jitGen) fpResult(rd uint8, slow amd64.Label, emit func()) {
 	g.dirtyFS()
 	a.Bind(done)
 }
+
+// fpTiny says which results below 2^-1021 (and zeros) an operation may
+// produce without an exception, so that fpResult's fast path keeps them.
+type fpTiny uint8
+
+const (
+	// fpTinyNone: none (division, square root, fused multiply-add: a
+	// tiny or zero result may have underflowed).
+	fpTinyNone fpTiny = iota
+	// fpTinyExact: all (addition, subtraction). Both operands are
+	// multiples of 2^-1074, so a sum below 2^-1021 has at most 53
+	// significant bits: it is exact, zero included, and raises nothing.
+	fpTinyExact
+	// fpTinyZeroOperand: ±0 when an operand is ±0 (multiplication:
+	// the product of nonzero numbers is never zero, so any other zero
+	// underflowed).
+	fpTinyZeroOperand
+)
 
 // fpArith emits the double-precision arithmetic, comparisons and
 // conversions jitCompilable accepts. Anything unusual (a NaN, an
@@ -856,15 +897,16 @@ func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
 			fpFNMSUB: amd64.VFNMADD231SD, fpFNMADD: amd64.VFNMSUB231SD}[fop]
 		a.SSERM(amd64.MOVSD, x0, fm(in.rs3))
 		a.SSERM(amd64.MOVSD, x1, fm(rs1))
-		g.fpResult(rd, slow, func() { a.FMA231(op, x0, x1, fm(rs2)) })
+		g.fpResult(rd, fpTinyNone, nil, slow, func() { a.FMA231(op, x0, x1, fm(rs2)) })
 	case fpADD, fpSUB, fpMUL, fpDIV, fpSQRT:
 		g.rmCheck(in, true, slow)
 		op := map[uint8]amd64.SSEOp{fpADD: amd64.ADDSD, fpSUB: amd64.SUBSD, fpMUL: amd64.MULSD, fpDIV: amd64.DIVSD, fpSQRT: amd64.SQRTSD}[fop]
+		tiny := map[uint8]fpTiny{fpADD: fpTinyExact, fpSUB: fpTinyExact, fpMUL: fpTinyZeroOperand}[fop]
 		if fop == fpSQRT {
-			g.fpResult(rd, slow, func() { a.SSERM(op, x0, fm(rs1)) })
+			g.fpResult(rd, tiny, []uint8{rs1}, slow, func() { a.SSERM(op, x0, fm(rs1)) })
 		} else {
 			a.SSERM(amd64.MOVSD, x0, fm(rs1))
-			g.fpResult(rd, slow, func() { a.SSERM(op, x0, fm(rs2)) })
+			g.fpResult(rd, tiny, []uint8{rs1, rs2}, slow, func() { a.SSERM(op, x0, fm(rs2)) })
 		}
 	case fpEQ, fpLT, fpLE:
 		// Ordered operands raise nothing; any NaN goes to the
