@@ -105,6 +105,9 @@ type machineFlags struct {
 	// images, when set (replay), supplies boot images by role instead of
 	// reading the flag paths.
 	images map[string][]byte
+	// sums (record) are the boot images' SHA-256 digests for the
+	// recording's header, computed while the machine is built.
+	sums map[string]*imageSum
 	// disks, when set (replay), supplies opened disks instead of -drive.
 	disks []block.Device
 	// rtcNs, when nonzero (replay), is the recorded RTC base.
@@ -189,7 +192,36 @@ func (f *machineFlags) readImage(what, role, path string) ([]byte, error) {
 	if data, ok := f.images[role]; ok {
 		return data, nil
 	}
-	return readImage(what, path)
+	data, err := readImage(what, path)
+	if err == nil && f.record {
+		// The header needs the digest; the machine meanwhile copies
+		// the image into RAM (both only read data).
+		if f.sums == nil {
+			f.sums = map[string]*imageSum{}
+		}
+		sum := &imageSum{done: make(chan struct{})}
+		f.sums[role] = sum
+		go func() {
+			defer close(sum.done)
+			sum.hex = sha256Hex(data)
+		}()
+	}
+	return data, err
+}
+
+// imageSum is a boot image's SHA-256 being computed.
+type imageSum struct {
+	done chan struct{}
+	hex  string
+}
+
+// imageSHA256 returns the SHA-256 of data, the boot image read for role.
+func (f *machineFlags) imageSHA256(role string, data []byte) string {
+	if sum := f.sums[role]; sum != nil {
+		<-sum.done
+		return sum.hex
+	}
+	return sha256Hex(data)
 }
 
 func readImage(what, path string) ([]byte, error) {

@@ -281,7 +281,7 @@ func (f *machineFlags) header(b *built, selfContained bool, interval uint64) (rr
 	var embeds []embedImage
 	addImage := func(role, path string, data []byte) {
 		abs, _ := filepath.Abs(path)
-		h.Images = append(h.Images, rrlog.Image{Role: role, Path: abs, Size: int64(len(data)), SHA256: sha256Hex(data), Embedded: selfContained})
+		h.Images = append(h.Images, rrlog.Image{Role: role, Path: abs, Size: int64(len(data)), SHA256: f.imageSHA256(role, data), Embedded: selfContained})
 		if selfContained {
 			embeds = append(embeds, embedImage{role, data})
 		}
