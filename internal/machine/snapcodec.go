@@ -132,8 +132,9 @@ func (s *Snapshot) appendHead(dst []byte) ([]byte, error) {
 }
 
 // headRoom is the room Take leaves for the head of an encoding of n
-// pages (EncodeInPlace): the page list and a generous allowance for the
-// state (a few KiB, plus the TLBs: up to 24 KiB per hart).
+// pages (EncodeInPlace): the page list and an allowance for the state (a
+// few KiB, plus the TLBs: up to about 70 KiB per hart). A larger head
+// (many harts with full TLBs) makes EncodeInPlace copy instead.
 func headRoom(n int) int {
 	return 512<<10 + binary.MaxVarintLen64*(n+2)
 }
