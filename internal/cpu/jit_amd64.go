@@ -48,6 +48,11 @@ const (
 	jcBits  = 14
 	jcSize  = 1 << jcBits
 	jcEntry = 32 // vpc, add, entry, pad
+	// jcbBits sizes jitLookup's own cache (jcb), larger than the
+	// generated code's: a session has tens of thousands of blocks, and a
+	// miss there costs a map lookup.
+	jcbBits = 16
+	jcbSize = 1 << jcbBits
 
 	jitHotDefault = 8
 
@@ -113,10 +118,10 @@ type jitState struct {
 	blocks map[jitKey]*jitBlock
 	pages  map[uint64][]*jitBlock
 	// jcb is jitLookup's own jump cache: per slot, the block last looked
-	// up there, compiled or not (a compiled one is also the slot's
-	// entry in the generated code's jump cache), so a lookup from Go
-	// mostly skips the map.
-	jcb [jcSize]*jitBlock
+	// up there, compiled or not, so a lookup from Go mostly skips the
+	// map. It has more slots than the generated code's jump cache, which
+	// jitLookup refills from it.
+	jcb [jcbSize]*jitBlock
 
 	a   amd64.Asm
 	buf []inst
@@ -437,30 +442,28 @@ func (c *CPU) jitLookup() *jitBlock {
 		cp = c.codePages[page]
 	}
 	cp.writes = 0
-	slot := (pc >> 1) & (jcSize - 1)
-	b := j.jcb[slot]
+	gslot := (pc >> 1) & (jcbSize - 1)
+	b := j.jcb[gslot]
 	if b == nil || b.vpc != pc || b.add != e.add || b.dead {
 		if b = j.blocks[jitKey{pc, e.add}]; b == nil {
 			b = j.newBlock(c, pc, e.add, page)
 		}
 		// The Go side remembers blocks not compiled (yet) as well:
 		// most lookups the jump cache missed were for those.
-		j.jcb[slot] = b
-		if b.entry != 0 {
-			jc := j.jc(slot)
-			jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
-		}
+		j.jcb[gslot] = b
 	}
 	if b.entry == 0 && b.n > 0 {
 		if b.hits++; b.hits < j.hot {
 			return b
 		}
 		j.compile(c, b)
-		if b.entry != 0 {
-			jc := j.jc(slot)
-			jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
-			j.jcb[slot] = b
-		}
+	}
+	if b.entry != 0 {
+		// The generated code's jump cache: its slot may hold another
+		// block since. (And jcb again: compiling may have flushed it.)
+		jc := j.jc((pc >> 1) & (jcSize - 1))
+		jc[0], jc[1], jc[2] = pc, e.add, uint64(b.entry)
+		j.jcb[gslot] = b
 	}
 	return b
 }
@@ -525,8 +528,8 @@ func (j *jitState) kill(b *jitBlock) {
 		if jc := j.jc(slot); jc[2] == uint64(b.entry) {
 			jc[0] = 1
 		}
-		if j.jcb[slot] == b {
-			j.jcb[slot] = nil
+		if gslot := (b.vpc >> 1) & (jcbSize - 1); j.jcb[gslot] == b {
+			j.jcb[gslot] = nil
 		}
 	}
 	b.incoming = nil
