@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 GUEST=${REWIND_GUEST:-$PWD/../shared/guest}
 rounds=${1:-10}
+if [ ! -x /usr/bin/time ]; then
+  echo "record-overhead.sh needs GNU time (/usr/bin/time): apt-get install time" >&2
+  exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/rewind" ./cmd/rewind
