@@ -54,7 +54,7 @@ const (
 	jcbBits = 16
 	jcbSize = 1 << jcbBits
 
-	jitHotDefault = 8
+	jitHotDefault = 32
 
 	jitExitDispatch = 0 // c.pc/c.icount set; aux = chain cell address or 0
 	jitExitInterp   = 1 // run the instruction at c.pc on the interpreter
