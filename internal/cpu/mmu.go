@@ -135,10 +135,16 @@ func (c *CPU) tlbs() [3]*[tlbSize]tlbEntry {
 func (c *CPU) tlbFill(k int, va, pa, ctx uint64) {
 	i := (va >> 12) & tlbMask
 	c.tlbs()[k][i] = tlbEntry{key: va>>12 | ctx, add: (pa &^ 0xfff) - c.ramBase - (va &^ 0xfff)}
-	c.tlbLevel[k][i] = c.walkLevel
-	if c.walkLevel != 0 {
+	c.setTLBLevel(k, va>>12, c.walkLevel)
+}
+
+// setTLBLevel records that entry vpn of TLB k came from a level-lv leaf
+// (tlbLevel, and tlbSuperMap for a superpage).
+func (c *CPU) setTLBLevel(k int, vpn uint64, lv uint8) {
+	c.tlbLevel[k][vpn&tlbMask] = lv
+	if lv != 0 {
 		c.tlbSuper = true
-		w, b := superBit(va>>12, c.walkLevel)
+		w, b := superBit(vpn, lv)
 		c.tlbSuperMap[w] |= b
 	}
 }

@@ -171,12 +171,7 @@ func (c *CPU) LoadTLB(entries []TLBEntry) error {
 			key |= tlbSlow
 		}
 		tlbs[e.TLB][i] = tlbEntry{key: key, add: e.Add}
-		c.tlbLevel[e.TLB][i] = e.Level
-		if e.Level != 0 {
-			c.tlbSuper = true
-			w, b := superBit(e.Key&tlbKeyVPN, e.Level)
-			c.tlbSuperMap[w] |= b
-		}
+		c.setTLBLevel(int(e.TLB), e.Key&tlbKeyVPN, e.Level)
 	}
 	return nil
 }
