@@ -30,11 +30,13 @@ func (s *gateSink) String() string {
 	return s.got.String()
 }
 
-func TestOutQueueBlocksWhenFullAndKeepsEverything(t *testing.T) {
+// fullQueue returns a 4-byte queue whose writer has taken "abcd" and
+// blocks in the sink until s.gate is closed, and whose queue "efgh"
+// fills.
+func fullQueue(t *testing.T) (*outQueue, *gateSink) {
+	t.Helper()
 	s := &gateSink{gate: make(chan struct{})}
 	q := newOutQueue(4, s.sink)
-
-	// The writer takes "abcd" and blocks in the sink; "efgh" fills the queue.
 	if _, err := q.Write([]byte("abcd")); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +48,11 @@ func TestOutQueueBlocksWhenFullAndKeepsEverything(t *testing.T) {
 	if _, err := q.Write([]byte("efgh")); err != nil {
 		t.Fatal(err)
 	}
+	return q, s
+}
+
+func TestOutQueueBlocksWhenFullAndKeepsEverything(t *testing.T) {
+	q, s := fullQueue(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -116,19 +123,7 @@ func TestOutQueueCloseTimeout(t *testing.T) {
 // backend's client changed) drops the rest of its bytes with the queue:
 // they must not reach the sink afterwards.
 func TestOutQueueDiscardDropsBlockedWrite(t *testing.T) {
-	s := &gateSink{gate: make(chan struct{})}
-	q := newOutQueue(4, s.sink)
-	if _, err := q.Write([]byte("abcd")); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "writer to take the first batch", func() bool {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		return len(q.pending) == 0
-	})
-	if _, err := q.Write([]byte("efgh")); err != nil {
-		t.Fatal(err)
-	}
+	q, s := fullQueue(t)
 	wrote := make(chan int)
 	go func() {
 		n, _ := q.Write([]byte("ijkl"))
