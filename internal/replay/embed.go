@@ -188,11 +188,7 @@ func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err != nil {
-		p.err = err
-	} else {
-		p.size = len(p.blob)
-	}
+	p.err = err
 	// The events that arrived meanwhile follow, even after a failed
 	// encoding: they are the recording; the snapshot is an annotation.
 	for _, ev := range r.queue {
@@ -245,7 +241,6 @@ type pendingSnapshot struct {
 
 	// Guarded by the recorder's mu.
 	written bool // its events and the queue are in the log: append directly
-	size    int
 	err     error
 }
 
@@ -302,7 +297,7 @@ func (r *Recorder) collectSnapshot(wait bool) {
 		return
 	}
 	r.snapshots++
-	r.snapBytes += uint64(p.size)
+	r.snapBytes += uint64(len(p.blob))
 }
 
 // Snapshots returns how many snapshots were embedded and their total
