@@ -23,6 +23,7 @@ import (
 	"github.com/rewindvm/rewind/internal/debugger"
 	"github.com/rewindvm/rewind/internal/gdbstub"
 	"github.com/rewindvm/rewind/internal/hostnet"
+	"github.com/rewindvm/rewind/internal/hugemem"
 	"github.com/rewindvm/rewind/internal/loader"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -224,12 +225,48 @@ func (f *machineFlags) imageSHA256(role string, data []byte) string {
 	return sha256Hex(data)
 }
 
+// readImage reads the boot image at path (what names it in errors).
 func readImage(what, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFileHuge(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return data, nil
+}
+
+// readFileHuge is os.ReadFile into a buffer advised for huge pages (see
+// package hugemem): a 14 MB initrd read into fresh 4 KiB pages cost
+// about 40 ms of page faults, a quarter of a plain run's start-up.
+func readFileHuge(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// One byte more than the size, so that a file that grew since the
+	// Stat is read whole and its end seen without growing the buffer.
+	n := 512
+	if st.Mode().IsRegular() && st.Size() < 1<<40 {
+		n = int(st.Size()) + 1
+	}
+	data := hugemem.Alloc(n)[:0]
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		k, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+k]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // build reads every host file and constructs the machine.

@@ -189,3 +189,32 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// readFileHuge reads what os.ReadFile reads, whatever the size (around
+// the huge-page threshold too) and for files that are not regular.
+func TestReadFileHuge(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 4095, 4096, 4<<20 - 1, 4 << 20, 4<<20 + 4097} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*7 + i>>12)
+		}
+		path := filepath.Join(dir, "img")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readFileHuge(path)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("%d bytes: read %d bytes, not the file's", n, len(got))
+		}
+	}
+	if got, err := readFileHuge(os.DevNull); err != nil || len(got) != 0 {
+		t.Errorf("%s: %d bytes, %v", os.DevNull, len(got), err)
+	}
+	if _, err := readFileHuge(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+		t.Errorf("missing file: %v, want a not-exist error", err)
+	}
+}
