@@ -146,6 +146,20 @@ func TestStoredFrame(t *testing.T) {
 		if !bytes.Equal(got, payload) {
 			t.Fatalf("size %d: decoded %d bytes that differ from the payload", size, len(got))
 		}
+		// The same frame from the payload in pieces (as writeStored
+		// builds it), cut at and around block boundaries.
+		for _, cut := range []int{0, 1, maxRawBlock - 3, maxRawBlock, maxRawBlock + 5, size} {
+			cut = min(cut, size)
+			segs := [][]byte{payload[:cut], nil, payload[cut:]}
+			blocks := max(1, (size+maxRawBlock-1)/maxRawBlock)
+			var vec []byte
+			for _, b := range appendStoredFrame(nil, make([]byte, 0, storedFrameHead+3*blocks), segs) {
+				vec = append(vec, b...)
+			}
+			if !bytes.Equal(vec, frame[6:]) {
+				t.Fatalf("size %d cut at %d: the frame built from pieces differs", size, cut)
+			}
+		}
 	}
 }
 
@@ -159,10 +173,19 @@ func TestSnapshotChunksStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob := bytes.Repeat([]byte{1, 2, 3}, SnapshotPart) // compressible, yet stored
+	// An event still in memory when the snapshot comes: it must reach
+	// the file first.
+	before := NewSerialInput(100, 0, []byte("before"))
+	if err := w.Append(before); err != nil {
+		t.Fatal(err)
+	}
+	// Compressible, yet stored; three parts, the last one short.
+	blob := bytes.Repeat([]byte{1, 2, 3}, SnapshotPart)[:3*SnapshotPart-777]
+	evs := append([]Event{before}, NewSnapshotEvents(200, 0, blob)...)
 	if err := w.AppendSnapshot(200, 0, blob); err != nil {
 		t.Fatal(err)
 	}
+	clear(blob) // the caller may reuse it at once
 	input := NewSerialInput(300, 0, bytes.Repeat([]byte("x"), 1000))
 	if err := w.Append(input); err != nil {
 		t.Fatal(err)
@@ -170,7 +193,7 @@ func TestSnapshotChunksStored(t *testing.T) {
 	if err := w.AppendSnapshot(299, 1, nil); err == nil {
 		t.Error("AppendSnapshot accepted an icount below the last event's")
 	}
-	evs := append(NewSnapshotEvents(200, 0, blob), input)
+	evs = append(evs, input)
 	if err := w.Close(EndInfo{ICount: 300, Clean: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +209,8 @@ func TestSnapshotChunksStored(t *testing.T) {
 			stored++
 		}
 	}
-	if stored != len(evs)-1 {
-		t.Errorf("%d stored chunks, want one per snapshot piece (%d) of %d chunks", stored, len(evs)-1, len(spans))
+	if stored != len(evs)-2 {
+		t.Errorf("%d stored chunks, want one per snapshot piece (%d) of %d chunks", stored, len(evs)-2, len(spans))
 	}
 	if size := int64(len(data)); size < int64(len(blob)) {
 		t.Errorf("file of %d bytes holds a snapshot of %d: pieces compressed again", size, len(blob))
@@ -238,5 +261,16 @@ func TestWriterSyncsAsItGoes(t *testing.T) {
 	w.writeMu.Unlock()
 	if synced == start || off-synced >= syncEvery {
 		t.Fatalf("%d bytes written, the last fsync at byte %d", off, synced)
+	}
+}
+
+// skipBytes is how writev resumes after a short write.
+func TestSkipBytes(t *testing.T) {
+	join := func(vec [][]byte) string { return string(bytes.Join(vec, nil)) }
+	for n := 0; n <= 9; n++ {
+		vec := [][]byte{[]byte("abc"), nil, []byte("de"), []byte("fghi")}
+		if got, want := join(skipBytes(vec, n)), "abcdefghi"[n:]; got != want {
+			t.Errorf("skip %d: %q, want %q", n, got, want)
+		}
 	}
 }

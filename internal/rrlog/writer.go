@@ -84,10 +84,11 @@ type Writer struct {
 	// writeMu serializes chunk writes (loop, Flush, Close) so chunks reach
 	// the file in order. Taken before mu, never while holding it.
 	writeMu sync.Mutex
-	off     int64  // guarded by writeMu: bytes in the file
-	synced  int64  // guarded by writeMu: bytes in the file at the last fsync
-	chunks  int    // guarded by writeMu: chunks written
-	out     []byte // guarded by writeMu: scratch for one framed chunk
+	off     int64    // guarded by writeMu: bytes in the file
+	synced  int64    // guarded by writeMu: bytes in the file at the last fsync
+	chunks  int      // guarded by writeMu: chunks written
+	out     []byte   // guarded by writeMu: scratch for one framed chunk
+	vec     [][]byte // guarded by writeMu: scratch for writeStored
 
 	mu     sync.Mutex
 	cur    *chunkBuf   // guarded by mu: the chunk being filled
@@ -186,29 +187,59 @@ func (w *Writer) Append(ev Event) error {
 }
 
 // AppendSnapshot appends blob, an embedded snapshot's bytes, as the
-// KindSnapshot events NewSnapshotEvents(icount, seq, blob) returns. Each
-// part is copied once, straight into the chunk being filled.
+// KindSnapshot events NewSnapshotEvents(icount, seq, blob) returns, each
+// part in a stored chunk of its own. Unlike Append it writes them itself,
+// after the events appended before it and straight from blob (which is not
+// copied, and may be reused once it returns), so it blocks on the disk: it
+// is meant for a goroutine other than the machine's. Events appended while
+// it runs follow the snapshot in the file.
 func (w *Writer) AppendSnapshot(icount, seq uint64, blob []byte) error {
 	sum := sha256.Sum256(blob)
 	parts := max(1, (len(blob)+SnapshotPart-1)/SnapshotPart)
 	if parts > maxSnapshotParts {
 		return fmt.Errorf("rrlog: %s: snapshot of %d bytes exceeds the limit of %d parts", w.name, len(blob), maxSnapshotParts)
 	}
-	var head [3*binary.MaxVarintLen64 + sha256.Size]byte
-	for i := range parts {
-		h := snapshotHead(head[:0], seq, i, parts, &sum)
-		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
-		w.mu.Lock()
-		signal, err := w.appendLocked(icount, KindSnapshot, h, piece, 0)
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	w.mu.Lock()
+	if err := w.usableLocked(); err != nil {
 		w.mu.Unlock()
-		if signal {
-			w.signal()
-		}
-		if err != nil {
-			return err
-		}
+		return err
 	}
-	return nil
+	if w.events > 0 && icount < w.last {
+		w.mu.Unlock()
+		return fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, KindSnapshot, icount, w.last)
+	}
+	bufs := w.takeLocked(true)
+	w.last = icount
+	w.events += uint64(parts)
+	w.byKind[KindSnapshot] += uint64(parts)
+	w.mu.Unlock()
+
+	err := w.writeBufs(bufs)
+	var head [5*binary.MaxVarintLen64 + 1 + 3*binary.MaxVarintLen64 + sha256.Size]byte
+	for i := 0; i < parts && err == nil; i++ {
+		piece := blob[i*SnapshotPart : min(len(blob), (i+1)*SnapshotPart)]
+		// The chunk's payload: its first icount and event count, then
+		// the one event (icount delta 0, kind, length, payload).
+		var snap [3*binary.MaxVarintLen64 + sha256.Size]byte
+		sh := snapshotHead(snap[:0], seq, i, parts, &sum)
+		h := putUvarint(head[:0], icount)
+		h = putUvarint(h, 1)
+		h = putUvarint(h, 0)
+		h = append(h, byte(KindSnapshot))
+		h = putUvarint(h, uint64(len(sh)+len(piece)))
+		h = append(h, sh...)
+		err = w.writeStored(h, piece)
+	}
+	if err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = err
+		}
+		w.mu.Unlock()
+	}
+	return err
 }
 
 // appendLocked adds an event whose payload is head then data (valid) to
@@ -365,14 +396,37 @@ func (w *Writer) flush(all bool) error {
 		w.mu.Unlock()
 		return err
 	}
+	bufs := w.takeLocked(all)
+	w.mu.Unlock()
+	return w.writeBufs(bufs)
+}
+
+// usableLocked returns why nothing more can be appended, if so. w.mu is
+// held.
+func (w *Writer) usableLocked() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.err
+}
+
+// takeLocked removes the sealed chunk buffers from the write queue, and
+// with all the current one too if it holds events, and returns them in
+// file order. w.mu is held (and w.writeMu, so that they are written in
+// that order).
+func (w *Writer) takeLocked(all bool) []*chunkBuf {
 	bufs := w.sealed
 	w.sealed = nil
 	if all && w.cur.n > 0 {
 		bufs = append(bufs, w.cur)
 		w.cur = w.newBufLocked()
 	}
-	w.mu.Unlock()
+	return bufs
+}
 
+// writeBufs writes the chunk buffers taken by takeLocked, keeps some for
+// reuse, and makes the first write error sticky. w.writeMu is held.
+func (w *Writer) writeBufs(bufs []*chunkBuf) error {
 	var err error
 	for _, c := range bufs {
 		if err == nil {
@@ -383,8 +437,6 @@ func (w *Writer) flush(all bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, c := range bufs {
-		// Buffers that held a snapshot piece are kept too: the next
-		// pieces of a snapshot need the same room.
 		if len(w.free) < maxFreeBufs && cap(c.b) <= max(2*prefixRoom+2*w.opts.chunkSize, 2*SnapshotPart) {
 			c.b, c.n, c.packed = c.b[:prefixRoom], 0, 0
 			w.free = append(w.free, c)
@@ -426,13 +478,49 @@ func (w *Writer) writeFrame(payload []byte, enc *zstd.Encoder) error {
 	if cap(w.out) > 4*SnapshotPart {
 		w.out = nil // do not keep a buffer sized for one huge chunk
 	}
-	if _, err := w.f.Write(out); err != nil {
+	_, err := w.f.Write(out)
+	return w.wrote(len(out), err)
+}
+
+// writeStored writes one chunk whose payload is the concatenation of
+// segs, stored (see storedFrame), with one writev call that reads segs in
+// place: a snapshot part is not copied on its way to the file. w.writeMu
+// is held.
+func (w *Writer) writeStored(segs ...[]byte) error {
+	n := 0
+	for _, s := range segs {
+		n += len(s)
+	}
+	// The chunk header, the frame header and three bytes per block, in
+	// one buffer that does not move while the vector points into it.
+	blocks := max(1, (n+maxRawBlock-1)/maxRawBlock)
+	small := make([]byte, ChunkHeaderSize, ChunkHeaderSize+storedFrameHead+3*blocks)
+	copy(small, chunkMagic)
+	vec := append(w.vec[:0], small[:ChunkHeaderSize:ChunkHeaderSize])
+	vec = appendStoredFrame(vec, small[ChunkHeaderSize:ChunkHeaderSize], segs)
+	crc, body := uint32(0), 0
+	for _, b := range vec[1:] {
+		crc = crc32.Update(crc, castagnoli, b)
+		body += len(b)
+	}
+	binary.LittleEndian.PutUint32(small[4:], uint32(body))
+	binary.LittleEndian.PutUint32(small[8:], crc)
+	err := writev(w.f, vec)
+	clear(vec) // keep no references to the caller's data
+	w.vec = vec[:0]
+	return w.wrote(ChunkHeaderSize+body, err)
+}
+
+// wrote accounts for a chunk of n bytes just written (err: the write
+// failed), and fsyncs every syncEvery bytes. w.writeMu is held.
+func (w *Writer) wrote(n int, err error) error {
+	if err != nil {
 		// Cut off a torn chunk so the file still ends at a chunk
 		// boundary; the writer stops here (the error is sticky).
 		_ = w.f.Truncate(w.off)
 		return fmt.Errorf("rrlog: %s: writing chunk %d at byte %d: %w", w.name, w.chunks, w.off, err)
 	}
-	w.off += int64(len(out))
+	w.off += int64(n)
 	w.chunks++
 	if w.off-w.synced >= syncEvery {
 		// Most of a large recording reaches the disk while it is being
@@ -534,25 +622,76 @@ const maxRawBlock = 128 << 10
 // and has no content checksum: the chunk's CRC32C covers the payload
 // bytes themselves.
 func storedFrame(dst, payload []byte) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, zstdMagic)
-	// Frame header descriptor: Frame_Content_Size_Flag 2 (four bytes),
-	// Single_Segment_Flag, no checksum, no dictionary.
-	dst = append(dst, 2<<6|1<<5)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	blocks := max(1, (len(payload)+maxRawBlock-1)/maxRawBlock)
+	for _, b := range appendStoredFrame(nil, make([]byte, 0, storedFrameHead+3*blocks), [][]byte{payload}) {
+		dst = append(dst, b...)
+	}
+	return dst
+}
+
+// storedFrameHead is the size of a stored frame's header: the magic, the
+// frame header descriptor and a four-byte content size.
+const storedFrameHead = 9
+
+// appendStoredFrame appends to vec the pieces of a stored frame (see
+// storedFrame) whose payload is the concatenation of segs: its headers,
+// written into small (which must have room for storedFrameHead bytes and
+// three per block, so that it never moves), and sub-slices of segs.
+func appendStoredFrame(vec [][]byte, small []byte, segs [][]byte) [][]byte {
+	n := 0
+	for _, s := range segs {
+		n += len(s)
+	}
+	i, off := 0, 0 // where the payload continues: segs[i][off:]
+	// piece appends the bytes fn appends to small.
+	piece := func(fn func([]byte) []byte) {
+		start := len(small)
+		small = fn(small)
+		vec = append(vec, small[start:len(small):len(small)])
+	}
+	piece(func(b []byte) []byte {
+		b = binary.LittleEndian.AppendUint32(b, zstdMagic)
+		// Frame header descriptor: Frame_Content_Size_Flag 2 (four
+		// bytes), Single_Segment_Flag, no checksum, no dictionary.
+		b = append(b, 2<<6|1<<5)
+		return binary.LittleEndian.AppendUint32(b, uint32(n))
+	})
 	for {
-		n := min(len(payload), maxRawBlock)
-		h := uint32(n) << 3 // Block_Type 0: Raw_Block
-		if n == len(payload) {
+		k := min(n, maxRawBlock)
+		h := uint32(k) << 3 // Block_Type 0: Raw_Block
+		if k == n {
 			h |= 1 // Last_Block
 		}
-		dst = append(dst, byte(h), byte(h>>8), byte(h>>16))
-		dst = append(dst, payload[:n]...)
-		payload = payload[n:]
+		piece(func(b []byte) []byte { return append(b, byte(h), byte(h>>8), byte(h>>16)) })
+		n -= k
+		for k > 0 {
+			if off == len(segs[i]) {
+				i, off = i+1, 0
+				continue
+			}
+			m := min(k, len(segs[i])-off)
+			vec = append(vec, segs[i][off:off+m])
+			off += m
+			k -= m
+		}
 		if h&1 != 0 {
-			return dst
+			return vec
 		}
 	}
 }
 
 // zstdMagic starts every zstd frame.
 const zstdMagic = 0xFD2FB528
+
+// skipBytes drops the first n bytes of the concatenation of vec.
+func skipBytes(vec [][]byte, n int) [][]byte {
+	for n > 0 && len(vec) > 0 {
+		if n < len(vec[0]) {
+			vec[0] = vec[0][n:]
+			return vec
+		}
+		n -= len(vec[0])
+		vec = vec[1:]
+	}
+	return vec
+}
