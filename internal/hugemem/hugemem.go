@@ -12,19 +12,35 @@
 // environment turns the advice off, to measure what it does.
 package hugemem
 
-// MinSize is the smallest buffer worth advising: a huge page is used
-// only for a 2 MiB-aligned range entirely inside the buffer.
+import "unsafe"
+
+// MinSize is the smallest buffer worth advising (and aligning, which
+// costs up to two huge pages of address space).
 const MinSize = 4 << 20
 
 // Alloc returns a zeroed buffer of n bytes (length n), advised for huge
 // pages when it is at least MinSize.
+//
+// A large buffer starts on a huge-page boundary: it is carved from an
+// allocation of whole huge pages plus one, to align it. All of it can then
+// be backed by huge pages, not only the ones that happen to fit inside
+// it; Go aligns a large allocation only to 8 KiB, so the ends of a
+// buffer were faulted in 4 KiB at a time.
 func Alloc(n int) []byte {
-	b := make([]byte, n)
-	if n >= MinSize {
-		advise(b)
+	if n < MinSize {
+		return make([]byte, n)
 	}
-	return b
+	// Whole huge pages from an aligned start: the last one may hold
+	// bytes past n, which are faulted in with it.
+	whole := (n + HugePage - 1) &^ (HugePage - 1)
+	full := make([]byte, whole+HugePage)
+	advise(full)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(full))) & (HugePage - 1))
+	return full[off : off+n : off+n]
 }
+
+// HugePage is the size of a huge page on the hosts Rewind advises: 2 MiB.
+const HugePage = 2 << 20
 
 // Prefault writes one byte in every 4 KiB page of b, so the host maps its
 // memory now: for a goroutine with time to spare preparing a buffer that

@@ -11,10 +11,16 @@ func TestAlloc(t *testing.T) {
 		if len(b) != n {
 			t.Fatalf("Alloc(%d): length %d", n, len(b))
 		}
+		if cap(b) != n {
+			t.Fatalf("Alloc(%d): capacity %d", n, cap(b))
+		}
 		for i, c := range b {
 			if c != 0 {
 				t.Fatalf("Alloc(%d): byte %d is %d", n, i, c)
 			}
+		}
+		if p := uintptr(unsafe.Pointer(unsafe.SliceData(b))); n >= MinSize && p%HugePage != 0 {
+			t.Errorf("Alloc(%d) at %#x: not on a huge-page boundary", n, p)
 		}
 	}
 }
