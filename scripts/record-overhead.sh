@@ -46,10 +46,11 @@ rss() { sort -n -k2 "$1" | tail -1 | awk '{printf "%d", $2 / 1024}'; }
 base=$(median "$work/run")
 basemin=$(minimum "$work/run")
 echo "# record overhead, $rounds interleaved rounds, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
-printf '%-18s %8s %8s %10s %10s %8s\n' mode median min "+median" "+min" "RSS MB"
+printf '%-18s %8s %8s %10s %10s %10s %8s\n' mode median min "+median" "+min" "+paired" "RSS MB"
 for n in "${names[@]}"; do
   m=$(median "$work/$n")
   mn=$(minimum "$work/$n")
-  awk -v n="$n" -v m="$m" -v mn="$mn" -v b="$base" -v bm="$basemin" -v r="$(rss "$work/$n")" \
-    'BEGIN {printf "%-18s %8.3f %8.3f %9.1f%% %9.1f%% %8s\n", n, m, mn, (m / b - 1) * 100, (mn / bm - 1) * 100, r}'
+  paste -d' ' "$work/$n" "$work/run" | awk '{print $1 / $3}' >"$work/ratio"
+  awk -v n="$n" -v m="$m" -v mn="$mn" -v b="$base" -v bm="$basemin" -v p="$(median "$work/ratio")" -v r="$(rss "$work/$n")" \
+    'BEGIN {printf "%-18s %8.3f %8.3f %9.1f%% %9.1f%% %9.1f%% %8s\n", n, m, mn, (m / b - 1) * 100, (mn / bm - 1) * 100, (p - 1) * 100, r}'
 done
