@@ -125,23 +125,15 @@ func (r *Recorder) EmbedSnapshots(every uint64) {
 	if r.taker == nil { // StartFromSnapshot already began the chain
 		r.taker = r.m.NewSnapshotTaker(false)
 	}
+	// The first Take allocates the page buffer, on the machine
+	// goroutine; the snapshot goroutine grows it later if need be.
+	// Faulting it in beforehand, on another goroutine while the guest
+	// boots, made the recording slower, not faster: the boot is when
+	// the machine goroutine faults in most of its own memory, and work
+	// on fresh memory on the other core slows that down more than the
+	// first Take's own faults (a few milliseconds) cost.
 	r.taker.Reuse = true
-	// Fault in a page buffer for the first snapshot while the guest
-	// boots (see SnapshotTaker.Reserve). After boot a guest has written
-	// a good part of its RAM; an eighth of it is a guess that Take grows
-	// if it must.
-	guess := min(len(r.m.Bus.RAM)/8, maxFirstReserve) / 4096
-	done := make(chan struct{})
-	r.reserved = done
-	go func(t *machine.SnapshotTaker) {
-		defer close(done)
-		t.Reserve(guess)
-	}(r.taker)
 }
-
-// maxFirstReserve bounds the page buffer faulted in before the first
-// snapshot.
-const maxFirstReserve = 64 << 20
 
 // maybeSnapshot is called at every digest point while recording.
 func (r *Recorder) maybeSnapshot(icount uint64) error {
@@ -151,10 +143,6 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	// The previous snapshot, if another goroutine still encodes it, reads
 	// the page buffer this Take reuses: wait for it first.
 	r.collectSnapshot(true)
-	if r.reserved != nil {
-		<-r.reserved
-		r.reserved = nil
-	}
 	s, err := r.taker.Take()
 	if errors.Is(err, machine.ErrBusy) {
 		return nil // disk I/O in flight: try at the next digest

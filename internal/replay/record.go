@@ -41,7 +41,6 @@ type Recorder struct {
 	snapshots    int
 	snapBytes    uint64
 	pending      *pendingSnapshot // on its way into the log
-	reserved     chan struct{}    // closed when the first page buffer is faulted in
 	snapMaxPages int              // pages of the largest snapshot so far
 	blob         []byte           // reused by every snapshot (see pendingSnapshot)
 	mu           sync.Mutex       // guards queue and the pending snapshot's result
