@@ -45,7 +45,7 @@ const pageInsts = 4096 / 2
 
 // codePage holds the decoded instructions of one physical RAM page. A
 // slot is valid when its gen equals the page's gen, so a recycled page
-// is invalidated by bumping gen instead of clearing 48 KiB.
+// is invalidated by bumping gen instead of clearing 32 KiB.
 type codePage struct {
 	insts [pageInsts]inst
 	gen   uint32
@@ -136,6 +136,7 @@ type CPU struct {
 	curGen      uint32
 	curOff      uint64 // RAM index of the current fetch page
 	scratch     inst
+	scratchRaw  uint32   // scratch's instruction bits (see illegal)
 	dirty       []uint64 // RAM pages written since ClearDirty (nil = not tracked)
 
 	// Debugging: breakpoints and watchpoints live here, never in guest
@@ -461,7 +462,8 @@ func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
 		return nil, false
 	}
 	hi := binary.LittleEndian.Uint16(c.ram[o:])
-	c.scratch = decode32(uint32(lo) | uint32(hi)<<16)
+	c.scratchRaw = uint32(lo) | uint32(hi)<<16
+	c.scratch = decode32(c.scratchRaw)
 	return &c.scratch, true
 }
 
@@ -470,7 +472,25 @@ func (c *CPU) exception(cause, tval uint64) {
 	c.trap(cause, tval, false)
 }
 
-func (c *CPU) illegal(in *inst) { c.exception(CauseIllegalInstruction, uint64(in.raw)) }
+// illegal takes an illegal-instruction exception for in, the instruction
+// at c.pc, with its bits as mtval. A decoded slot does not keep the bits
+// (it is 16 bytes, and there are 2,048 per code page): they are read
+// again from the code page, unchanged since the slot was decoded, or a
+// store would have invalidated it. An instruction that straddles two
+// pages left its bits in scratchRaw.
+func (c *CPU) illegal(in *inst) {
+	var raw uint32
+	if in == &c.scratch {
+		raw = c.scratchRaw
+	} else {
+		b := c.ram[c.curOff+c.pc&0xfff:]
+		raw = uint32(binary.LittleEndian.Uint16(b))
+		if in.length == 4 {
+			raw = binary.LittleEndian.Uint32(b)
+		}
+	}
+	c.exception(CauseIllegalInstruction, uint64(raw))
+}
 
 func (c *CPU) trap(cause, tval uint64, intr bool) {
 	deleg := c.medeleg
@@ -597,7 +617,7 @@ func (c *CPU) Run(budget uint64) StopReason {
 const codePageSize = (unsafe.Sizeof(codePage{}) + 63) &^ 63
 
 // newCodePage returns a fresh decoded-code page. Pages are carved from
-// huge-page-advised slabs (package hugemem): a codePage is 48 KiB, and
+// huge-page-advised slabs (package hugemem): a codePage is 32 KiB, and
 // faulting one in from fresh 4 KiB pages cost more than decoding into
 // it. A codePage holds no pointers, so it may live in a []byte; pages
 // are never freed, only recycled through freePages, so the slabs stay

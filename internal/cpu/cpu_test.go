@@ -117,6 +117,56 @@ func TestIllegalInstructionTrap(t *testing.T) {
 	}
 }
 
+// An illegal-instruction trap reports the instruction's bits in mtval:
+// reserved encodings and valid ones used where they are not allowed,
+// 16- and 32-bit, on a page or straddling two, and the second time from
+// the decoded slot (which does not keep the bits).
+func TestIllegalInstructionMtval(t *testing.T) {
+	const faddD = 0x02b57553 // fadd.d fa0, fa0, fa1 (dynamic rounding)
+	tests := []struct {
+		name  string
+		off   uint64 // where the instruction is, from ramBase
+		bits  []byte
+		priv  uint8
+		fsOff bool // mstatus.FS = Off
+		want  uint64
+	}{
+		{"reserved 32-bit", 0x200, le32(0xffffffff), PrivM, false, 0xffffffff},
+		{"reserved 16-bit (c.addi4spn, zero immediate)", 0x202, le16(0x0004), PrivM, false, 0x0004},
+		{"fadd.d with FS off", 0x204, le32(faddD), PrivM, true, faddD},
+		{"c.fld with FS off", 0x20a, le16(0x2000), PrivM, true, 0x2000},
+		{"mret in S-mode", 0x210, le32(0x30200073), PrivS, false, 0x30200073},
+		{"reserved 32-bit across pages", 0xffe, le32(0xffffffff), PrivM, false, 0xffffffff},
+		{"fadd.d with FS off across pages", 0x1ffe, le32(faddD), PrivM, true, faddD},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCPU(t, nil)
+			handler := uint64(ramBase + 0x3000)
+			binary.LittleEndian.PutUint32(c.ram[0x3000:], halt)
+			copy(c.ram[tc.off:], tc.bits)
+			for range 2 {
+				c.mtvec, c.mcause, c.mtval = handler, 0, 0
+				c.priv = tc.priv
+				if tc.fsOff {
+					c.mstatus &^= msFS
+				} else {
+					c.mstatus |= msFS
+				}
+				c.SetPC(ramBase + tc.off)
+				c.Run(1)
+				if c.mcause != CauseIllegalInstruction || c.mtval != tc.want || c.mepc != ramBase+tc.off || c.PC() != handler {
+					t.Fatalf("mcause %d mtval %#x mepc %#x pc %#x, want an illegal-instruction trap with mtval %#x at %#x",
+						c.mcause, c.mtval, c.mepc, c.PC(), tc.want, ramBase+tc.off)
+				}
+			}
+		})
+	}
+}
+
+func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+
 // Overwriting an instruction that has already run must take effect.
 func TestSelfModifyingCode(t *testing.T) {
 	// loop: a0 += 1 at "target"; then patch target to a0 += 100 and run it again.
@@ -247,7 +297,7 @@ func FuzzDecodeCompressed(f *testing.F) {
 			Imm          int64
 		}
 		norm := func(i inst) view {
-			v := view{i.op, i.rd, i.rs1, i.rs2, i.imm}
+			v := view{i.op, i.rd, i.rs1, i.rs2, int64(i.imm)}
 			switch i.op {
 			case opADD, opSUB, opXOR, opOR, opAND, opADDW, opSUBW, opSW, opSD, opBEQ, opBNE:
 			default:
@@ -293,21 +343,22 @@ func reencode(in inst) (uint32, bool) {
 		rd = 0
 	}
 	rs1, rs2 := uint32(in.rs1), uint32(in.rs2)
+	imm := int64(in.imm)
 	switch in.op {
 	case opADDI:
-		return addi(rd, rs1, in.imm), true
+		return addi(rd, rs1, imm), true
 	case opADDIW:
-		return encI(0x1b, 0, rd, rs1, in.imm), true
+		return encI(0x1b, 0, rd, rs1, imm), true
 	case opANDI:
-		return andi(rd, rs1, in.imm), true
+		return andi(rd, rs1, imm), true
 	case opSLLI:
-		return slli(rd, rs1, in.imm), true
+		return slli(rd, rs1, imm), true
 	case opSRLI:
-		return srli(rd, rs1, in.imm), true
+		return srli(rd, rs1, imm), true
 	case opSRAI:
-		return encI(0x13, 5, rd, rs1, in.imm|0x400), true
+		return encI(0x13, 5, rd, rs1, imm|0x400), true
 	case opLUI:
-		return lui(rd, in.imm), true
+		return lui(rd, imm), true
 	case opADD:
 		return add(rd, rs1, rs2), true
 	case opSUB:
@@ -323,21 +374,21 @@ func reencode(in inst) (uint32, bool) {
 	case opSUBW:
 		return encR(0x3b, 0, 0x20, rd, rs1, rs2), true
 	case opLW:
-		return lw(rd, rs1, in.imm), true
+		return lw(rd, rs1, imm), true
 	case opLD:
-		return ld(rd, rs1, in.imm), true
+		return ld(rd, rs1, imm), true
 	case opSW:
-		return sw(rs2, rs1, in.imm), true
+		return sw(rs2, rs1, imm), true
 	case opSD:
-		return sd(rs2, rs1, in.imm), true
+		return sd(rs2, rs1, imm), true
 	case opJAL:
-		return jal(rd, in.imm), true
+		return jal(rd, imm), true
 	case opJALR:
-		return jalr(rd, rs1, in.imm), true
+		return jalr(rd, rs1, imm), true
 	case opBEQ:
-		return beq(rs1, rs2, in.imm), true
+		return beq(rs1, rs2, imm), true
 	case opBNE:
-		return bne(rs1, rs2, in.imm), true
+		return bne(rs1, rs2, imm), true
 	case opEBREAK:
 		return 0x00100073, true
 	}

@@ -128,10 +128,9 @@ type inst struct {
 	rs2    uint8
 	rs3    uint8 // FMA third operand; rm for FP ops lives in fn3
 	fn3    uint8
-	length uint8 // 2 or 4
-	fop    uint8 // FP sub-op (funct7 / opcode class), see fp.go
-	imm    int64
-	raw    uint32 // instruction bits, for mtval on illegal instruction
+	length uint8  // 2 or 4
+	fop    uint8  // FP sub-op (funct7 / opcode class), see fp.go
+	imm    int32  // every immediate of RV64GC fits in 32 bits
 	gen    uint32 // decode-cache generation (see codePage); 0 = not decoded
 }
 
@@ -148,7 +147,7 @@ func sext(v uint64, bits uint) int64 { return int64(v<<(64-bits)) >> (64 - bits)
 
 // decode32 decodes a 32-bit instruction.
 func decode32(w uint32) inst {
-	in := inst{length: 4, raw: w}
+	in := inst{length: 4}
 	rd := (w >> 7) & 31
 	rs1 := (w >> 15) & 31
 	rs2 := (w >> 20) & 31
@@ -163,22 +162,22 @@ func decode32(w uint32) inst {
 	immB := sext(uint64((w>>31)<<12|((w>>7)&1)<<11|((w>>25)&63)<<5|((w>>8)&15)<<1), 13)
 	immU := int64(int32(w & 0xfffff000))
 	immJ := sext(uint64((w>>31)<<20|((w>>12)&0xff)<<12|((w>>20)&1)<<11|((w>>21)&0x3ff)<<1), 21)
-	ill := inst{op: opIllegal, length: 4, raw: w}
+	ill := inst{op: opIllegal, length: 4}
 
 	switch w & 0x7f {
 	case 0x37:
-		in.op, in.imm = opLUI, immU
+		in.op, in.imm = opLUI, int32(immU)
 	case 0x17:
-		in.op, in.imm = opAUIPC, immU
+		in.op, in.imm = opAUIPC, int32(immU)
 	case 0x6f:
-		in.op, in.imm = opJAL, immJ
+		in.op, in.imm = opJAL, int32(immJ)
 	case 0x67:
 		if fn3 != 0 {
 			return ill
 		}
-		in.op, in.imm = opJALR, immI
+		in.op, in.imm = opJALR, int32(immI)
 	case 0x63:
-		in.imm = immB
+		in.imm = int32(immB)
 		switch fn3 {
 		case 0:
 			in.op = opBEQ
@@ -196,7 +195,7 @@ func decode32(w uint32) inst {
 			return ill
 		}
 	case 0x03:
-		in.imm = immI
+		in.imm = int32(immI)
 		switch fn3 {
 		case 0:
 			in.op = opLB
@@ -216,7 +215,7 @@ func decode32(w uint32) inst {
 			return ill
 		}
 	case 0x23:
-		in.imm = immS
+		in.imm = int32(immS)
 		switch fn3 {
 		case 0:
 			in.op = opSB
@@ -230,7 +229,7 @@ func decode32(w uint32) inst {
 			return ill
 		}
 	case 0x13:
-		in.imm = immI
+		in.imm = int32(immI)
 		switch fn3 {
 		case 0:
 			in.op = opADDI
@@ -248,7 +247,7 @@ func decode32(w uint32) inst {
 			if w>>26 != 0 {
 				return ill
 			}
-			in.op, in.imm = opSLLI, int64((w>>20)&63)
+			in.op, in.imm = opSLLI, int32((w>>20)&63)
 		case 5:
 			switch w >> 26 {
 			case 0:
@@ -258,10 +257,10 @@ func decode32(w uint32) inst {
 			default:
 				return ill
 			}
-			in.imm = int64((w >> 20) & 63)
+			in.imm = int32((w >> 20) & 63)
 		}
 	case 0x1b:
-		in.imm = immI
+		in.imm = int32(immI)
 		switch fn3 {
 		case 0:
 			in.op = opADDIW
@@ -269,7 +268,7 @@ func decode32(w uint32) inst {
 			if fn7 != 0 {
 				return ill
 			}
-			in.op, in.imm = opSLLIW, int64(rs2)
+			in.op, in.imm = opSLLIW, int32(rs2)
 		case 5:
 			switch fn7 {
 			case 0:
@@ -279,7 +278,7 @@ func decode32(w uint32) inst {
 			default:
 				return ill
 			}
-			in.imm = int64(rs2)
+			in.imm = int32(rs2)
 		default:
 			return ill
 		}
@@ -341,7 +340,7 @@ func decode32(w uint32) inst {
 			return ill
 		}
 	case 0x73:
-		in.imm = int64(w >> 20) // CSR number
+		in.imm = int32(w >> 20) // CSR number
 		switch fn3 {
 		case 0:
 			switch {
@@ -416,7 +415,7 @@ func decode32(w uint32) inst {
 			return ill
 		}
 	case 0x07:
-		in.imm = immI
+		in.imm = int32(immI)
 		switch fn3 {
 		case 2:
 			in.op = opFLW
@@ -427,7 +426,7 @@ func decode32(w uint32) inst {
 		}
 		in.rd = uint8(rd) // FP destination: no sink mapping
 	case 0x27:
-		in.imm = immS
+		in.imm = int32(immS)
 		switch fn3 {
 		case 2:
 			in.op = opFSW
@@ -448,7 +447,7 @@ func decode32(w uint32) inst {
 // "C" Standard Extension, RV64 column) into the equivalent decoded form.
 func decode16(h uint16) inst {
 	w := uint32(h)
-	ill := inst{op: opIllegal, length: 2, raw: w}
+	ill := inst{op: opIllegal, length: 2}
 	if h == 0 {
 		return ill // the all-zero halfword is defined illegal
 	}
@@ -458,12 +457,12 @@ func decode16(h uint16) inst {
 	rs2Full := bits(6, 2)
 	rdP := bits(4, 2) + 8  // rd' / rs2'
 	rs1P := bits(9, 7) + 8 // rs1' / rd'
-	in := inst{length: 2, raw: w}
+	in := inst{length: 2}
 	mk := func(o op, rd, rs1, rs2 uint32, imm int64) inst {
-		return inst{op: o, rd: dst(rd), rs1: uint8(rs1), rs2: uint8(rs2), imm: imm, length: 2, raw: w}
+		return inst{op: o, rd: dst(rd), rs1: uint8(rs1), rs2: uint8(rs2), imm: int32(imm), length: 2}
 	}
 	mkF := func(o op, rd, rs1, rs2 uint32, imm int64, fn3 uint8) inst {
-		return inst{op: o, rd: uint8(rd), rs1: uint8(rs1), rs2: uint8(rs2), imm: imm, length: 2, raw: w, fn3: fn3}
+		return inst{op: o, rd: uint8(rd), rs1: uint8(rs1), rs2: uint8(rs2), imm: int32(imm), length: 2, fn3: fn3}
 	}
 	_ = in
 	switch w & 3 {
@@ -579,7 +578,7 @@ func decode16(h uint16) inst {
 			}
 			if rs2Full == 0 {
 				if rdFull == 0 { // c.ebreak
-					return inst{op: opEBREAK, length: 2, raw: w}
+					return inst{op: opEBREAK, length: 2}
 				}
 				return mk(opJALR, 1, rdFull, 0, 0) // c.jalr
 			}

@@ -127,7 +127,7 @@ func (c *CPU) step() {
 				next = pc + uint64(in.imm)
 			}
 		case opSLTI:
-			x[in.rd] = b2u(int64(x[in.rs1]) < in.imm)
+			x[in.rd] = b2u(int64(x[in.rs1]) < int64(in.imm))
 		case opSLTIU:
 			x[in.rd] = b2u(x[in.rs1] < uint64(in.imm))
 		case opXORI:

@@ -39,8 +39,8 @@ const (
 )
 
 func decodeFP(w uint32) inst {
-	ill := inst{op: opIllegal, length: 4, raw: w}
-	in := inst{op: opFP, length: 4, raw: w,
+	ill := inst{op: opIllegal, length: 4}
+	in := inst{op: opFP, length: 4,
 		rd: uint8((w >> 7) & 31), rs1: uint8((w >> 15) & 31), rs2: uint8((w >> 20) & 31),
 		rs3: uint8(w >> 27), fn3: uint8((w >> 12) & 7)}
 	fmt := (w >> 25) & 3

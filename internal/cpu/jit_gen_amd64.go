@@ -359,7 +359,7 @@ func (g *jitGen) lrsc(in *inst, pc, k uint64) {
 func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 	a := g.a
 	rd, rs1, rs2 := in.rd, in.rs1, in.rs2
-	imm := in.imm
+	imm := int64(in.imm)
 	alu := func(op amd64.ALU, w amd64.Width) {
 		if rd == regSink {
 			return
