@@ -43,12 +43,31 @@ const (
 
 const pageInsts = 4096 / 2
 
+// chunkInsts is how many decoded slots a codeChunk holds: one per
+// halfword of 256 bytes of guest code.
+const (
+	chunkInsts = 128
+	pageChunks = pageInsts / chunkInsts
+)
+
+// codeChunk holds the decoded instructions of 256 bytes of a code page.
+// A page's chunks are allocated as instructions in them are first
+// decoded: at the end of a Linux session fewer than half of the
+// 256-byte stretches of the pages that ran code had run any.
+type codeChunk [chunkInsts]inst
+
+// noChunk stands for every chunk of a code page in which nothing has been
+// decoded yet, so that finding a slot needs no test: its slots are all
+// invalid (gen 0), and decodeSlot gives the page a chunk of its own before
+// decoding. It is never written.
+var noChunk codeChunk
+
 // codePage holds the decoded instructions of one physical RAM page. A
 // slot is valid when its gen equals the page's gen, so a recycled page
-// is invalidated by bumping gen instead of clearing 32 KiB.
+// is invalidated by bumping gen instead of clearing its chunks.
 type codePage struct {
-	insts [pageInsts]inst
-	gen   uint32
+	chunks [pageChunks]*codeChunk // &noChunk until one is needed
+	gen    uint32
 	// writes counts stores to the page since execution last entered it;
 	// a page that keeps being written without being executed is dropped
 	// (it holds data now), which lets its stores use the write TLB again.
@@ -130,14 +149,19 @@ type CPU struct {
 	dpriv       uint8
 	codePages   []*codePage
 	freePages   []*codePage
-	pageSlab    hugemem.Slab // where new code pages are carved from
+	pageSlab    hugemem.Slab // where code pages' chunks are carved from
 	curVPN      uint64
 	curPage     *codePage
-	curGen      uint32
-	curOff      uint64 // RAM index of the current fetch page
-	scratch     inst
-	scratchRaw  uint32   // scratch's instruction bits (see illegal)
-	dirty       []uint64 // RAM pages written since ClearDirty (nil = not tracked)
+	// curChunk is the chunk of curPage that pc>>8 == curChunkVA is in.
+	// curChunkVA is tlbNone whenever curVPN is (dropFetch), and after
+	// fetchPage: then step looks the chunk up again.
+	curChunk   *codeChunk
+	curChunkVA uint64
+	curGen     uint32
+	curOff     uint64 // RAM index of the current fetch page
+	scratch    inst
+	scratchRaw uint32   // scratch's instruction bits (see illegal)
+	dirty      []uint64 // RAM pages written since ClearDirty (nil = not tracked)
 
 	// Debugging: breakpoints and watchpoints live here, never in guest
 	// memory. debugOn gates the per-instruction check.
@@ -357,7 +381,7 @@ func (c *CPU) dropCodePage(page uint64) {
 	cp := c.codePages[page]
 	c.codePages[page] = nil
 	c.freePages = append(c.freePages, cp)
-	c.curVPN = tlbNone
+	c.dropFetch()
 	if c.jit != nil {
 		c.jitInvalidate(page, 0, 4095)
 	}
@@ -392,7 +416,7 @@ func (c *CPU) fetchPage() bool {
 			c.freePages = c.freePages[:n-1]
 			cp.gen++
 			if cp.gen == 0 { // wrapped: old slots could look valid
-				*cp = codePage{gen: 1}
+				*cp = *c.newCodePage()
 			}
 		} else {
 			cp = c.newCodePage()
@@ -409,7 +433,15 @@ func (c *CPU) fetchPage() bool {
 	c.curPage = cp
 	c.curGen = cp.gen
 	c.curOff = off
+	c.curChunkVA = tlbNone
 	return true
+}
+
+// dropFetch makes the next instruction look its fetch page (and chunk)
+// up again.
+func (c *CPU) dropFetch() {
+	c.curVPN = tlbNone
+	c.curChunkVA = tlbNone
 }
 
 // codeWrite invalidates the decoded slots a store of size bytes at page
@@ -429,7 +461,9 @@ func (c *CPU) codeWrite(page, po uint64, size int) {
 	}
 	last := min(po+uint64(size)-1, 4095)
 	for s := first >> 1; s <= last>>1; s++ {
-		cp.insts[s].gen = 0
+		if ch := cp.chunks[s/chunkInsts]; ch != &noChunk {
+			ch[s%chunkInsts].gen = 0
+		}
 	}
 	if c.jit != nil {
 		c.jitInvalidate(page, first, last)
@@ -441,6 +475,11 @@ func (c *CPU) codeWrite(page, po uint64, size int) {
 // slot on every execution (it depends on two translations).
 func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
 	po := c.pc & 0xfff
+	if ch := &c.curPage.chunks[po/(2*chunkInsts)]; *ch == &noChunk {
+		*ch = c.newChunk()
+		slot = &(*ch)[po/2%chunkInsts]
+		c.curChunkVA = tlbNone // step's curChunk was noChunk
+	}
 	lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:])
 	if lo&3 != 3 {
 		*slot = decode16(lo)
@@ -612,24 +651,24 @@ func (c *CPU) Run(budget uint64) StopReason {
 	}
 }
 
-// codePageSize is a codePage's size rounded to 64 bytes (a cache line,
-// and the alignment of every page carved from a slab).
-const codePageSize = (unsafe.Sizeof(codePage{}) + 63) &^ 63
-
-// newCodePage returns a fresh decoded-code page. Pages are carved from
-// huge-page-advised slabs (package hugemem): a codePage is 32 KiB, and
-// faulting one in from fresh 4 KiB pages cost more than decoding into
-// it. A codePage holds no pointers, so it may live in a []byte; pages
-// are never freed, only recycled through freePages, so the slabs stay
-// referenced by the pages carved from them.
+// newCodePage returns a fresh decoded-code page, with no chunks yet.
 func (c *CPU) newCodePage() *codePage {
-	b := c.pageSlab.Take(int(codePageSize) + 64)
-	b = b[:cap(b)]
-	off := (64 - uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64) % 64
-	cp := (*codePage)(unsafe.Pointer(&b[off]))
-	// The slab's memory is zero and never touched: setting only gen
-	// leaves the slots' memory to be faulted in as they are decoded
-	// (clearing the whole page cost more than decoding into it).
-	cp.gen = 1
+	cp := &codePage{gen: 1}
+	for i := range cp.chunks {
+		cp.chunks[i] = &noChunk
+	}
 	return cp
+}
+
+// newChunk returns a chunk for a code page. Chunks are carved from
+// huge-page-advised slabs (package hugemem): faulting in fresh 4 KiB
+// pages, one per two chunks, cost more than decoding into them. A chunk
+// holds no pointers, so it may live in a []byte; chunks are never freed
+// (their pages are recycled through freePages), so the slabs stay
+// referenced by the pages that point into them.
+func (c *CPU) newChunk() *codeChunk {
+	b := c.pageSlab.Take(int(unsafe.Sizeof(codeChunk{})))
+	// The slab's memory is zero, so every slot is invalid (gen 0), and
+	// untouched: it is faulted in as slots are decoded.
+	return (*codeChunk)(unsafe.Pointer(unsafe.SliceData(b[:1])))
 }

@@ -189,6 +189,46 @@ func TestSelfModifyingCode(t *testing.T) {
 	}
 }
 
+// A 4-byte instruction that straddles two chunks of decoded slots (its
+// halves in different 256-byte stretches of the page) is invalidated by
+// a store to either half.
+func TestSelfModifyingCodeAcrossChunks(t *testing.T) {
+	const target = 0xfe // its upper half is at 0x100, in the next chunk
+	patched := addi(a0, a0, 100)
+	for _, tc := range []struct {
+		orig uint32 // differs from patched in one half only
+		off  int64  // where the half that differs is
+		bits uint32
+		want uint64
+	}{
+		{addi(a1, a0, 100), target, patched & 0xffff, 100}, // rd: the lower half
+		{addi(a0, a0, 1), target + 2, patched >> 16, 101},  // the immediate: the upper half
+	} {
+		code := prog(
+			li(a0, 0),
+			li(t0, ramBase+uint64(tc.off)),
+			li(t1, uint64(tc.bits)),
+			jal(ra, 0),               // patched below: call target
+			encS(0x23, 1, t0, t1, 0), // sh t1, 0(t0)
+			jal(ra, 0),               // patched below: call target again
+			halt,
+		)
+		c := newTestCPU(t, code)
+		for i, w := range code {
+			if w == jal(ra, 0) {
+				binary.LittleEndian.PutUint32(c.ram[4*i:], jal(ra, int64(target-4*i)))
+			}
+		}
+		binary.LittleEndian.PutUint16(c.ram[target-2:], 0x0001) // c.nop
+		binary.LittleEndian.PutUint32(c.ram[target:], tc.orig)
+		binary.LittleEndian.PutUint32(c.ram[target+4:], jalr(zero, ra, 0))
+		c.Run(100)
+		if got := c.Reg(int(a0)); got != tc.want {
+			t.Fatalf("store to offset %#x: a0 = %d, want %d (the patched instruction ran once)", tc.off, got, tc.want)
+		}
+	}
+}
+
 func TestWFIIdleAndWake(t *testing.T) {
 	code := prog(li(t0, MipMTIP), csrrw(zero, csrMie, t0), wfi, addi(a0, zero, 42), halt)
 	c := newTestCPU(t, code)

@@ -13,14 +13,13 @@ func (c *CPU) step() {
 		}
 		pc := c.pc
 		c.icount++
-		page := c.curPage
-		if pc>>12 != c.curVPN {
-			if !c.fetchPage() {
+		if pc>>8 != c.curChunkVA {
+			if pc>>12 != c.curVPN && !c.fetchPage() {
 				continue
 			}
-			page = c.curPage
+			c.curChunk, c.curChunkVA = c.curPage.chunks[(pc&0xfff)>>8], pc>>8
 		}
-		in := &page.insts[(pc&0xfff)>>1]
+		in := &c.curChunk[(pc>>1)%chunkInsts]
 		if in.gen != c.curGen {
 			var ok bool
 			if in, ok = c.decodeSlot(in); !ok {

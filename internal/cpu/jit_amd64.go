@@ -81,6 +81,7 @@ const (
 	offLimit  = unsafe.Offsetof((*CPU)(nil).limit)
 	offSscr   = unsafe.Offsetof((*CPU)(nil).sscratch)
 	offCurVPN = unsafe.Offsetof((*CPU)(nil).curVPN)
+	offCurCVA = unsafe.Offsetof((*CPU)(nil).curChunkVA)
 )
 
 // jitBlock is one translated block: straight-line guest code in one page.

@@ -298,7 +298,8 @@ func (g *jitGen) csr(in *inst, pc, next, k uint64) {
 	a.ALURI(amd64.W32, amd64.OR, amd64.RCX, PrivS)
 	a.ShiftRI(amd64.W64, amd64.SHL, amd64.RCX, 56)
 	a.Store(amd64.W64, fld(offDctx), amd64.RCX)
-	a.StoreImm(amd64.W64, fld(offCurVPN), -1)
+	a.StoreImm(amd64.W64, fld(offCurVPN), -1) // dropFetch
+	a.StoreImm(amd64.W64, fld(offCurCVA), -1)
 	g.st(in.rd, amd64.RAX)
 	// SIE 0 -> 1: back to Run after this instruction.
 	same := a.NewLabel()

@@ -27,11 +27,11 @@ func TestJITLayout(t *testing.T) {
 	if unsafe.Sizeof(c.resValid) != 1 || unsafe.Sizeof(c.resAddr) != 8 {
 		t.Fatal("resValid must be one byte, resAddr 64-bit")
 	}
-	if unsafe.Sizeof(c.priv) != 1 || unsafe.Sizeof(c.limit) != 8 || unsafe.Sizeof(c.sscratch) != 8 || unsafe.Sizeof(c.curVPN) != 8 {
-		t.Fatal("priv must be one byte; limit, sscratch and curVPN 64-bit")
+	if unsafe.Sizeof(c.priv) != 1 || unsafe.Sizeof(c.limit) != 8 || unsafe.Sizeof(c.sscratch) != 8 || unsafe.Sizeof(c.curVPN) != 8 || unsafe.Sizeof(c.curChunkVA) != 8 {
+		t.Fatal("priv must be one byte; limit, sscratch, curVPN and curChunkVA 64-bit")
 	}
 	for _, off := range []uintptr{offPC, offICount, offDctx, offXctx, offTLBR, offTLBW, offTLBX, offResV, offResA,
-		offPriv, offLimit, offSscr, offCurVPN} {
+		offPriv, offLimit, offSscr, offCurVPN, offCurCVA} {
 		if off+16*tlbSize > 1<<31-1 {
 			t.Fatalf("field offset %d out of disp32 reach", off)
 		}

@@ -69,7 +69,7 @@ func (c *CPU) flushTLB() {
 		c.tlbSuperMap = [superMapWords]uint64{}
 		c.tlbSuper = false
 	}
-	c.curVPN = tlbNone
+	c.dropFetch()
 }
 
 // tlbSuperMap layout: 4096 bits for 2 MiB regions, 64 for 1 GiB
@@ -104,7 +104,7 @@ func (c *CPU) flushTLBPage(va uint64) {
 			t[i].key = tlbNone
 		}
 	}
-	c.curVPN = tlbNone
+	c.dropFetch()
 	if !c.tlbSuper {
 		return
 	}
@@ -203,7 +203,7 @@ func (c *CPU) updateCtx() {
 	c.dpriv = dp
 	c.dctx = ctx << 56
 	c.xctx = uint64(c.priv) << 56
-	c.curVPN = tlbNone
+	c.dropFetch()
 }
 
 // fault raises the page fault (or access fault) for an access type.
