@@ -84,7 +84,11 @@ func TestPlayToStopsAtSnapshot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.rwd")
 	m, _, rec := recordingBuiltin(t, path, 100_000, new(bytes.Buffer))
 	rec.EmbedSnapshots(1)
-	res, err := m.Run(2_000_000)
+	// Long enough that most digests come after the boot's disk requests:
+	// the guest polls for each completion, and while one is in flight
+	// (host time: milliseconds on a loaded machine, millions of
+	// instructions) no snapshot can be taken.
+	res, err := m.Run(20_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
