@@ -178,7 +178,7 @@ func (w *Writer) Append(ev Event) error {
 		warp, _ = parseWarp(ev.Data)
 	}
 	w.mu.Lock()
-	signal, err := w.appendLocked(ev.ICount, ev.Kind, ev.Data, nil, warp)
+	signal, err := w.appendLocked(ev, warp)
 	w.mu.Unlock()
 	if signal {
 		w.signal()
@@ -202,18 +202,12 @@ func (w *Writer) AppendSnapshot(icount, seq uint64, blob []byte) error {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
 	w.mu.Lock()
-	if err := w.usableLocked(); err != nil {
+	if err := w.acceptLocked(icount, KindSnapshot); err != nil {
 		w.mu.Unlock()
 		return err
 	}
-	if w.events > 0 && icount < w.last {
-		w.mu.Unlock()
-		return fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, KindSnapshot, icount, w.last)
-	}
 	bufs := w.takeLocked(true)
-	w.last = icount
-	w.events += uint64(parts)
-	w.byKind[KindSnapshot] += uint64(parts)
+	w.countLocked(icount, KindSnapshot, uint64(parts))
 	w.mu.Unlock()
 
 	err := w.writeBufs(bufs)
@@ -242,50 +236,60 @@ func (w *Writer) AppendSnapshot(icount, seq uint64, blob []byte) error {
 	return err
 }
 
-// appendLocked adds an event whose payload is head then data (valid) to
-// the current chunk. It reports whether the background goroutine has
-// something new to do (w.signal, once w.mu is released). w.mu is held.
-func (w *Writer) appendLocked(icount uint64, kind Kind, head, data []byte, warp uint64) (signal bool, err error) {
-	if w.closed {
-		return false, ErrClosed
-	}
-	if w.err != nil {
-		return false, w.err
-	}
-	if w.events > 0 && icount < w.last {
-		return false, fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, kind, icount, w.last)
+// appendLocked adds ev (valid) to the current chunk. It reports whether
+// the background goroutine has something new to do (w.signal, once w.mu is
+// released). w.mu is held.
+func (w *Writer) appendLocked(ev Event, warp uint64) (signal bool, err error) {
+	if err := w.acceptLocked(ev.ICount, ev.Kind); err != nil {
+		return false, err
 	}
 	c := w.cur
-	n := len(head) + len(data)
-	size := uvarintLen(icount-c.prev) + 1 + uvarintLen(uint64(n)) + n
+	size := uvarintLen(ev.ICount-c.prev) + 1 + uvarintLen(uint64(len(ev.Data))) + len(ev.Data)
 	if c.n > 0 && c.size()+size > w.opts.chunkSize {
 		w.sealLocked()
 		c = w.cur
 		signal = true
 	}
 	if c.n == 0 {
-		c.first, c.prev = icount, icount
+		c.first, c.prev = ev.ICount, ev.ICount
 		signal = true // arm the flush timer
 	}
-	c.b = putUvarint(c.b, icount-c.prev)
-	c.b = append(c.b, byte(kind))
-	c.b = putUvarint(c.b, uint64(n))
-	c.b = append(c.b, head...)
-	c.b = append(c.b, data...)
-	if kind == KindSnapshot {
-		c.packed += n
+	c.b = putUvarint(c.b, ev.ICount-c.prev)
+	c.b = append(c.b, byte(ev.Kind))
+	c.b = putUvarint(c.b, uint64(len(ev.Data)))
+	c.b = append(c.b, ev.Data...)
+	if ev.Kind == KindSnapshot {
+		c.packed += len(ev.Data)
 	}
-	c.prev = icount
+	c.prev = ev.ICount
 	c.n++
-	w.last = icount
-	w.events++
-	w.byKind[kind]++
+	w.countLocked(ev.ICount, ev.Kind, 1)
 	w.warpNs += warp
 	if c.size() >= w.opts.chunkSize {
 		w.sealLocked()
 		signal = true
 	}
 	return signal, nil
+}
+
+// acceptLocked returns why an event of kind at icount cannot be appended
+// now, if it cannot. w.mu is held.
+func (w *Writer) acceptLocked(icount uint64, kind Kind) error {
+	if err := w.usableLocked(); err != nil {
+		return err
+	}
+	if w.events > 0 && icount < w.last {
+		return fmt.Errorf("rrlog: %s: %s event at icount %d after an event at icount %d: icounts must not decrease", w.name, kind, icount, w.last)
+	}
+	return nil
+}
+
+// countLocked accounts for n events of kind at icount appended. w.mu is
+// held.
+func (w *Writer) countLocked(icount uint64, kind Kind, n uint64) {
+	w.last = icount
+	w.events += n
+	w.byKind[kind] += n
 }
 
 // signal wakes the background goroutine.
@@ -437,7 +441,7 @@ func (w *Writer) writeBufs(bufs []*chunkBuf) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, c := range bufs {
-		if len(w.free) < maxFreeBufs && cap(c.b) <= max(2*prefixRoom+2*w.opts.chunkSize, 2*SnapshotPart) {
+		if len(w.free) < maxFreeBufs && cap(c.b) <= 2*prefixRoom+2*w.opts.chunkSize {
 			c.b, c.n, c.packed = c.b[:prefixRoom], 0, 0
 			w.free = append(w.free, c)
 		}
