@@ -42,6 +42,7 @@ type Bus struct {
 
 	regions   []region
 	observers []WriteObserver
+	guard     WriteObserver // before a write; see Guard
 }
 
 // New returns a bus with ramSize bytes of zeroed RAM at ramBase.
@@ -70,6 +71,11 @@ func (b *Bus) Map(base, size uint64, name string, d Device) error {
 
 // Observe registers fn to be told about non-CPU writes to RAM.
 func (b *Bus) Observe(fn WriteObserver) { b.observers = append(b.observers, fn) }
+
+// Guard makes fn run before every non-CPU write to RAM, with the bytes
+// still unchanged (nil: no guard): copy-on-write of a snapshot that
+// another goroutine reads.
+func (b *Bus) Guard(fn WriteObserver) { b.guard = fn }
 
 // InRAM reports whether [pa, pa+n) lies entirely in RAM.
 func (b *Bus) InRAM(pa, n uint64) bool {
@@ -110,6 +116,9 @@ func (b *Bus) Read(pa uint64, size int) (val uint64, ok bool) {
 func (b *Bus) Write(pa uint64, size int, val uint64) bool {
 	if b.InRAM(pa, uint64(size)) {
 		off := pa - b.RAMBase
+		if b.guard != nil {
+			b.guard(pa, uint64(size))
+		}
 		for i := 0; i < size; i++ {
 			b.RAM[off+uint64(i)] = byte(val >> (8 * i))
 		}
@@ -141,6 +150,9 @@ func (b *Bus) ReadBytes(pa uint64, p []byte) error {
 func (b *Bus) WriteBytes(pa uint64, p []byte) error {
 	if !b.InRAM(pa, uint64(len(p))) {
 		return fmt.Errorf("bus: DMA write of %d bytes at %#x is outside RAM", len(p), pa)
+	}
+	if b.guard != nil && len(p) > 0 {
+		b.guard(pa, uint64(len(p)))
 	}
 	copy(b.RAM[pa-b.RAMBase:], p)
 	b.notify(pa, uint64(len(p)))

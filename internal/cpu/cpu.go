@@ -162,6 +162,11 @@ type CPU struct {
 	scratch    inst
 	scratchRaw uint32   // scratch's instruction bits (see illegal)
 	dirty      []uint64 // RAM pages written since ClearDirty (nil = not tracked)
+	// guard marks RAM pages whose next write must first call onGuard
+	// (copy-on-write of a snapshot being read on another goroutine); nil:
+	// none. Shared by the harts of a machine. See SetWriteGuard.
+	guard   []uint64
+	onGuard func(page uint64)
 
 	// Debugging: breakpoints and watchpoints live here, never in guest
 	// memory. debugOn gates the per-instruction check.
@@ -317,6 +322,26 @@ func (c *CPU) TrackDirty() {
 		c.dirty = make([]uint64, (len(c.codePages)+63)/64)
 	}
 	c.slowWriteTLB()
+}
+
+// SetWriteGuard makes the hart call fn(page) before it writes a RAM page
+// (index from the RAM base) whose bit is set in bits, or stops that (bits
+// nil). fn clears the bit. The hart checks only on its slow store path:
+// a page must not be writable through the TLB's fast path while its bit
+// is set, which holds for the pages written since the previous TakeDirty
+// (the caller sets the bits of such pages only).
+func (c *CPU) SetWriteGuard(bits []uint64, fn func(page uint64)) {
+	c.guard, c.onGuard = bits, fn
+}
+
+// guardWrite runs the write guard for RAM bytes [off, off+n) before
+// they are written.
+func (c *CPU) guardWrite(off, n uint64) {
+	for p := off >> 12; p <= (off+n-1)>>12; p++ {
+		if c.guard[p>>6]&(1<<(p&63)) != 0 {
+			c.onGuard(p)
+		}
+	}
 }
 
 // TakeDirty calls fn for every RAM page (index from the RAM base, in

@@ -307,6 +307,9 @@ func (c *CPU) translate(va uint64, acc access) (uint64, bool) {
 			want |= 0x80 // D
 		}
 		if want != pte && !c.probe {
+			if c.guard != nil {
+				c.guardWrite(off, 8)
+			}
 			binary.LittleEndian.PutUint64(c.ram[off:], want)
 			c.noteRAMWrite(pteAddr, 8)
 		}
@@ -399,6 +402,9 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 		dbgWatched = c.watchedPage(va, pa)
 	}
 	if off, ok := c.ramIndex(pa); ok && off+uint64(size) <= uint64(len(c.ram)) {
+		if c.guard != nil {
+			c.guardWrite(off, uint64(size))
+		}
 		for i := 0; i < size; i++ {
 			c.ram[off+uint64(i)] = byte(v >> (8 * i))
 		}
@@ -542,6 +548,8 @@ func (c *CPU) amoAddr(va uint64, size int, acc access) (uint64, bool) {
 		// LR keeps the translation as a load does. SC and AMOs keep
 		// theirs in amoWritten, once the page is marked dirty.
 		c.tlbKeep(tlbIdxR, va, pa, c.dctx, cached, !watched)
+	} else if c.guard != nil {
+		c.guardWrite(off, uint64(size)) // before the SC or AMO writes
 	}
 	return off, true
 }

@@ -59,3 +59,24 @@ func TestSlab(t *testing.T) {
 		}
 	}
 }
+
+func TestMap(t *testing.T) {
+	for _, n := range []int{1, 4096, MinSize + 12345} {
+		b, err := Map(n)
+		if err != nil {
+			t.Fatalf("Map(%d): %v", n, err)
+		}
+		if len(b) != n {
+			t.Fatalf("Map(%d): length %d", n, len(b))
+		}
+		if b[0] != 0 || b[n-1] != 0 {
+			t.Fatalf("Map(%d): not zeroed", n)
+		}
+		b[0], b[n-1] = 1, 2
+		Unmap(b[:1]) // the whole mapping, whatever the length
+	}
+	if b, err := Map(0); err != nil || b != nil {
+		t.Fatalf("Map(0) = %v, %v; want nil, nil", b, err)
+	}
+	Unmap(nil)
+}

@@ -38,6 +38,7 @@ func (m *Machine) onHTIF(pa uint64) {
 		m.ackHTIF(v)
 	}
 	// The store is consumed: clear tohost as a real host would.
+	m.guardRAM(pa, 8)
 	binary.LittleEndian.PutUint64(m.Bus.RAM[off:], 0)
 }
 

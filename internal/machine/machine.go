@@ -232,8 +232,9 @@ type Machine struct {
 	stopCause        atomic.Uint32
 	progress         atomic.Uint64
 	jobsPending      atomic.Int64
-	dirtyAcc         []uint64 // pages written, for the snapshot store
-	checkAcc         []uint64 // pages written, for the next state digest
+	dirtyAcc         []uint64     // pages written, for the snapshot store
+	checkAcc         []uint64     // pages written, for the next state digest
+	capture          *pageCapture // the open captured snapshot, if any
 	haltReason       HaltReason
 	exitCode         int
 	htif             htif

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/rewindvm/rewind/internal/block"
@@ -32,11 +33,6 @@ type Snapshot struct {
 	// Disks holds, per disk, the overlay blocks written since the previous
 	// snapshot (all of them when Full), ascending.
 	Disks [][]block.OverlayBlock
-
-	// frame, when Take left room for the encoding's head before the
-	// pages: room bytes, then the Pages' data back to back (EncodeInPlace).
-	frame []byte
-	room  int
 }
 
 // SnapshotPage is one 4 KiB RAM page of a snapshot.
@@ -79,38 +75,28 @@ func (s *Snapshot) AppendEncoding(dst []byte) ([]byte, error) {
 	return out, nil
 }
 
-// EncodeInPlace returns the encoding Encode returns. When Take left room
-// for its head before the pages (a taker with Reuse), it writes the head
-// there and returns the encoding in that buffer, so no page is copied
-// again; the result is then valid as long as the snapshot. Otherwise it
-// appends the encoding to dst, as AppendEncoding.
-func (s *Snapshot) EncodeInPlace(dst []byte) ([]byte, error) {
-	head, err := s.appendHead(nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(head) > s.room || len(s.frame) != s.room+pageSize*len(s.Pages) {
-		return s.AppendEncoding(dst)
-	}
-	for i, p := range s.Pages {
-		if &p.Data[0] != &s.frame[s.room+i*pageSize] {
-			return s.AppendEncoding(dst) // the pages were replaced
-		}
-	}
-	start := s.room - len(head)
-	copy(s.frame[start:], head)
-	return s.frame[start:], nil
-}
-
 // appendHead appends the encoding up to the page contents: the magic,
 // the version, the state and the page list.
 func (s *Snapshot) appendHead(dst []byte) ([]byte, error) {
+	pages := make([]uint64, len(s.Pages))
+	for i, p := range s.Pages {
+		if len(p.Data) != pageSize {
+			return nil, fmt.Errorf("machine: encode snapshot: page %#x holds %d bytes", p.Page, len(p.Data))
+		}
+		pages[i] = p.Page
+	}
+	return appendHead(dst, s.Full, &s.State, s.Disks, pages)
+}
+
+// appendHead appends the head of a snapshot's encoding with these fields
+// and page numbers (ascending).
+func appendHead(dst []byte, full bool, st *State, disks [][]block.OverlayBlock, pages []uint64) ([]byte, error) {
 	var meta bytes.Buffer
 	rest := struct {
 		Full  bool
 		State State
 		Disks [][]block.OverlayBlock
-	}{s.Full, s.State, s.Disks}
+	}{full, *st, disks}
 	if err := gob.NewEncoder(&meta).Encode(&rest); err != nil {
 		return nil, fmt.Errorf("machine: encode snapshot: %w", err)
 	}
@@ -119,24 +105,16 @@ func (s *Snapshot) appendHead(dst []byte) ([]byte, error) {
 	out = append(out, snapshotVersion)
 	out = binary.AppendUvarint(out, uint64(meta.Len()))
 	out = append(out, meta.Bytes()...)
-	out = binary.AppendUvarint(out, uint64(len(s.Pages)))
+	out = binary.AppendUvarint(out, uint64(len(pages)))
 	prev := uint64(0)
-	for i, p := range s.Pages {
-		if len(p.Data) != pageSize || i > 0 && p.Page <= prev {
-			return nil, fmt.Errorf("machine: encode snapshot: bad page %#x", p.Page)
+	for i, p := range pages {
+		if i > 0 && p <= prev {
+			return nil, fmt.Errorf("machine: encode snapshot: bad page %#x", p)
 		}
-		out = binary.AppendUvarint(out, p.Page-prev)
-		prev = p.Page
+		out = binary.AppendUvarint(out, p-prev)
+		prev = p
 	}
 	return out, nil
-}
-
-// headRoom is the room Take leaves for the head of an encoding of n
-// pages (EncodeInPlace): the page list and an allowance for the state (a
-// few KiB, plus the TLBs: up to about 70 KiB per hart). A larger head
-// (many harts with full TLBs) makes EncodeInPlace copy instead.
-func headRoom(n int) int {
-	return 512<<10 + binary.MaxVarintLen64*(n+2)
 }
 
 // DecodeSnapshot parses bytes made by Snapshot.Encode and checks their
@@ -201,28 +179,6 @@ type SnapshotTaker struct {
 	m     *Machine
 	disks []block.OverlayState // shared overlay state at the previous snapshot
 	full  bool
-	// Reuse lets Take put the pages of every incremental snapshot into
-	// the same buffer: a snapshot it returns is then valid only until the
-	// next Take (a recorder encodes each one at once). That spares a
-	// recording tens of megabytes of fresh memory per snapshot.
-	Reuse   bool
-	scratch []byte
-}
-
-// Reserve makes the page buffer that Take reuses (with Reuse) hold at
-// least n pages, its memory faulted in now, so that Take's copy does not
-// fault it in on the machine goroutine: a recorder calls it on a
-// goroutine of its own between snapshots. It must not run concurrently
-// with Take, and the pages of the previous snapshot must not be in use
-// any more (the buffer may be replaced).
-func (t *SnapshotTaker) Reserve(n int) {
-	size := headRoom(n) + n*pageSize
-	if !t.Reuse || cap(t.scratch) >= size {
-		return
-	}
-	buf := hugemem.Alloc(size)
-	hugemem.Prefault(buf)
-	t.scratch = buf
 }
 
 // NewSnapshotTaker starts a chain on m. With full, the first snapshot is
@@ -252,45 +208,45 @@ func (m *Machine) sharedDisks() []block.OverlayState {
 // Take returns the next snapshot of the chain. It fails with ErrBusy while
 // disk requests are in flight (try again at a later slice boundary).
 func (t *SnapshotTaker) Take() (*Snapshot, error) {
-	m := t.m
-	st, err := m.SaveState()
+	s, dirty, err := t.next()
 	if err != nil {
 		return nil, err
 	}
-	st.Disks = nil
-	s := &Snapshot{Full: t.full, State: st}
-	dirty := m.TakeDirtyPages()
-	ram := m.Bus.RAM
-	if t.full {
+	ram := t.m.Bus.RAM
+	if s.Full {
 		for off := 0; off < len(ram); off += pageSize {
 			pg := ram[off : off+pageSize]
 			if slices.ContainsFunc(pg, func(b byte) bool { return b != 0 }) {
 				s.Pages = append(s.Pages, SnapshotPage{uint64(off / pageSize), slices.Clone(pg)})
 			}
 		}
-	} else {
-		// One buffer for all the pages (see package hugemem).
-		var buf []byte
-		if n := len(dirty) * pageSize; t.Reuse {
-			// Room for the encoding's head before the pages
-			// (EncodeInPlace).
-			room := headRoom(len(dirty))
-			if cap(t.scratch) < room+n {
-				// Headroom: the next snapshot may be a little larger.
-				t.scratch = hugemem.Alloc(room + n + n/4)
-			}
-			s.frame, s.room = t.scratch[:room+n], room
-			buf = s.frame[room:]
-		} else {
-			buf = hugemem.Alloc(n)
-		}
-		s.Pages = make([]SnapshotPage, 0, len(dirty))
-		for i, p := range dirty {
-			pg := buf[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
-			copy(pg, ram[p*pageSize:(p+1)*pageSize])
-			s.Pages = append(s.Pages, SnapshotPage{p, pg})
-		}
+		return s, nil
 	}
+	// One buffer for all the pages (see package hugemem).
+	buf := hugemem.Alloc(len(dirty) * pageSize)
+	s.Pages = make([]SnapshotPage, 0, len(dirty))
+	for i, p := range dirty {
+		pg := buf[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
+		copy(pg, ram[p*pageSize:(p+1)*pageSize])
+		s.Pages = append(s.Pages, SnapshotPage{p, pg})
+	}
+	return s, nil
+}
+
+// next moves the chain on: the state, disk blocks and dirty pages of its
+// next snapshot (s without pages).
+func (t *SnapshotTaker) next() (s *Snapshot, dirty []uint64, err error) {
+	m := t.m
+	if m.capture != nil {
+		return nil, nil, errors.New("machine: snapshot: the previous captured snapshot is still open")
+	}
+	st, err := m.SaveState()
+	if err != nil {
+		return nil, nil, err
+	}
+	st.Disks = nil
+	s = &Snapshot{Full: t.full, State: st}
+	dirty = m.TakeDirtyPages()
 	now := m.sharedDisks()
 	s.Disks = make([][]block.OverlayBlock, len(now))
 	for i, cur := range now {
@@ -301,7 +257,87 @@ func (t *SnapshotTaker) Take() (*Snapshot, error) {
 		s.Disks[i] = changedBlocks(prev, cur.Blocks)
 	}
 	t.disks, t.full = now, false
-	return s, nil
+	return s, dirty, nil
+}
+
+// A CapturedSnapshot is the next incremental snapshot of a chain whose
+// pages are still in guest RAM, copy-on-write (see pageCapture), while
+// another goroutine encodes it (WriteTo) and the guest runs on. Close
+// ends it on the machine goroutine. While it is open the machine takes
+// no other snapshot and restores no state.
+type CapturedSnapshot struct {
+	m    *Machine
+	s    *Snapshot // without pages
+	pc   *pageCapture
+	head []byte // the encoding's head, once made
+}
+
+// Capture takes the next snapshot of the chain like Take, without
+// copying its pages: they stay in guest RAM until the snapshot is
+// written out. The chain must have begun (its first snapshot is not
+// full). It fails with ErrBusy while disk requests are in flight.
+func (t *SnapshotTaker) Capture() (*CapturedSnapshot, error) {
+	if t.full {
+		return nil, errors.New("machine: capture: the first snapshot of a full chain is taken, not captured")
+	}
+	s, dirty, err := t.next()
+	if err != nil {
+		return nil, err
+	}
+	return &CapturedSnapshot{m: t.m, s: s, pc: t.m.beginCapture(dirty)}, nil
+}
+
+// Pages returns the number of RAM pages the snapshot holds.
+func (cs *CapturedSnapshot) Pages() int { return len(cs.pc.pages) }
+
+// EncodedSize returns the length of the encoding WriteTo writes, the
+// same bytes as the snapshot's Encode (on any one goroutine, with
+// WriteTo).
+func (cs *CapturedSnapshot) EncodedSize() (int64, error) {
+	if cs.head == nil {
+		h, err := appendHead(nil, cs.s.Full, &cs.s.State, cs.s.Disks, cs.pc.pages)
+		if err != nil {
+			return 0, err
+		}
+		cs.head = h
+	}
+	return int64(len(cs.head)) + int64(len(cs.pc.pages))*pageSize, nil
+}
+
+// WriteTo writes the snapshot's encoding to w, page by page, on any
+// goroutine while the machine runs on. Call it once.
+func (cs *CapturedSnapshot) WriteTo(w io.Writer) (int64, error) {
+	if _, err := cs.EncodedSize(); err != nil {
+		return 0, err
+	}
+	n, err := w.Write(cs.head)
+	total := int64(n)
+	if err != nil {
+		return total, err
+	}
+	// Pages go out in batches of a 64 KiB buffer: the reader holds a
+	// page of RAM only while it copies it, never while w works.
+	var buf [16 * pageSize]byte
+	for i := 0; i < len(cs.pc.pages); {
+		k := 0
+		for ; k < len(buf)/pageSize && i < len(cs.pc.pages); k, i = k+1, i+1 {
+			cs.pc.read(i, buf[k*pageSize:(k+1)*pageSize])
+		}
+		n, err := w.Write(buf[:k*pageSize])
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// Close ends the capture (machine goroutine). WriteTo must have
+// returned, or never be called.
+func (cs *CapturedSnapshot) Close() {
+	if cs.m.capture == cs.pc {
+		cs.m.endCapture()
+	}
 }
 
 // changedBlocks returns the blocks of cur that are not in prev with the
@@ -329,6 +365,9 @@ func changedBlocks(prev, cur []block.OverlayBlock) []block.OverlayBlock {
 func (m *Machine) RestoreSnapshots(chain []*Snapshot) error {
 	if len(chain) == 0 {
 		return errors.New("machine: restore: empty snapshot chain")
+	}
+	if m.capture != nil {
+		return errors.New("machine: restore: a captured snapshot is still being written")
 	}
 	ram := m.Bus.RAM
 	npages := uint64(len(ram) / pageSize)

@@ -106,6 +106,9 @@ func (m *Machine) LoadStateChanged(s State, changed []uint64) error {
 }
 
 func (m *Machine) loadState(s State, changed []uint64, keep bool) error {
+	if m.capture != nil {
+		return errors.New("restore: a captured snapshot is still being written")
+	}
 	m.quiesceBlock()
 	m.Clock.SetWarpTotal(s.WarpNs)
 	if len(s.Harts) != len(m.Harts)-1 {

@@ -125,14 +125,6 @@ func (r *Recorder) EmbedSnapshots(every uint64) {
 	if r.taker == nil { // StartFromSnapshot already began the chain
 		r.taker = r.m.NewSnapshotTaker(false)
 	}
-	// The first Take allocates the page buffer, on the machine
-	// goroutine; the snapshot goroutine grows it later if need be.
-	// Faulting it in beforehand, on another goroutine while the guest
-	// boots, made the recording slower, not faster: the boot is when
-	// the machine goroutine faults in most of its own memory, and work
-	// on fresh memory on the other core slows that down more than the
-	// first Take's own faults (a few milliseconds) cost.
-	r.taker.Reuse = true
 }
 
 // maybeSnapshot is called at every digest point while recording.
@@ -140,41 +132,45 @@ func (r *Recorder) maybeSnapshot(icount uint64) error {
 	if r.taker == nil || icount < r.snapNext {
 		return nil
 	}
-	// The previous snapshot, if another goroutine still encodes it, reads
-	// the page buffer this Take reuses: wait for it first.
+	// Only one snapshot is captured at a time: wait for the previous
+	// one, if another goroutine still writes it.
 	r.collectSnapshot(true)
-	s, err := r.taker.Take()
+	cs, err := r.taker.Capture()
 	if errors.Is(err, machine.ErrBusy) {
 		return nil // disk I/O in flight: try at the next digest
 	}
 	if err != nil {
 		return err
 	}
-	// Take copied what it needs from the machine (the pages, and a state
-	// whose slices are its own or immutable disk blocks). Encoding,
-	// compressing, hashing and appending to the log need nothing more
-	// from it: another goroutine does them while the guest runs on (see
-	// pendingSnapshot).
-	p := &pendingSnapshot{done: make(chan struct{}), blob: r.blob}
+	// The snapshot's pages are still in guest RAM, copy-on-write: another
+	// goroutine encodes, compresses and hashes them and appends them to
+	// the log while the guest runs on (see pendingSnapshot).
+	if r.enc == nil {
+		if r.enc, err = newSnapshotEncoder(); err != nil {
+			cs.Close()
+			return err
+		}
+	}
+	p := &pendingSnapshot{done: make(chan struct{}), cs: cs, enc: r.enc, blob: r.blob, mapped: r.blobMap, ram: len(r.m.Bus.RAM)}
 	seq := uint64(r.snapshots)
 	r.pending = p
 	r.snapNext = icount + r.snapEvery
-	// The next Take finds room for a quarter more pages than the largest
-	// snapshot so far, faulted in by then.
-	r.snapMaxPages = max(r.snapMaxPages, len(s.Pages))
-	go r.writeSnapshot(p, s, icount, seq, r.snapMaxPages+r.snapMaxPages/4)
+	go r.writeSnapshot(p, icount, seq)
 	return nil
 }
 
-// writeSnapshot encodes snapshot s into the recording, then the events
-// queued behind it (on its own goroutine; see pendingSnapshot). Then it
-// reserves room for the next snapshot's pages.
-func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount, seq uint64, reserve int) {
+// newSnapshotEncoder returns a streaming encoder with the settings of
+// the shared one (zenc).
+func newSnapshotEncoder() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+}
+
+// writeSnapshot encodes the captured snapshot into the recording, then
+// the events queued behind it (on its own goroutine; see
+// pendingSnapshot).
+func (r *Recorder) writeSnapshot(p *pendingSnapshot, icount, seq uint64) {
 	defer close(p.done)
-	// Last, once the encoding holds copies of the pages (their buffer
-	// may go) and the events are in the log.
-	defer r.taker.Reserve(reserve)
-	err := p.compress(s)
+	err := p.compress()
 	if err == nil {
 		err = r.w.AppendSnapshot(icount, seq, p.blob)
 	}
@@ -196,40 +192,64 @@ func (r *Recorder) writeSnapshot(p *pendingSnapshot, s *machine.Snapshot, icount
 	p.written = true
 }
 
-// compress encodes s and compresses the encoding into p.blob.
-func (p *pendingSnapshot) compress(s *machine.Snapshot) error {
-	// In the taker's page buffer: the pages are not copied again.
-	raw, err := s.EncodeInPlace(nil)
+// compress streams the captured snapshot's encoding through the encoder
+// into p.blob.
+func (p *pendingSnapshot) compress() error {
+	size, err := p.cs.EncodedSize()
 	if err != nil {
 		return err
 	}
-	enc, err := zenc()
-	if err != nil {
-		return err
-	}
-	if n := len(raw) + len(raw)/128 + 1024; cap(p.blob) < n {
+	if n := int(size) + int(size)/128 + 1024; cap(p.blob) < n {
 		// Room for the worst case (incompressible pages), so the
-		// encoder never grows its output, and for a somewhat larger
-		// next snapshot. Only what it writes is faulted in.
-		p.blob = hugemem.Alloc(n + n/4)
+		// blob never grows while it is written: for as many pages as
+		// guest RAM holds, so that later snapshots find room too, in
+		// address space of which only what the encoder writes is
+		// faulted in. Nothing refers to the previous buffer any more.
+		hugemem.Unmap(p.mapped)
+		p.mapped = nil
+		if b, err := hugemem.Map(max(n, p.ram+p.ram/128+1<<20)); err == nil {
+			p.blob, p.mapped = b, b
+		} else {
+			p.blob = hugemem.Alloc(n + n/4)
+		}
 	}
-	p.blob = enc.EncodeAll(raw, p.blob[:0])
+	out := appender{p.blob[:0]}
+	p.enc.ResetContentSize(&out, size)
+	if _, err := p.cs.WriteTo(p.enc); err != nil {
+		return err
+	}
+	if err := p.enc.Close(); err != nil {
+		return err
+	}
+	p.blob = out.b
 	return nil
 }
 
+// appender is an io.Writer that appends to a byte slice.
+type appender struct{ b []byte }
+
+func (a *appender) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
+}
+
 // pendingSnapshot is an embedded snapshot on its way into the log. A
-// goroutine of its own encodes and compresses it, appends its events to
-// the log, then the events the recorder queued meanwhile, so the
-// recording keeps its order: the snapshot's events at its icount, then
-// everything after. The machine goroutine never waits for it, except
-// before the next snapshot (whose Take reuses its page buffer), when the
-// queue is full, and at Finish.
+// goroutine of its own reads its pages (copy-on-write, from guest RAM),
+// encodes and compresses them, appends the snapshot's events to the log,
+// then the events the recorder queued meanwhile, so the recording keeps
+// its order: the snapshot's events at its icount, then everything after.
+// The machine goroutine never waits for it, except before the next
+// snapshot, when the queue is full, and at Finish.
 type pendingSnapshot struct {
 	done chan struct{} // closed when the goroutine is done
+	cs   *machine.CapturedSnapshot
+	enc  *zstd.Encoder // the recorder's; used by one snapshot at a time
 	// blob is the compressed snapshot, in the recorder's buffer (back
 	// when the snapshot is collected): every snapshot reuses it, so a
 	// recording does not fault in megabytes of fresh memory each time.
-	blob []byte
+	blob   []byte
+	mapped []byte // blob's buffer if it is from hugemem.Map
+	ram    int    // bytes of guest RAM: what the largest snapshot holds in pages
 
 	// Guarded by the recorder's mu.
 	written bool // its events and the queue are in the log: append directly
@@ -280,7 +300,8 @@ func (r *Recorder) collectSnapshot(wait bool) {
 		}
 	}
 	r.pending = nil
-	r.blob = p.blob
+	p.cs.Close()
+	r.blob, r.blobMap = p.blob, p.mapped
 	if p.err != nil {
 		if r.err == nil {
 			r.err = fmt.Errorf("recording: snapshot %d: %w", r.snapshots, p.err)
@@ -290,6 +311,13 @@ func (r *Recorder) collectSnapshot(wait bool) {
 	}
 	r.snapshots++
 	r.snapBytes += uint64(len(p.blob))
+}
+
+// releaseSnapshotBuffers gives back the buffers the snapshots reused,
+// once the last one is collected.
+func (r *Recorder) releaseSnapshotBuffers() {
+	hugemem.Unmap(r.blobMap)
+	r.blob, r.blobMap = nil, nil
 }
 
 // Snapshots returns how many snapshots were embedded and their total

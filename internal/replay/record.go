@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
@@ -35,16 +37,17 @@ type Recorder struct {
 	digests  int
 
 	// Embedded snapshots (EmbedSnapshots).
-	taker        *machine.SnapshotTaker
-	snapEvery    uint64
-	snapNext     uint64
-	snapshots    int
-	snapBytes    uint64
-	pending      *pendingSnapshot // on its way into the log
-	snapMaxPages int              // pages of the largest snapshot so far
-	blob         []byte           // reused by every snapshot (see pendingSnapshot)
-	mu           sync.Mutex       // guards queue and the pending snapshot's result
-	queue        []rrlog.Event    // events waiting behind the pending snapshot
+	taker     *machine.SnapshotTaker
+	snapEvery uint64
+	snapNext  uint64
+	snapshots int
+	snapBytes uint64
+	pending   *pendingSnapshot // on its way into the log
+	blob      []byte           // reused by every snapshot (see pendingSnapshot)
+	blobMap   []byte           // blob's buffer if it is from hugemem.Map
+	enc       *zstd.Encoder    // streams the snapshots (see pendingSnapshot)
+	mu        sync.Mutex       // guards queue and the pending snapshot's result
+	queue     []rrlog.Event    // events waiting behind the pending snapshot
 }
 
 // Record installs the recording hooks on m, whose events go to w. A
@@ -126,6 +129,7 @@ func (r *Recorder) Digests() int { return r.digests }
 // closes the recording with its end record.
 func (r *Recorder) Finish(res machine.Result) error {
 	r.collectSnapshot(true)
+	r.releaseSnapshotBuffers()
 	if r.err == nil {
 		sc := r.m.Check()
 		if ev, err := rrlog.NewDigest(sc.ICount, toDigest(&sc)); err == nil {
