@@ -8,18 +8,19 @@ import (
 
 // A pageCapture is a set of RAM pages frozen at one instruction count
 // and read by another goroutine while the guest runs on: copy-on-write at
-// the emulator's level. The reader copies each page out of guest RAM
-// itself; only a page that the machine is about to write before the
-// reader got to it is copied aside first, on the machine goroutine. So
-// taking a snapshot costs the machine goroutine next to nothing, however
-// many pages it holds, and no buffer of fresh memory the size of the
-// snapshot is filled.
+// the emulator's level. The reader hashes each page, or copies it into a
+// snapshot's encoding, straight from guest RAM; only a page that the
+// machine is about to write before the reader got to it is copied aside
+// first, on the machine goroutine. So a state digest or a snapshot costs
+// the machine goroutine next to nothing, however many pages it covers,
+// and no buffer of fresh memory the size of a snapshot is filled.
 //
 // Every write to RAM that can happen while a capture is open runs the
 // guard first: the harts' slow store paths (a hart's fast path cannot
-// reach a captured page: Take starts a new dirty epoch, which sends every
-// page's first write through the slow path), the page-table walker's A/D
-// updates, and the bus (DMA, debugger writes, HTIF).
+// reach a captured page: capturing starts a new dirty epoch, which sends
+// every page's first write through the slow path), AMOs and SC, the
+// page-table walker's A/D updates, and the bus (DMA, debugger writes,
+// HTIF).
 type pageCapture struct {
 	ram   []byte
 	pages []uint64        // ascending
@@ -35,7 +36,7 @@ type pageCapture struct {
 // waits while the reader has it.
 const (
 	capFresh   = iota // RAM holds the captured contents
-	capReading        // the reader copies it out of RAM
+	capReading        // the reader has it in RAM (acquire … release)
 	capSaving         // the machine copies it aside
 	capSaved          // the captured contents are in side
 	capDone           // the reader has it
@@ -116,7 +117,7 @@ func (pc *pageCapture) save(p uint64) {
 			st.Store(capSaved)
 			return
 		case capReading:
-			// The reader copies the 4 KiB out of RAM: a moment.
+			// The reader hashes or copies the 4 KiB: a moment.
 			runtime.Gosched()
 		default:
 			return
@@ -124,18 +125,20 @@ func (pc *pageCapture) save(p uint64) {
 	}
 }
 
-// read copies captured page i into dst (the reader's goroutine).
-func (pc *pageCapture) read(i int, dst []byte) {
+// acquire returns the captured contents of page i (the reader's
+// goroutine): the page in guest RAM, which the machine then does not
+// write until release, or the copy it made aside.
+func (pc *pageCapture) acquire(i int) []byte {
 	st := &pc.state[i]
 	if st.CompareAndSwap(capFresh, capReading) {
 		p := pc.pages[i]
-		copy(dst, pc.ram[p*pageSize:(p+1)*pageSize])
-		st.Store(capDone)
-		return
+		return pc.ram[p*pageSize : (p+1)*pageSize]
 	}
 	for st.Load() != capSaved {
 		runtime.Gosched() // the machine copies it aside
 	}
-	copy(dst, pc.side[i])
-	st.Store(capDone)
+	return pc.side[i]
 }
+
+// release ends the reader's use of page i.
+func (pc *pageCapture) release(i int) { pc.state[i].Store(capDone) }

@@ -103,15 +103,27 @@ func (m *Machine) TrackDirty() {
 // Check computes the state fingerprint now and starts a new dirty-page
 // epoch.
 func (m *Machine) Check() StateCheck {
+	sc, pages := m.checkStart()
+	ram := m.Bus.RAM
+	sc.Pages = make([]PageHash, len(pages))
+	for i, p := range pages {
+		sc.Pages[i] = PageHash{p, pageHash(ram[p*pageSize : (p+1)*pageSize])}
+	}
+	return sc
+}
+
+// checkStart computes a state check but for the page hashes, returns the
+// pages written since the previous check (ascending) to be hashed, and
+// starts a new dirty-page epoch.
+func (m *Machine) checkStart() (StateCheck, []uint64) {
 	sc := StateCheck{ICount: m.ICount(), Hart: m.Harts[0].Save()}
 	for _, c := range m.componentStates() {
 		sc.Components = append(sc.Components, Component{c.name, sha256.Sum256(c.text)})
 	}
-	ram := m.Bus.RAM
 	// Pages written since the previous check: the hart's dirty bits, plus
 	// those a snapshot store took from it meanwhile (checkAcc).
 	if m.checkAcc == nil {
-		m.checkAcc = make([]uint64, (len(ram)/4096+63)/64)
+		m.checkAcc = make([]uint64, (len(m.Bus.RAM)/pageSize+63)/64)
 	}
 	m.takeHartDirty(func(page uint64) {
 		if m.dirtyAcc != nil {
@@ -119,12 +131,9 @@ func (m *Machine) Check() StateCheck {
 		}
 		m.checkAcc[page>>6] |= 1 << (page & 63)
 	})
-	takeBits(m.checkAcc, func(page uint64) {
-		off := page * 4096
-		end := min(off+4096, uint64(len(ram)))
-		sc.Pages = append(sc.Pages, PageHash{page, pageHash(ram[off:end])})
-	})
-	return sc
+	var pages []uint64
+	takeBits(m.checkAcc, func(page uint64) { pages = append(pages, page) })
+	return sc, pages
 }
 
 // takeBits calls fn for every set bit of a page bitmap, in ascending

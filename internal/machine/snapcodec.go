@@ -260,23 +260,28 @@ func (t *SnapshotTaker) next() (s *Snapshot, dirty []uint64, err error) {
 	return s, dirty, nil
 }
 
-// A CapturedSnapshot is the next incremental snapshot of a chain whose
-// pages are still in guest RAM, copy-on-write (see pageCapture), while
-// another goroutine encodes it (WriteTo) and the guest runs on. Close
-// ends it on the machine goroutine. While it is open the machine takes
-// no other snapshot and restores no state.
-type CapturedSnapshot struct {
-	m    *Machine
-	s    *Snapshot // without pages
-	pc   *pageCapture
-	head []byte // the encoding's head, once made
+// A Capture is taken at one instruction count: a state check whose page
+// hashes are still to be computed, the next snapshot of a chain whose
+// pages are still to be encoded, or both. Its RAM pages stay in guest
+// RAM, copy-on-write (see pageCapture), while another goroutine finishes
+// it (Finish, WriteTo) and the guest runs on; Close ends it on the
+// machine goroutine. While it is open the machine opens no other capture
+// and restores no state.
+type Capture struct {
+	m     *Machine
+	pc    *pageCapture
+	check *StateCheck // nil: none; its Pages are Finish's to fill
+	hash  []uint64    // the check's pages, ascending
+	snap  *Snapshot   // nil: none; without pages
+	pages []uint64    // the snapshot's pages, ascending
+	head  []byte      // the snapshot encoding's head, once made
 }
 
 // Capture takes the next snapshot of the chain like Take, without
 // copying its pages: they stay in guest RAM until the snapshot is
-// written out. The chain must have begun (its first snapshot is not
-// full). It fails with ErrBusy while disk requests are in flight.
-func (t *SnapshotTaker) Capture() (*CapturedSnapshot, error) {
+// written out (WriteTo). The chain must have begun (its first snapshot
+// is not full). It fails with ErrBusy while disk requests are in flight.
+func (t *SnapshotTaker) Capture() (*Capture, error) {
 	if t.full {
 		return nil, errors.New("machine: capture: the first snapshot of a full chain is taken, not captured")
 	}
@@ -284,59 +289,150 @@ func (t *SnapshotTaker) Capture() (*CapturedSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CapturedSnapshot{m: t.m, s: s, pc: t.m.beginCapture(dirty)}, nil
+	return &Capture{m: t.m, pc: t.m.beginCapture(dirty), snap: s, pages: dirty}, nil
 }
 
-// Pages returns the number of RAM pages the snapshot holds.
-func (cs *CapturedSnapshot) Pages() int { return len(cs.pc.pages) }
+// CaptureCheck starts a state check like Check and, with t, the next
+// snapshot of t's chain like Capture. The snapshot is left out (and the
+// chain untouched) while disk requests are in flight: HasSnapshot tells.
+// Finish computes both.
+func (m *Machine) CaptureCheck(t *SnapshotTaker) (*Capture, error) {
+	if m.capture != nil {
+		return nil, errors.New("machine: state check: a capture is still open")
+	}
+	if t != nil && t.full {
+		return nil, errors.New("machine: capture: the first snapshot of a full chain is taken, not captured")
+	}
+	sc, hash := m.checkStart()
+	c := &Capture{m: m, check: &sc, hash: hash}
+	union := hash
+	if t != nil {
+		s, pages, err := t.next()
+		switch {
+		case err == nil:
+			c.snap, c.pages = s, pages
+			union = mergePages(hash, pages)
+		case !errors.Is(err, ErrBusy):
+			return nil, err
+		}
+	}
+	c.pc = m.beginCapture(union)
+	return c, nil
+}
 
-// EncodedSize returns the length of the encoding WriteTo writes, the
-// same bytes as the snapshot's Encode (on any one goroutine, with
-// WriteTo).
-func (cs *CapturedSnapshot) EncodedSize() (int64, error) {
-	if cs.head == nil {
-		h, err := appendHead(nil, cs.s.Full, &cs.s.State, cs.s.Disks, cs.pc.pages)
+// mergePages returns the union of two ascending page lists.
+func mergePages(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, max(len(a), len(b)))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
+}
+
+// HasSnapshot reports whether the capture holds a snapshot.
+func (c *Capture) HasSnapshot() bool { return c.snap != nil }
+
+// Pages returns the number of RAM pages the snapshot holds.
+func (c *Capture) Pages() int { return len(c.pages) }
+
+// EncodedSize returns the length of the snapshot's encoding, the same
+// bytes as its Encode (on the goroutine that finishes the capture).
+func (c *Capture) EncodedSize() (int64, error) {
+	if c.snap == nil {
+		return 0, errors.New("machine: the capture holds no snapshot")
+	}
+	if c.head == nil {
+		h, err := appendHead(nil, c.snap.Full, &c.snap.State, c.snap.Disks, c.pages)
 		if err != nil {
 			return 0, err
 		}
-		cs.head = h
+		c.head = h
 	}
-	return int64(len(cs.head)) + int64(len(cs.pc.pages))*pageSize, nil
+	return int64(len(c.head)) + int64(len(c.pages))*pageSize, nil
 }
 
-// WriteTo writes the snapshot's encoding to w, page by page, on any
-// goroutine while the machine runs on. Call it once.
-func (cs *CapturedSnapshot) WriteTo(w io.Writer) (int64, error) {
-	if _, err := cs.EncodedSize(); err != nil {
-		return 0, err
-	}
-	n, err := w.Write(cs.head)
-	total := int64(n)
-	if err != nil {
-		return total, err
-	}
-	// Pages go out in batches of a 64 KiB buffer: the reader holds a
-	// page of RAM only while it copies it, never while w works.
-	var buf [16 * pageSize]byte
-	for i := 0; i < len(cs.pc.pages); {
-		k := 0
-		for ; k < len(buf)/pageSize && i < len(cs.pc.pages); k, i = k+1, i+1 {
-			cs.pc.read(i, buf[k*pageSize:(k+1)*pageSize])
-		}
-		n, err := w.Write(buf[:k*pageSize])
-		total += int64(n)
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+// WriteTo writes the snapshot's encoding to w (Finish, for a capture
+// without a state check).
+func (c *Capture) WriteTo(w io.Writer) (int64, error) {
+	cw := countingWriter{w: w}
+	_, err := c.Finish(&cw)
+	return cw.n, err
 }
 
-// Close ends the capture (machine goroutine). WriteTo must have
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += int64(n)
+	return n, err
+}
+
+// Finish reads every captured page once, on any goroutine while the
+// machine runs on: it hashes the state check's pages and returns the
+// check (zero without one), and writes the snapshot's encoding to w
+// (without a snapshot, w is not used). Call it once.
+func (c *Capture) Finish(w io.Writer) (StateCheck, error) {
+	var buf []byte
+	if c.snap != nil {
+		if _, err := c.EncodedSize(); err != nil {
+			return StateCheck{}, err
+		}
+		if _, err := w.Write(c.head); err != nil {
+			return StateCheck{}, err
+		}
+		// Pages go out in batches of 64 KiB: the reader holds a page of
+		// RAM only while it copies (and hashes) it, never while w works.
+		buf = make([]byte, 0, 16*pageSize)
+	}
+	var sc StateCheck
+	if c.check != nil {
+		sc = *c.check
+		sc.Pages = make([]PageHash, 0, len(c.hash))
+	}
+	hash, pages := c.hash, c.pages
+	for i, p := range c.pc.pages {
+		hashIt := len(hash) > 0 && hash[0] == p
+		snapIt := len(pages) > 0 && pages[0] == p
+		b := c.pc.acquire(i)
+		if hashIt {
+			sc.Pages = append(sc.Pages, PageHash{p, pageHash(b)})
+			hash = hash[1:]
+		}
+		if snapIt {
+			buf = append(buf, b...)
+			pages = pages[1:]
+		}
+		c.pc.release(i)
+		if len(buf) == cap(buf) && buf != nil {
+			if _, err := w.Write(buf); err != nil {
+				return StateCheck{}, err
+			}
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return StateCheck{}, err
+		}
+	}
+	return sc, nil
+}
+
+// Close ends the capture (machine goroutine). Finish must have
 // returned, or never be called.
-func (cs *CapturedSnapshot) Close() {
-	if cs.m.capture == cs.pc {
-		cs.m.endCapture()
+func (c *Capture) Close() {
+	if c.m.capture == c.pc {
+		c.m.endCapture()
 	}
 }
 

@@ -360,3 +360,91 @@ func TestCaptureGuardsBusWrites(t *testing.T) {
 		t.Fatal("the captured snapshot holds the bus's writes")
 	}
 }
+
+// A captured state check (with a snapshot every third time) gives
+// exactly Check's fingerprint and Take's snapshot at the same point on a
+// twin machine, while the guest runs on and rewrites the pages.
+func TestCaptureCheckMatchesCheck(t *testing.T) {
+	churn, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshot", "churn.elf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms [2]*Machine
+	var tks [2]*SnapshotTaker
+	for i := range ms {
+		if ms[i], err = New(Config{RAMSize: 16 << 20, Kernel: churn, JIT: i == 1}); err != nil {
+			t.Fatal(err)
+		}
+		ms[i].Idle, ms[i].NoHostInput = IdleFast, true
+		ms[i].TrackDirty()
+		tks[i] = ms[i].NewSnapshotTaker(false)
+	}
+	run := func(m *Machine, at uint64) {
+		m.StopAt = at
+		if _, err := m.Run(0); err != nil {
+			t.Error(err)
+		}
+	}
+	copied, captured := ms[0], ms[1]
+	snapshots := 0
+	for k := 1; k <= 9; k++ {
+		at := uint64(k) * 100_000
+		run(copied, at)
+		run(captured, at)
+		want := copied.Check()
+		var wantSnap []byte
+		var tk *SnapshotTaker
+		if k%3 == 0 {
+			s, err := tks[0].Take()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantSnap, err = s.Encode(); err != nil {
+				t.Fatal(err)
+			}
+			tk = tks[1]
+		}
+		c, err := captured.CaptureCheck(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := captured.CaptureCheck(nil); err == nil {
+			t.Fatal("a second capture opened while one is open")
+		}
+		if c.HasSnapshot() != (tk != nil) {
+			t.Fatalf("at %d: HasSnapshot %v", at, c.HasSnapshot())
+		}
+		var snap bytes.Buffer
+		type result struct {
+			sc  StateCheck
+			err error
+		}
+		done := make(chan result)
+		go func() {
+			sc, err := c.Finish(&snap)
+			done <- result{sc, err}
+		}()
+		run(captured, at+50_000) // rewrites the pages meanwhile
+		res := <-done
+		c.Close()
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		if diff := cmp.Diff(want, res.sc); diff != "" {
+			t.Fatalf("at %d: the captured check differs from Check (-want +got):\n%s", at, diff)
+		}
+		if len(want.Pages) == 0 {
+			t.Fatalf("at %d: no page written since the previous check", at)
+		}
+		if tk != nil {
+			snapshots++
+			if !bytes.Equal(snap.Bytes(), wantSnap) {
+				t.Fatalf("at %d: the captured snapshot differs from Take's", at)
+			}
+		}
+		run(copied, at+50_000)
+	}
+	if snapshots != 3 {
+		t.Fatalf("%d snapshots, want 3", snapshots)
+	}
+}

@@ -42,12 +42,12 @@ type Recorder struct {
 	snapNext  uint64
 	snapshots int
 	snapBytes uint64
-	pending   *pendingSnapshot // on its way into the log
-	blob      []byte           // reused by every snapshot (see pendingSnapshot)
-	blobMap   []byte           // blob's buffer if it is from hugemem.Map
-	enc       *zstd.Encoder    // streams the snapshots (see pendingSnapshot)
-	mu        sync.Mutex       // guards queue and the pending snapshot's result
-	queue     []rrlog.Event    // events waiting behind the pending snapshot
+	pending   *pendingCapture // on its way into the log (see checkpoint)
+	blob      []byte          // reused by every snapshot (see pendingCapture)
+	blobMap   []byte          // blob's buffer if it is from hugemem.Map
+	enc       *zstd.Encoder   // streams the snapshots (see pendingCapture)
+	mu        sync.Mutex      // guards queue and the pending capture's result
+	queue     []rrlog.Event   // events waiting behind the pending capture
 }
 
 // Record installs the recording hooks on m, whose events go to w. A
@@ -80,17 +80,7 @@ func Record(m *machine.Machine, w *rrlog.Writer, interval uint64, embedReads boo
 	}
 	m.NextCheckpoint = m.ICount() + interval
 	m.OnCheckpoint = func() error {
-		sc := m.Check()
-		ev, err := rrlog.NewDigest(sc.ICount, toDigest(&sc))
-		if err != nil {
-			return err
-		}
-		r.append(ev)
-		r.digests++
-		m.NextCheckpoint = sc.ICount + r.interval
-		if err := r.maybeSnapshot(sc.ICount); err != nil && r.err == nil {
-			r.err = fmt.Errorf("recording: snapshot at icount %d: %w", sc.ICount, err)
-		}
+		r.checkpoint()
 		return r.err
 	}
 	return r
@@ -100,10 +90,10 @@ func (r *Recorder) append(ev rrlog.Event) {
 	if r.err != nil {
 		return
 	}
-	if r.queueBehindSnapshot(ev) {
+	if r.queueBehindCapture(ev) {
 		return
 	}
-	r.collectSnapshot(false)
+	r.collectCapture(false)
 	r.write(ev)
 }
 
@@ -128,8 +118,8 @@ func (r *Recorder) Digests() int { return r.digests }
 // Finish logs a final digest (so replay verifies the end state) and
 // closes the recording with its end record.
 func (r *Recorder) Finish(res machine.Result) error {
-	r.collectSnapshot(true)
-	r.releaseSnapshotBuffers()
+	r.collectCapture(true)
+	r.releaseCaptureBuffers()
 	if r.err == nil {
 		sc := r.m.Check()
 		if ev, err := rrlog.NewDigest(sc.ICount, toDigest(&sc)); err == nil {
