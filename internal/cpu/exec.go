@@ -1,28 +1,47 @@
 package cpu
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // step runs the inner interpreter loop until c.icount reaches c.limit.
+// It executes the common instructions itself and leaves the rest to
+// execSys.
 // Anything that may change which interrupt is deliverable (CSR writes,
 // traps, xRET, device lines) lowers c.limit so Run re-checks.
 func (c *CPU) step() {
+	// pc and icount live in locals: they are written back to the hart
+	// before every call (a slow path may trap, read the time or the
+	// instruction count) and read again after it.
 	x := &c.x
-	for c.icount < c.limit {
-		if c.debugOn && c.breakHere() {
-			return
+	pc, icount := c.pc, c.icount
+	for icount < c.limit {
+		if c.debugOn {
+			c.pc, c.icount = pc, icount
+			if c.breakHere() {
+				return
+			}
 		}
-		pc := c.pc
-		c.icount++
+		icount++
 		if pc>>8 != c.curChunkVA {
-			if pc>>12 != c.curVPN && !c.fetchPage() {
-				continue
+			if pc>>12 != c.curVPN {
+				c.pc, c.icount = pc, icount
+				ok := c.fetchPage()
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			c.curChunk, c.curChunkVA = c.curPage.chunks[(pc&0xfff)>>8], pc>>8
 		}
 		in := &c.curChunk[(pc>>1)%chunkInsts]
 		if in.gen != c.curGen {
+			c.pc, c.icount = pc, icount
 			var ok bool
-			if in, ok = c.decodeSlot(in); !ok {
+			in, ok = c.decodeSlot(in)
+			pc, icount = c.pc, c.icount
+			if !ok {
 				continue
 			}
 		}
@@ -33,14 +52,30 @@ func (c *CPU) step() {
 		case opADD:
 			x[in.rd] = x[in.rs1] + x[in.rs2]
 		case opLD:
-			v, ok := c.load64(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 7); ok {
+				v = binary.LittleEndian.Uint64(c.ram[off:])
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 8)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = v
 		case opSD:
-			if !c.store64(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
-				continue
+			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
+			if off, ok := c.writeOff(va, 7); ok {
+				binary.LittleEndian.PutUint64(c.ram[off:], v)
+			} else {
+				c.pc, c.icount = pc, icount
+				ok := c.storeSlow(va, 8, v)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 		case opBEQ:
 			if x[in.rs1] == x[in.rs2] {
@@ -58,52 +93,124 @@ func (c *CPU) step() {
 			x[in.rd] = next
 			next = t
 		case opLW:
-			v, ok := c.load32(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 3); ok {
+				v = uint64(binary.LittleEndian.Uint32(c.ram[off:]))
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 4)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = uint64(int64(int32(v)))
 		case opSW:
-			if !c.store32(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
-				continue
+			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
+			if off, ok := c.writeOff(va, 3); ok {
+				binary.LittleEndian.PutUint32(c.ram[off:], uint32(v))
+			} else {
+				c.pc, c.icount = pc, icount
+				ok := c.storeSlow(va, 4, v)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 		case opLBU:
-			v, ok := c.load8(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 0); ok {
+				v = uint64(c.ram[off])
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 1)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = v
 		case opLB:
-			v, ok := c.load8(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 0); ok {
+				v = uint64(c.ram[off])
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 1)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = uint64(int64(int8(v)))
 		case opLH:
-			v, ok := c.load16(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 1); ok {
+				v = uint64(binary.LittleEndian.Uint16(c.ram[off:]))
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 2)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = uint64(int64(int16(v)))
 		case opLHU:
-			v, ok := c.load16(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 1); ok {
+				v = uint64(binary.LittleEndian.Uint16(c.ram[off:]))
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 2)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = v
 		case opLWU:
-			v, ok := c.load32(x[in.rs1] + uint64(in.imm))
-			if !ok {
-				continue
+			va := x[in.rs1] + uint64(in.imm)
+			var v uint64
+			if off, ok := c.readOff(va, 3); ok {
+				v = uint64(binary.LittleEndian.Uint32(c.ram[off:]))
+			} else {
+				c.pc, c.icount = pc, icount
+				v, ok = c.loadSlow(va, 4)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 			x[in.rd] = v
 		case opSB:
-			if !c.store8(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
-				continue
+			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
+			if off, ok := c.writeOff(va, 0); ok {
+				c.ram[off] = byte(v)
+			} else {
+				c.pc, c.icount = pc, icount
+				ok := c.storeSlow(va, 1, v)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 		case opSH:
-			if !c.store16(x[in.rs1]+uint64(in.imm), x[in.rs2]) {
-				continue
+			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
+			if off, ok := c.writeOff(va, 1); ok {
+				binary.LittleEndian.PutUint16(c.ram[off:], uint16(v))
+			} else {
+				c.pc, c.icount = pc, icount
+				ok := c.storeSlow(va, 2, v)
+				pc, icount = c.pc, c.icount
+				if !ok {
+					continue
+				}
 			}
 		case opLUI:
 			x[in.rd] = uint64(in.imm)
@@ -256,173 +363,192 @@ func (c *CPU) step() {
 				x[in.rd] = uint64(int64(int32(a % b)))
 			}
 
-		case opFENCE:
-		case opFENCEI:
-			// Stores already invalidate decoded code eagerly.
-		case opECALL:
-			c.exception(CauseEcallU+uint64(c.priv), 0)
-			continue
-		case opEBREAK:
-			c.exception(CauseBreakpoint, pc)
-			continue
-		case opMRET:
-			if c.priv < PrivM {
-				c.illegal(in)
+		default:
+			c.pc, c.icount = pc, icount
+			ok := c.execSys(in, next)
+			pc, icount = c.pc, c.icount
+			if !ok {
 				continue
 			}
-			mpp := uint8((c.mstatus & msMPP) >> 11)
-			s := c.mstatus &^ (msMIE | msMPP)
-			if s&msMPIE != 0 {
-				s |= msMIE
-			}
-			s |= msMPIE
-			if mpp != PrivM {
-				s &^= msMPRV
-			}
-			c.mstatus = s
-			c.priv = mpp
-			c.updateCtx()
-			c.pc = c.mepc
-			c.limit = c.icount
-			continue
-		case opSRET:
-			if c.priv < PrivS || c.priv == PrivS && c.mstatus&msTSR != 0 {
-				c.illegal(in)
-				continue
-			}
-			spp := uint8((c.mstatus & msSPP) >> 8)
-			s := c.mstatus &^ (msSIE | msSPP | msMPRV)
-			if s&msSPIE != 0 {
-				s |= msSIE
-			}
-			s |= msSPIE
-			c.mstatus = s
-			c.priv = spp
-			c.updateCtx()
-			c.pc = c.sepc
-			c.limit = c.icount
-			continue
-		case opWFI:
-			if c.priv == PrivU || c.priv == PrivS && c.mstatus&msTW != 0 {
-				c.illegal(in)
-				continue
-			}
-			c.pc = next
-			if c.mip()&c.mie == 0 {
-				c.waiting = true
-				c.limit = c.icount
-			}
-			continue
-		case opSFENCEVMA:
-			if c.priv < PrivS || c.priv == PrivS && c.mstatus&msTVM != 0 {
-				c.illegal(in)
-				continue
-			}
-			if in.rs1 == 0 {
-				c.flushTLB()
-			} else {
-				c.flushTLBPage(x[in.rs1])
-			}
-		case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
-			if !c.execCSR(in) {
-				continue
-			}
-			c.limit = c.icount
+		}
+		pc = next
+	}
+	c.pc, c.icount = pc, icount
+}
 
-		case opLRW, opLRD:
-			size := 4
-			if in.op == opLRD {
-				size = 8
-			}
-			va := x[in.rs1]
-			off, ok := c.amoAddr(va, size, accRead)
-			if !ok {
-				continue
-			}
-			x[in.rd] = c.ramLoad(off, size)
-			c.resValid, c.resAddr = true, va
-		case opSCW, opSCD:
-			size := 4
-			if in.op == opSCD {
-				size = 8
-			}
-			va := x[in.rs1]
-			off, ok := c.amoAddr(va, size, accWrite)
-			if !ok {
-				continue
-			}
-			if c.resValid && c.resAddr == va {
-				c.ramStore(off, size, x[in.rs2])
-				c.amoWritten(va, off)
-				x[in.rd] = 0
-			} else {
-				x[in.rd] = 1
-			}
-			c.resValid = false
-		case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
-			va := x[in.rs1]
-			off, ok := c.amoAddr(va, 4, accWrite)
-			if !ok {
-				continue
-			}
-			old := c.ramLoad(off, 4)
-			c.ramStore(off, 4, amo32(in.op-opAMOSWAPW, old, x[in.rs2]))
-			c.amoWritten(va, off)
-			x[in.rd] = old
-		case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
-			va := x[in.rs1]
-			off, ok := c.amoAddr(va, 8, accWrite)
-			if !ok {
-				continue
-			}
-			old := c.ramLoad(off, 8)
-			c.ramStore(off, 8, amo64(in.op-opAMOSWAPD, old, x[in.rs2]))
-			c.amoWritten(va, off)
-			x[in.rd] = old
-
-		case opFLW, opFLD:
-			if c.mstatus&msFS == 0 {
-				c.illegal(in)
-				continue
-			}
-			va := x[in.rs1] + uint64(in.imm)
-			if in.op == opFLW {
-				v, ok := c.load32(va)
-				if !ok {
-					continue
-				}
-				c.f[in.rd&31] = box32(uint32(v))
-			} else {
-				v, ok := c.load64(va)
-				if !ok {
-					continue
-				}
-				c.f[in.rd&31] = v
-			}
-			c.mstatus |= msFS
-		case opFSW, opFSD:
-			if c.mstatus&msFS == 0 {
-				c.illegal(in)
-				continue
-			}
-			va := x[in.rs1] + uint64(in.imm)
-			if in.op == opFSW {
-				if !c.store32(va, c.f[in.rs2&31]) {
-					continue
-				}
-			} else if !c.store64(va, c.f[in.rs2&31]) {
-				continue
-			}
-		case opFP:
-			if !c.execFP(in) {
-				continue
-			}
-		default: // opIllegal
+// execSys executes the instructions that step leaves to it: fences,
+// system instructions, CSR accesses, atomics and floating point. c.pc and
+// c.icount are current. It reports whether the instruction completed
+// (step then moves on to next); otherwise it trapped or set c.pc itself.
+func (c *CPU) execSys(in *inst, next uint64) bool {
+	x := &c.x
+	switch in.op {
+	case opFENCE:
+	case opFENCEI:
+		// Stores already invalidate decoded code eagerly.
+	case opECALL:
+		c.exception(CauseEcallU+uint64(c.priv), 0)
+		return false
+	case opEBREAK:
+		c.exception(CauseBreakpoint, c.pc)
+		return false
+	case opMRET:
+		if c.priv < PrivM {
 			c.illegal(in)
-			continue
+			return false
+		}
+		mpp := uint8((c.mstatus & msMPP) >> 11)
+		s := c.mstatus &^ (msMIE | msMPP)
+		if s&msMPIE != 0 {
+			s |= msMIE
+		}
+		s |= msMPIE
+		if mpp != PrivM {
+			s &^= msMPRV
+		}
+		c.mstatus = s
+		c.priv = mpp
+		c.updateCtx()
+		c.pc = c.mepc
+		c.limit = c.icount
+		return false
+	case opSRET:
+		if c.priv < PrivS || c.priv == PrivS && c.mstatus&msTSR != 0 {
+			c.illegal(in)
+			return false
+		}
+		spp := uint8((c.mstatus & msSPP) >> 8)
+		s := c.mstatus &^ (msSIE | msSPP | msMPRV)
+		if s&msSPIE != 0 {
+			s |= msSIE
+		}
+		s |= msSPIE
+		c.mstatus = s
+		c.priv = spp
+		c.updateCtx()
+		c.pc = c.sepc
+		c.limit = c.icount
+		return false
+	case opWFI:
+		if c.priv == PrivU || c.priv == PrivS && c.mstatus&msTW != 0 {
+			c.illegal(in)
+			return false
 		}
 		c.pc = next
+		if c.mip()&c.mie == 0 {
+			c.waiting = true
+			c.limit = c.icount
+		}
+		return false
+	case opSFENCEVMA:
+		if c.priv < PrivS || c.priv == PrivS && c.mstatus&msTVM != 0 {
+			c.illegal(in)
+			return false
+		}
+		if in.rs1 == 0 {
+			c.flushTLB()
+		} else {
+			c.flushTLBPage(x[in.rs1])
+		}
+	case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
+		if !c.execCSR(in) {
+			return false
+		}
+		c.limit = c.icount
+
+	case opLRW, opLRD:
+		size := 4
+		if in.op == opLRD {
+			size = 8
+		}
+		va := x[in.rs1]
+		off, ok := c.amoAddr(va, size, accRead)
+		if !ok {
+			return false
+		}
+		x[in.rd] = c.ramLoad(off, size)
+		c.resValid, c.resAddr = true, va
+	case opSCW, opSCD:
+		size := 4
+		if in.op == opSCD {
+			size = 8
+		}
+		va := x[in.rs1]
+		off, ok := c.amoAddr(va, size, accWrite)
+		if !ok {
+			return false
+		}
+		if c.resValid && c.resAddr == va {
+			c.ramStore(off, size, x[in.rs2])
+			c.amoWritten(va, off)
+			x[in.rd] = 0
+		} else {
+			x[in.rd] = 1
+		}
+		c.resValid = false
+	case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
+		va := x[in.rs1]
+		off, ok := c.amoAddr(va, 4, accWrite)
+		if !ok {
+			return false
+		}
+		old := c.ramLoad(off, 4)
+		c.ramStore(off, 4, amo32(in.op-opAMOSWAPW, old, x[in.rs2]))
+		c.amoWritten(va, off)
+		x[in.rd] = old
+	case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
+		va := x[in.rs1]
+		off, ok := c.amoAddr(va, 8, accWrite)
+		if !ok {
+			return false
+		}
+		old := c.ramLoad(off, 8)
+		c.ramStore(off, 8, amo64(in.op-opAMOSWAPD, old, x[in.rs2]))
+		c.amoWritten(va, off)
+		x[in.rd] = old
+
+	case opFLW, opFLD:
+		if c.mstatus&msFS == 0 {
+			c.illegal(in)
+			return false
+		}
+		va := x[in.rs1] + uint64(in.imm)
+		if in.op == opFLW {
+			v, ok := c.load32(va)
+			if !ok {
+				return false
+			}
+			c.f[in.rd&31] = box32(uint32(v))
+		} else {
+			v, ok := c.load64(va)
+			if !ok {
+				return false
+			}
+			c.f[in.rd&31] = v
+		}
+		c.mstatus |= msFS
+	case opFSW, opFSD:
+		if c.mstatus&msFS == 0 {
+			c.illegal(in)
+			return false
+		}
+		va := x[in.rs1] + uint64(in.imm)
+		if in.op == opFSW {
+			if !c.store32(va, c.f[in.rs2&31]) {
+				return false
+			}
+		} else if !c.store64(va, c.f[in.rs2&31]) {
+			return false
+		}
+	case opFP:
+		if !c.execFP(in) {
+			return false
+		}
+	default: // opIllegal
+		c.illegal(in)
+		return false
 	}
+	return true
 }
 
 func b2u(b bool) uint64 {

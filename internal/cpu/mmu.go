@@ -432,20 +432,19 @@ func (c *CPU) storeSlow(va uint64, size int, v uint64) bool {
 	return true
 }
 
-func (c *CPU) load8(va uint64) (uint64, bool) {
+// readOff returns the RAM index of va if a load of an aligned size
+// (mask: size-1) takes the read TLB's fast path there. It is small enough
+// to be inlined into the interpreter's loop; load32, load64, store32 and
+// store64 make the same checks for the floating-point loads and stores.
+func (c *CPU) readOff(va, mask uint64) (uint64, bool) {
 	e := &c.tlbR[(va>>12)&tlbMask]
-	if e.key == va>>12|c.dctx {
-		return uint64(c.ram[va+e.add]), true
-	}
-	return c.loadSlow(va, 1)
+	return va + e.add, e.key == va>>12|c.dctx && va&mask == 0
 }
 
-func (c *CPU) load16(va uint64) (uint64, bool) {
-	e := &c.tlbR[(va>>12)&tlbMask]
-	if e.key == va>>12|c.dctx && va&1 == 0 {
-		return uint64(binary.LittleEndian.Uint16(c.ram[va+e.add:])), true
-	}
-	return c.loadSlow(va, 2)
+// writeOff is readOff for stores (the write TLB).
+func (c *CPU) writeOff(va, mask uint64) (uint64, bool) {
+	e := &c.tlbW[(va>>12)&tlbMask]
+	return va + e.add, e.key == va>>12|c.dctx && va&mask == 0
 }
 
 func (c *CPU) load32(va uint64) (uint64, bool) {
@@ -462,24 +461,6 @@ func (c *CPU) load64(va uint64) (uint64, bool) {
 		return binary.LittleEndian.Uint64(c.ram[va+e.add:]), true
 	}
 	return c.loadSlow(va, 8)
-}
-
-func (c *CPU) store8(va, v uint64) bool {
-	e := &c.tlbW[(va>>12)&tlbMask]
-	if e.key == va>>12|c.dctx {
-		c.ram[va+e.add] = byte(v)
-		return true
-	}
-	return c.storeSlow(va, 1, v)
-}
-
-func (c *CPU) store16(va, v uint64) bool {
-	e := &c.tlbW[(va>>12)&tlbMask]
-	if e.key == va>>12|c.dctx && va&1 == 0 {
-		binary.LittleEndian.PutUint16(c.ram[va+e.add:], uint16(v))
-		return true
-	}
-	return c.storeSlow(va, 2, v)
 }
 
 func (c *CPU) store32(va, v uint64) bool {
