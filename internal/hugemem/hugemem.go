@@ -42,15 +42,6 @@ func Alloc(n int) []byte {
 // HugePage is the size of a huge page on the hosts Rewind advises: 2 MiB.
 const HugePage = 2 << 20
 
-// Prefault writes one byte in every 4 KiB page of b, so the host maps its
-// memory now: for a goroutine with time to spare preparing a buffer that
-// a busier one will fill. b's contents are unchanged if it is zero.
-func Prefault(b []byte) {
-	for i := 0; i < len(b); i += 4096 {
-		b[i] = 0
-	}
-}
-
 // MaxSlab is the size of the largest slabs a Slab carves buffers from.
 const MaxSlab = 16 << 20
 

@@ -264,7 +264,7 @@ func (t *SnapshotTaker) next() (s *Snapshot, dirty []uint64, err error) {
 // hashes are still to be computed, the next snapshot of a chain whose
 // pages are still to be encoded, or both. Its RAM pages stay in guest
 // RAM, copy-on-write (see pageCapture), while another goroutine finishes
-// it (Finish, WriteTo) and the guest runs on; Close ends it on the
+// it (Finish) and the guest runs on; Close ends it on the
 // machine goroutine. While it is open the machine opens no other capture
 // and restores no state.
 type Capture struct {
@@ -277,25 +277,12 @@ type Capture struct {
 	head  []byte      // the snapshot encoding's head, once made
 }
 
-// Capture takes the next snapshot of the chain like Take, without
-// copying its pages: they stay in guest RAM until the snapshot is
-// written out (WriteTo). The chain must have begun (its first snapshot
-// is not full). It fails with ErrBusy while disk requests are in flight.
-func (t *SnapshotTaker) Capture() (*Capture, error) {
-	if t.full {
-		return nil, errors.New("machine: capture: the first snapshot of a full chain is taken, not captured")
-	}
-	s, dirty, err := t.next()
-	if err != nil {
-		return nil, err
-	}
-	return &Capture{m: t.m, pc: t.m.beginCapture(dirty), snap: s, pages: dirty}, nil
-}
-
-// CaptureCheck starts a state check like Check and, with t, the next
-// snapshot of t's chain like Capture. The snapshot is left out (and the
-// chain untouched) while disk requests are in flight: HasSnapshot tells.
-// Finish computes both.
+// CaptureCheck starts a state check like Check and, with t, takes the
+// next snapshot of t's chain like Take, without hashing or copying their
+// pages: they stay in guest RAM until Finish reads them. The chain must
+// have begun (its first snapshot is not full). The snapshot is left out
+// (and the chain untouched) while disk requests are in flight:
+// HasSnapshot tells.
 func (m *Machine) CaptureCheck(t *SnapshotTaker) (*Capture, error) {
 	if m.capture != nil {
 		return nil, errors.New("machine: state check: a capture is still open")
@@ -358,25 +345,6 @@ func (c *Capture) EncodedSize() (int64, error) {
 	return int64(len(c.head)) + int64(len(c.pages))*pageSize, nil
 }
 
-// WriteTo writes the snapshot's encoding to w (Finish, for a capture
-// without a state check).
-func (c *Capture) WriteTo(w io.Writer) (int64, error) {
-	cw := countingWriter{w: w}
-	_, err := c.Finish(&cw)
-	return cw.n, err
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (cw *countingWriter) Write(p []byte) (int, error) {
-	n, err := cw.w.Write(p)
-	cw.n += int64(n)
-	return n, err
-}
-
 // Finish reads every captured page once, on any goroutine while the
 // machine runs on: it hashes the state check's pages and returns the
 // check (zero without one), and writes the snapshot's encoding to w
@@ -413,7 +381,7 @@ func (c *Capture) Finish(w io.Writer) (StateCheck, error) {
 			pages = pages[1:]
 		}
 		c.pc.release(i)
-		if len(buf) == cap(buf) && buf != nil {
+		if c.snap != nil && len(buf) == cap(buf) {
 			if _, err := w.Write(buf); err != nil {
 				return StateCheck{}, err
 			}

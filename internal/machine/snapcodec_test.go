@@ -152,6 +152,30 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 	}
 }
 
+// churnMachine returns a machine running testdata/snapshot/churn.elf.
+func churnMachine(t *testing.T, jit bool) *Machine {
+	t.Helper()
+	churn, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshot", "churn.elf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{RAMSize: 16 << 20, Kernel: churn, JIT: jit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Idle, m.NoHostInput = IdleFast, true
+	return m
+}
+
+// runTo runs m until instruction count at.
+func runTo(t *testing.T, m *Machine, at uint64) {
+	t.Helper()
+	m.StopAt = at
+	if _, err := m.Run(0); err != nil {
+		t.Error(err)
+	}
+}
+
 // A captured snapshot encodes to exactly the bytes of Take's copy at the
 // same point, however the guest writes its pages (stores, page-table
 // updates, disk DMA) while they wait to be read: all before the reader
@@ -161,30 +185,14 @@ func TestDecodeSnapshotRejects(t *testing.T) {
 // testdata/snapshot/churn.elf, which rewrites 256 pages with stores,
 // AMOs and stores across a page boundary as fast as it can.
 func TestCaptureMatchesTake(t *testing.T) {
-	churn, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshot", "churn.elf"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	guests := map[string]func() *Machine{
 		"builtin": func() *Machine {
 			m := builtinMachine(t, bytes.Repeat([]byte{0xa5}, 64<<10))
 			m.InjectInput([]byte("disk\rhello\rdisk\r"))
 			return m
 		},
-	}
-	for _, jit := range []bool{false, true} {
-		name := "churn"
-		if jit {
-			name += "/jit"
-		}
-		guests[name] = func() *Machine {
-			m, err := New(Config{RAMSize: 16 << 20, Kernel: churn, JIT: jit})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Idle, m.NoHostInput = IdleFast, true
-			return m
-		}
+		"churn":     func() *Machine { return churnMachine(t, false) },
+		"churn/jit": func() *Machine { return churnMachine(t, true) },
 	}
 	for _, guest := range []string{"builtin", "churn", "churn/jit"} {
 		for _, mode := range []string{"run first", "paused reader", "concurrent"} {
@@ -199,12 +207,7 @@ func testCapture(t *testing.T, newMachine func() *Machine, mode string, churns b
 	copied, captured := newMachine(), newMachine()
 	tc, tk := copied.NewSnapshotTaker(false), captured.NewSnapshotTaker(false)
 	points := []uint64{20_000, 150_000, 400_000, 900_000, 2_000_000}
-	run := func(m *Machine, at uint64) {
-		m.StopAt = at
-		if _, err := m.Run(0); err != nil {
-			t.Error(err)
-		}
-	}
+	run := func(m *Machine, at uint64) { runTo(t, m, at) }
 	pages, saved := 0, 0
 	for k, at := range points[:len(points)-1] {
 		run(copied, at)
@@ -217,11 +220,11 @@ func testCapture(t *testing.T, newMachine func() *Machine, mode string, churns b
 		if err != nil {
 			t.Fatal(err)
 		}
-		cs, err := tk.Capture()
+		cs, err := captured.CaptureCheck(tk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tk.Capture(); err == nil {
+		if _, err := captured.CaptureCheck(tk); err == nil {
 			t.Fatal("a second capture opened while one is open")
 		}
 		var got bytes.Buffer
@@ -229,13 +232,13 @@ func testCapture(t *testing.T, newMachine func() *Machine, mode string, churns b
 		switch mode {
 		case "run first":
 			run(captured, next)
-			if _, err := cs.WriteTo(&got); err != nil {
+			if _, err := cs.Finish(&got); err != nil {
 				t.Fatal(err)
 			}
 		case "paused reader":
 			w := &pausingWriter{w: &got, after: 3, paused: make(chan struct{}), resume: make(chan struct{})}
 			done := make(chan error)
-			go func() { _, err := cs.WriteTo(w); done <- err }()
+			go func() { _, err := cs.Finish(w); done <- err }()
 			select {
 			case <-w.paused:
 			case err := <-done: // fewer writes than the pause needs
@@ -254,7 +257,7 @@ func testCapture(t *testing.T, newMachine func() *Machine, mode string, churns b
 			}
 		case "concurrent":
 			done := make(chan error)
-			go func() { _, err := cs.WriteTo(&got); done <- err }()
+			go func() { _, err := cs.Finish(&got); done <- err }()
 			run(captured, next)
 			if err := <-done; err != nil {
 				t.Fatal(err)
@@ -310,22 +313,12 @@ func (p *pausingWriter) Write(b []byte) (int, error) {
 // Writes to RAM that do not come from a hart (device DMA, debugger
 // writes: the bus) copy a captured page aside first too.
 func TestCaptureGuardsBusWrites(t *testing.T) {
-	churn, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshot", "churn.elf"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ms [2]*Machine
 	var tks [2]*SnapshotTaker
 	for i := range ms {
-		if ms[i], err = New(Config{RAMSize: 16 << 20, Kernel: churn}); err != nil {
-			t.Fatal(err)
-		}
-		ms[i].Idle, ms[i].NoHostInput = IdleFast, true
+		ms[i] = churnMachine(t, false)
 		tks[i] = ms[i].NewSnapshotTaker(false)
-		ms[i].StopAt = 50_000
-		if _, err := ms[i].Run(0); err != nil {
-			t.Fatal(err)
-		}
+		runTo(t, ms[i], 50_000)
 	}
 	s, err := tks[0].Take()
 	if err != nil {
@@ -336,7 +329,7 @@ func TestCaptureGuardsBusWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := ms[1]
-	cs, err := tks[1].Capture()
+	cs, err := m.CaptureCheck(tks[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +346,7 @@ func TestCaptureGuardsBusWrites(t *testing.T) {
 		t.Fatal("bus write refused")
 	}
 	var got bytes.Buffer
-	if _, err := cs.WriteTo(&got); err != nil {
+	if _, err := cs.Finish(&got); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {
@@ -365,26 +358,14 @@ func TestCaptureGuardsBusWrites(t *testing.T) {
 // exactly Check's fingerprint and Take's snapshot at the same point on a
 // twin machine, while the guest runs on and rewrites the pages.
 func TestCaptureCheckMatchesCheck(t *testing.T) {
-	churn, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshot", "churn.elf"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ms [2]*Machine
 	var tks [2]*SnapshotTaker
 	for i := range ms {
-		if ms[i], err = New(Config{RAMSize: 16 << 20, Kernel: churn, JIT: i == 1}); err != nil {
-			t.Fatal(err)
-		}
-		ms[i].Idle, ms[i].NoHostInput = IdleFast, true
+		ms[i] = churnMachine(t, i == 1)
 		ms[i].TrackDirty()
 		tks[i] = ms[i].NewSnapshotTaker(false)
 	}
-	run := func(m *Machine, at uint64) {
-		m.StopAt = at
-		if _, err := m.Run(0); err != nil {
-			t.Error(err)
-		}
-	}
+	run := func(m *Machine, at uint64) { runTo(t, m, at) }
 	copied, captured := ms[0], ms[1]
 	snapshots := 0
 	for k := 1; k <= 9; k++ {
