@@ -56,26 +56,16 @@ func (c *CPU) step() {
 			var v uint64
 			if off, ok := c.readOff(va, 7); ok {
 				v = binary.LittleEndian.Uint64(c.ram[off:])
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 8)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 8, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = v
 		case opSD:
 			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
 			if off, ok := c.writeOff(va, 7); ok {
 				binary.LittleEndian.PutUint64(c.ram[off:], v)
-			} else {
-				c.pc, c.icount = pc, icount
-				ok := c.storeSlow(va, 8, v)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if ok, pc, icount = c.storeAt(va, 8, v, pc, icount); !ok {
+				continue
 			}
 		case opBEQ:
 			if x[in.rs1] == x[in.rs2] {
@@ -97,39 +87,24 @@ func (c *CPU) step() {
 			var v uint64
 			if off, ok := c.readOff(va, 3); ok {
 				v = uint64(binary.LittleEndian.Uint32(c.ram[off:]))
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 4)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 4, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = uint64(int64(int32(v)))
 		case opSW:
 			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
 			if off, ok := c.writeOff(va, 3); ok {
 				binary.LittleEndian.PutUint32(c.ram[off:], uint32(v))
-			} else {
-				c.pc, c.icount = pc, icount
-				ok := c.storeSlow(va, 4, v)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if ok, pc, icount = c.storeAt(va, 4, v, pc, icount); !ok {
+				continue
 			}
 		case opLBU:
 			va := x[in.rs1] + uint64(in.imm)
 			var v uint64
 			if off, ok := c.readOff(va, 0); ok {
 				v = uint64(c.ram[off])
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 1)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 1, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = v
 		case opLB:
@@ -137,13 +112,8 @@ func (c *CPU) step() {
 			var v uint64
 			if off, ok := c.readOff(va, 0); ok {
 				v = uint64(c.ram[off])
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 1)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 1, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = uint64(int64(int8(v)))
 		case opLH:
@@ -151,13 +121,8 @@ func (c *CPU) step() {
 			var v uint64
 			if off, ok := c.readOff(va, 1); ok {
 				v = uint64(binary.LittleEndian.Uint16(c.ram[off:]))
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 2)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 2, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = uint64(int64(int16(v)))
 		case opLHU:
@@ -165,13 +130,8 @@ func (c *CPU) step() {
 			var v uint64
 			if off, ok := c.readOff(va, 1); ok {
 				v = uint64(binary.LittleEndian.Uint16(c.ram[off:]))
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 2)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 2, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = v
 		case opLWU:
@@ -179,38 +139,23 @@ func (c *CPU) step() {
 			var v uint64
 			if off, ok := c.readOff(va, 3); ok {
 				v = uint64(binary.LittleEndian.Uint32(c.ram[off:]))
-			} else {
-				c.pc, c.icount = pc, icount
-				v, ok = c.loadSlow(va, 4)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if v, ok, pc, icount = c.loadAt(va, 4, pc, icount); !ok {
+				continue
 			}
 			x[in.rd] = v
 		case opSB:
 			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
 			if off, ok := c.writeOff(va, 0); ok {
 				c.ram[off] = byte(v)
-			} else {
-				c.pc, c.icount = pc, icount
-				ok := c.storeSlow(va, 1, v)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if ok, pc, icount = c.storeAt(va, 1, v, pc, icount); !ok {
+				continue
 			}
 		case opSH:
 			va, v := x[in.rs1]+uint64(in.imm), x[in.rs2]
 			if off, ok := c.writeOff(va, 1); ok {
 				binary.LittleEndian.PutUint16(c.ram[off:], uint16(v))
-			} else {
-				c.pc, c.icount = pc, icount
-				ok := c.storeSlow(va, 2, v)
-				pc, icount = c.pc, c.icount
-				if !ok {
-					continue
-				}
+			} else if ok, pc, icount = c.storeAt(va, 2, v, pc, icount); !ok {
+				continue
 			}
 		case opLUI:
 			x[in.rd] = uint64(in.imm)
@@ -374,6 +319,24 @@ func (c *CPU) step() {
 		pc = next
 	}
 	c.pc, c.icount = pc, icount
+}
+
+// loadAt is step's slow path of a load. The slow path may trap, or read
+// the instruction count (the time, through a device), so it writes the
+// instruction's pc and count back to the hart first, and returns them as
+// they are after it (step's locals are then not live across the call,
+// which keeps them in registers on the fast paths).
+func (c *CPU) loadAt(va uint64, size int, pc, icount uint64) (v uint64, ok bool, npc, nicount uint64) {
+	c.pc, c.icount = pc, icount
+	v, ok = c.loadSlow(va, size)
+	return v, ok, c.pc, c.icount
+}
+
+// storeAt is loadAt for a store.
+func (c *CPU) storeAt(va uint64, size int, v, pc, icount uint64) (ok bool, npc, nicount uint64) {
+	c.pc, c.icount = pc, icount
+	ok = c.storeSlow(va, size, v)
+	return ok, c.pc, c.icount
 }
 
 // execSys executes the instructions that step leaves to it: fences,
