@@ -31,13 +31,7 @@ import (
 const DefaultSnapshotEvery = 200_000_000
 
 var (
-	zenc = sync.OnceValues(func() (*zstd.Encoder, error) {
-		// A 1 MiB window compresses snapshots as well as the default
-		// 4 MiB (guest pages repeat little at a distance) and the
-		// encoder's history buffer, faulted in at the first snapshot,
-		// is a quarter the size.
-		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
-	})
+	zenc = sync.OnceValues(newSnapshotEncoder)
 	zdec = sync.OnceValues(func() (*zstd.Decoder, error) {
 		return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
 	})

@@ -36,7 +36,8 @@ type Recorder struct {
 	err      error
 	digests  int
 
-	// Embedded snapshots (EmbedSnapshots).
+	// Embedded snapshots (EmbedSnapshots), and the capture of the latest
+	// digest (with its snapshot, if one was due) on its way into the log.
 	taker     *machine.SnapshotTaker
 	snapEvery uint64
 	snapNext  uint64
