@@ -14,8 +14,9 @@ package cpu
 //     run that one instruction on the interpreter.
 //   - Registers: R15 = &cpu + jitBias, R13 = &ram[0], R12 = instruction
 //     limit for this call, RBX = instruction count at the start of the
-//     current block. Guest registers stay in c.x; every instruction loads
-//     and stores them, so the state at any exit is exact.
+//     current block. Guest registers live in c.x; a block caches those it
+//     uses more than once in host registers and writes them back on every
+//     way out (jit_regs_amd64.go), so the state at any exit is exact.
 
 import (
 	"encoding/binary"

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -76,6 +77,10 @@ type diffGen struct {
 	ram []byte
 	pc  uint64 // next code address
 	fp  bool   // an FP-heavy program
+	// pool, if set, are the only registers used (and x0): blocks then
+	// use registers again and again, and more of them at once than the
+	// compiled engine's register cache holds.
+	pool []uint32
 }
 
 func (g *diffGen) put32(w uint32) {
@@ -91,13 +96,21 @@ func (g *diffGen) put16(h uint16) {
 func (g *diffGen) n(k int) int { return g.r.IntN(k) }
 
 // reg picks a source register.
-func (g *diffGen) reg() uint32 { return uint32(g.n(32)) }
+func (g *diffGen) reg() uint32 {
+	if g.pool != nil && g.n(16) != 0 {
+		return g.pool[g.n(len(g.pool))]
+	}
+	return uint32(g.n(32))
+}
 
 // dst picks a destination, mostly sparing the base registers (sp, s0,
 // s1) and the trap handlers' scratch registers (t4..t6).
 func (g *diffGen) dst() uint32 {
 	for {
 		r := uint32(g.n(32))
+		if g.pool != nil && g.n(16) != 0 {
+			r = g.pool[g.n(len(g.pool))]
+		}
 		switch r {
 		case sp, s0, s1, t4, t5, t6:
 			if g.n(20) != 0 {
@@ -418,6 +431,12 @@ func genDiffProg(seed uint64) diffProg {
 		binary.LittleEndian.PutUint32(ram[dHandlerS-ramBase+uint64(4*i):], w)
 	}
 	g := &diffGen{r: r, ram: ram, pc: dCode, fp: r.IntN(3) == 0}
+	if r.IntN(3) == 0 {
+		g.pool = []uint32{sp, s0, s1}
+		for _, i := range r.Perm(8)[:3+r.IntN(6)] {
+			g.pool = append(g.pool, []uint32{ra, t0, t1, a0, a1, a2, a3, s2}[i])
+		}
+	}
 	for g.pc < dCodeEnd-4 {
 		g.inst()
 	}
@@ -667,14 +686,34 @@ func FuzzJITDifferential(f *testing.F) {
 	})
 }
 
-// TestJITSstatus pins the compiled sstatus accesses on two cases random
+// TestJITSstatus pins the compiled sstatus accesses on cases random
 // programs reach rarely: clearing SUM between two loads of a user page
-// (the second must fault), and setting SIE with a supervisor interrupt
-// pending (it must be taken right after the write).
+// (the second must fault), setting SIE with a supervisor interrupt
+// pending (it must be taken right after the write), and the block-wide
+// tracking of mstatus.FS (checked and set once per block): a store
+// leaves FS alone and a later operation still dirties it, and FS turned
+// off by a CSR write in the middle of a block makes the next FP
+// instruction illegal.
 func TestJITSstatus(t *testing.T) {
 	csrs := func(csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 2<<12 | 0x73 }
 	csrc := func(csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 3<<12 | 0x73 }
 	csrsi := func(csr uint32, imm uint32) uint32 { return csr<<20 | imm<<15 | 6<<12 | 0x73 }
+	fld := func(rd, rs1 reg, imm int64) uint32 { return encI(0x07, 3, rd, rs1, imm) }
+	fsd := func(rs2, rs1 reg, imm int64) uint32 { return encS(0x27, 3, rs1, rs2, imm) }
+	faddd := func(rd, rs1, rs2 reg) uint32 { return encR(0x53, 0, 1, rd, rs1, rs2) } // rne
+	fsInitial := func(s *State) {
+		s.Mstatus = s.Mstatus&^msFS | 1<<13 | msSUM
+		s.Fflags |= 1                                           // NX: the compiled fast path
+		s.F[3], s.F[4] = 0x3ff8000000000000, 0x4002000000000000 // 1.5, 2.25
+	}
+	// primed runs main (from dCode+4) as one block with the data page
+	// in both TLBs: a jump to a prologue that stores to and loads from
+	// it and jumps back.
+	primed := func(main ...uint32) []uint32 {
+		n := int64(len(main))
+		code := append([]uint32{jal(zero, 4*(n+2))}, main...)
+		return append(code, encJ(zero, 0), sd(zero, s0, 16), ld(a3, s0, 16), jal(zero, -4*(n+3)))
+	}
 	tests := []struct {
 		name  string
 		setup func(s *State)
@@ -696,6 +735,11 @@ func TestJITSstatus(t *testing.T) {
 		{"SUM set", func(s *State) { s.Mstatus &^= msSUM }, []uint32{
 			encU(0x37, t0, msSUM), csrs(csrSstatus, t0), ld(a1, s0, 8), addi(a2, zero, 1),
 		}, 0, 0},
+		{"FS store then add", fsInitial, primed(fsd(1, s0, 0), faddd(2, 3, 4), fsd(2, s0, 8)), 0, 0},
+		{"FS store only", fsInitial, primed(fsd(1, s0, 0), fsd(2, s0, 8), addi(a0, zero, 1)), 0, 0},
+		{"FS turned off", fsInitial, primed(
+			fld(1, s0, 0), encU(0x37, t0, msFS), csrc(csrSstatus, t0), fld(2, s0, 8), addi(a2, zero, 1),
+		), CauseIllegalInstruction, dCode + 16 + 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -728,6 +772,15 @@ func TestJITSstatus(t *testing.T) {
 			}
 			if s := states[0]; s.Scause != tt.cause || s.Sepc != tt.epc {
 				t.Fatalf("interpreter: scause %#x sepc %#x, want %#x %#x", s.Scause, s.Sepc, tt.cause, tt.epc)
+			}
+			if strings.HasPrefix(tt.name, "FS") && tt.cause == 0 {
+				wantFS := uint64(1 << 13)
+				if strings.Contains(tt.name, "add") {
+					wantFS = msFS
+				}
+				if fs := states[0].Mstatus & msFS; fs != wantFS {
+					t.Fatalf("interpreter: mstatus.FS %#x, want %#x", fs, wantFS)
+				}
 			}
 			if diff := cmp.Diff(states[0], states[1]); diff != "" {
 				t.Fatalf("state (-interp +jit):\n%s", diff)

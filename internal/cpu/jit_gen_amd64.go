@@ -11,16 +11,25 @@ type jitGen struct {
 	j    *jitState
 	a    *amd64.Asm
 	b    *jitBlock
+	ins  []inst
 	slow []jitSlow
+	rc   jitRegs
 	ok   bool
+	// fsOn: an earlier instruction of the block checked that
+	// mstatus.FS is not Off; fsDirty: one set it to Dirty. Only a CSR
+	// write changes FS within a block, so the checks and updates after
+	// the first are left out.
+	fsOn, fsDirty bool
 }
 
 // jitSlow is an out-of-line exit to the interpreter for instruction k of
-// the block (at pc).
+// the block (at pc). spill are the cached registers it writes back first:
+// those dirty when the instruction began.
 type jitSlow struct {
-	l  amd64.Label
-	pc uint64
-	k  uint64
+	l     amd64.Label
+	pc    uint64
+	k     uint64
+	spill jitSpill
 }
 
 // gen emits the code for block b and installs it. It returns false if
@@ -28,7 +37,8 @@ type jitSlow struct {
 func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, bool) {
 	a := &j.a
 	a.Reset(uint64(j.codeBase()) + uint64(j.cur))
-	g := &jitGen{j: j, a: a, b: b, ok: true}
+	g := &jitGen{j: j, a: a, b: b, ins: ins, ok: true}
+	g.rc.reset()
 
 	// Entry: run only if the whole block fits under the limit.
 	budget := a.NewLabel()
@@ -41,8 +51,18 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	for k := range ins {
 		in := &ins[k]
 		next := pc + uint64(in.length)
+		g.prepare(k)
 		if g.inst(in, pc, next, uint64(k)) {
 			ended = true
+		}
+		switch in.op {
+		case opFLW, opFLD, opFSW, opFSD, opFP:
+			g.fsOn = true
+		case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
+			g.fsOn, g.fsDirty = false, false
+		}
+		if jitDirtiesFS(in) {
+			g.fsDirty = true
 		}
 		pc = next
 	}
@@ -51,6 +71,7 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	case interp:
 		// The next instruction is one the compiler does not handle:
 		// the interpreter runs it.
+		g.spill()
 		a.MovImm(amd64.RAX, pc)
 		a.Lea(amd64.RCX, amd64.M(amd64.RBX, int32(b.n)))
 		a.JmpAbs(uint64(j.stubExitInterp))
@@ -65,6 +86,7 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	a.JmpAbs(uint64(j.stubExit))
 	for _, s := range g.slow {
 		a.Bind(s.l)
+		s.spill.emit(a)
 		a.MovImm(amd64.RAX, s.pc)
 		a.Lea(amd64.RCX, amd64.M(amd64.RBX, int32(s.k)))
 		a.JmpAbs(uint64(j.stubExitInterp))
@@ -83,6 +105,7 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 // cell at the target block once it exists), else through the dispatcher.
 func (g *jitGen) exitStatic(target, n uint64) {
 	a := g.a
+	g.spill()
 	a.ALURI(amd64.W64, amd64.ADD, amd64.RBX, int32(n))
 	a.MovImm(amd64.RAX, target)
 	if target>>12 == g.b.vpc>>12 {
@@ -102,6 +125,7 @@ func (g *jitGen) exitStatic(target, n uint64) {
 // exitDynamic leaves the block for the target pc in RAX.
 func (g *jitGen) exitDynamic(n uint64) {
 	a := g.a
+	g.spill()
 	a.ALURI(amd64.W64, amd64.ADD, amd64.RBX, int32(n))
 	a.ALURR(amd64.W32, amd64.XOR, amd64.RDX, amd64.RDX)
 	a.JmpAbs(uint64(g.j.stubDispatch))
@@ -109,7 +133,7 @@ func (g *jitGen) exitDynamic(n uint64) {
 
 func (g *jitGen) slowPath(pc, k uint64) amd64.Label {
 	l := g.a.NewLabel()
-	g.slow = append(g.slow, jitSlow{l: l, pc: pc, k: k})
+	g.slow = append(g.slow, jitSlow{l: l, pc: pc, k: k, spill: g.rc.dirtySet()})
 	return l
 }
 
@@ -117,6 +141,12 @@ func (g *jitGen) slowPath(pc, k uint64) amd64.Label {
 func (g *jitGen) ld(h amd64.Reg, r uint8) {
 	if r == 0 {
 		g.a.ALURR(amd64.W32, amd64.XOR, h, h)
+		return
+	}
+	if c, ok := g.rc.cached(r); ok {
+		if c != h {
+			g.a.MovRR(amd64.W64, h, c)
+		}
 		return
 	}
 	g.a.Load(amd64.W64, h, xm(r))
@@ -127,7 +157,38 @@ func (g *jitGen) st(rd uint8, h amd64.Reg) {
 	if rd == regSink {
 		return
 	}
+	if c, ok := g.rc.dest(rd); ok {
+		if c != h {
+			g.a.MovRR(amd64.W64, c, h)
+		}
+		return
+	}
 	g.a.Store(amd64.W64, xm(rd), h)
+}
+
+// stImm sets guest register rd to the sign-extended imm.
+func (g *jitGen) stImm(rd uint8, imm int32) {
+	if rd == regSink {
+		return
+	}
+	if c, ok := g.rc.dest(rd); ok {
+		g.a.MovImm(c, uint64(int64(imm)))
+		return
+	}
+	g.a.StoreImm(amd64.W64, xm(rd), imm)
+}
+
+// aluSrc emits dst = dst <op> x[r] at width w, from the register cache
+// or from memory.
+func (g *jitGen) aluSrc(w amd64.Width, op amd64.ALU, dst amd64.Reg, r uint8) {
+	switch c, ok := g.rc.cached(r); {
+	case r == 0:
+		g.a.ALURI(w, op, dst, 0)
+	case ok:
+		g.a.ALURR(w, op, dst, c)
+	default:
+		g.a.ALURM(w, op, dst, xm(r))
+	}
 }
 
 // stw stores h to rd as an instruction of width w produces it: the low
@@ -145,6 +206,10 @@ func (g *jitGen) st32(rd uint8, h amd64.Reg) {
 	if rd == regSink {
 		return
 	}
+	if c, ok := g.rc.dest(rd); ok {
+		g.a.MovsxRR(c, amd64.W32, h)
+		return
+	}
 	g.a.MovsxRR(h, amd64.W32, h)
 	g.a.Store(amd64.W64, xm(rd), h)
 }
@@ -154,22 +219,53 @@ func fm(i uint8) amd64.Mem { return amd64.M(amd64.R15, int32(8*int(i&31))+int32(
 // needFS branches to slow if mstatus.FS is Off (the instruction is then
 // illegal, which the interpreter raises).
 func (g *jitGen) needFS(slow amd64.Label) {
+	if g.fsOn || g.fsDirty {
+		return
+	}
 	g.a.Load(amd64.W64, amd64.RCX, fld(offMstat))
 	g.a.TestRI(amd64.W32, amd64.RCX, msFS)
 	g.a.Jcc(amd64.CondE, slow)
 }
 
-// dirtyFS sets mstatus.FS to Dirty.
-func (g *jitGen) dirtyFS() { g.a.ALUMI(amd64.W64, amd64.OR, fld(offMstat), msFS) }
+// dirtyFS sets mstatus.FS to Dirty (unless an earlier instruction of
+// the block did).
+func (g *jitGen) dirtyFS() {
+	if !g.fsDirty {
+		g.a.ALUMI(amd64.W64, amd64.OR, fld(offMstat), msFS)
+	}
+}
+
+// jitDirtiesFS reports whether every way the compiled in goes on to the
+// next instruction sets mstatus.FS to Dirty (those that leave for the
+// interpreter do not matter).
+func jitDirtiesFS(in *inst) bool {
+	switch in.op {
+	case opFLW, opFLD:
+		return true
+	case opFP:
+		switch in.fop {
+		case fpMVfromX, fpMVfromX | fpDouble, fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble,
+			fpFMADD | fpDouble, fpFMSUB | fpDouble, fpFNMSUB | fpDouble, fpFNMADD | fpDouble,
+			fpADD | fpDouble, fpSUB | fpDouble, fpMUL | fpDouble, fpDIV | fpDouble, fpSQRT | fpDouble,
+			fpCVTfromW | fpDouble, fpCVTfromL | fpDouble:
+			return true
+		}
+	}
+	return false
+}
 
 // addr computes the RAM index of a load or store at x[rs1]+imm in RAX
 // through the TLB at tlbOff, branching to slow on a miss or a misaligned
 // access (which the interpreter handles).
 func (g *jitGen) addr(rs1 uint8, imm int64, tlbOff uintptr, size int, slow amd64.Label) {
 	a := g.a
-	g.ld(amd64.RAX, rs1)
-	if imm != 0 {
-		a.ALURI(amd64.W64, amd64.ADD, amd64.RAX, int32(imm))
+	if c, ok := g.rc.cached(rs1); ok && rs1 != 0 && imm != 0 {
+		a.Lea(amd64.RAX, amd64.M(c, int32(imm)))
+	} else {
+		g.ld(amd64.RAX, rs1)
+		if imm != 0 {
+			a.ALURI(amd64.W64, amd64.ADD, amd64.RAX, int32(imm))
+		}
 	}
 	a.MovRR(amd64.W64, amd64.RCX, amd64.RAX)
 	a.ShiftRI(amd64.W64, amd64.SHR, amd64.RCX, 12)
@@ -307,6 +403,7 @@ func (g *jitGen) csr(in *inst, pc, next, k uint64) {
 	a.Jcc(amd64.CondNE, same)
 	a.TestRI(amd64.W32, amd64.RDX, msSIE)
 	a.Jcc(amd64.CondE, same)
+	g.spill()
 	a.Lea(amd64.RCX, amd64.M(amd64.RBX, int32(k+1)))
 	a.Store(amd64.W64, fld(offLimit), amd64.RCX)
 	a.MovImm(amd64.RAX, next)
@@ -366,11 +463,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			return
 		}
 		g.ld(amd64.RAX, rs1)
-		if rs2 == 0 {
-			a.ALURI(w, op, amd64.RAX, 0)
-		} else {
-			a.ALURM(w, op, amd64.RAX, xm(rs2))
-		}
+		g.aluSrc(w, op, amd64.RAX, rs2)
 		g.stw(w, rd, amd64.RAX)
 	}
 	aluImm := func(op amd64.ALU, w amd64.Width) {
@@ -378,7 +471,12 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			return
 		}
 		if w == amd64.W64 && rd == rs1 && rd != 0 {
-			a.ALUMI(amd64.W64, op, xm(rd), int32(imm))
+			if c, ok := g.rc.cached(rd); ok {
+				a.ALURI(amd64.W64, op, c, int32(imm))
+				g.rc.setDirty(rd)
+			} else {
+				a.ALUMI(amd64.W64, op, xm(rd), int32(imm))
+			}
 			return
 		}
 		g.ld(amd64.RAX, rs1)
@@ -410,7 +508,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		if useImm {
 			a.ALURI(amd64.W64, amd64.CMP, amd64.RAX, int32(imm))
 		} else {
-			a.ALURM(amd64.W64, amd64.CMP, amd64.RAX, xm(rs2))
+			g.aluSrc(amd64.W64, amd64.CMP, amd64.RAX, rs2)
 		}
 		a.Setcc(cond, amd64.RAX)
 		a.MovzxRR(amd64.RAX, amd64.W8, amd64.RAX)
@@ -433,13 +531,22 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 	store := func(w amd64.Width) {
 		slow := g.slowPath(pc, k)
 		g.addr(rs1, imm, offTLBW, int(w), slow)
-		g.ld(amd64.RSI, rs2)
-		a.Store(w, amd64.MI(amd64.R13, amd64.RAX, 1, 0), amd64.RSI)
+		v := amd64.RSI
+		if c, ok := g.rc.cached(rs2); ok && rs2 != 0 {
+			v = c
+		} else {
+			g.ld(v, rs2)
+		}
+		a.Store(w, amd64.MI(amd64.R13, amd64.RAX, 1, 0), v)
 	}
 	branch := func(cond amd64.Cond) bool {
 		taken := a.NewLabel()
+		// Both ways leave the block: write the cached registers back
+		// first (stores leave the flags alone, but this is simpler).
+		g.spill()
+		g.rc.dirty = 0
 		g.ld(amd64.RAX, rs1)
-		a.ALURM(amd64.W64, amd64.CMP, amd64.RAX, xm(rs2))
+		g.aluSrc(amd64.W64, amd64.CMP, amd64.RAX, rs2)
 		a.Jcc(cond, taken)
 		g.exitStatic(next, k+1)
 		a.Bind(taken)
@@ -498,7 +605,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			break
 		}
 		if rs1 == 0 {
-			a.StoreImm(amd64.W64, xm(rd), int32(imm))
+			g.stImm(rd, int32(imm))
 			break
 		}
 		aluImm(amd64.ADD, amd64.W64)
@@ -557,9 +664,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 	case opSRAW:
 		shiftReg(amd64.SAR, amd64.W32)
 	case opLUI:
-		if rd != regSink {
-			a.StoreImm(amd64.W64, xm(rd), int32(imm))
-		}
+		g.stImm(rd, int32(imm))
 	case opAUIPC:
 		if rd != regSink {
 			a.MovImm(amd64.RAX, pc+uint64(imm))
@@ -574,7 +679,11 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			w = amd64.W32
 		}
 		g.ld(amd64.RAX, rs1)
-		a.ImulRM(w, amd64.RAX, xm(rs2))
+		if c, ok := g.rc.cached(rs2); ok && rs2 != 0 {
+			a.ImulRR(w, amd64.RAX, c)
+		} else {
+			a.ImulRM(w, amd64.RAX, xm(rs2))
+		}
 		g.stw(w, rd, amd64.RAX)
 	case opMULH, opMULHU:
 		if rd == regSink {

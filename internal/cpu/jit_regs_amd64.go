@@ -1,0 +1,208 @@
+//go:build linux && amd64
+
+package cpu
+
+import "github.com/rewindvm/rewind/internal/amd64"
+
+// The register cache. Within a block, guest registers that the block
+// uses more than once live in host registers: read from the CPU struct
+// once, written back once. A block is straight-line code, so which guest
+// register is in which host register is known at every instruction when
+// the block is compiled, and the generated code never tests it. Every
+// way out of a block writes the dirty ones back first: the exits to the
+// next block or the dispatcher, the exit before an instruction the
+// interpreter runs, and each instruction's out-of-line slow path (which
+// writes back those dirty when the instruction began). So at every exit
+// the architectural state is in the CPU struct, exactly as without the
+// cache.
+//
+// Registers are assigned when an instruction begins (prepare), never in
+// the middle of its code, which may branch internally. When no host
+// register is free, the one whose next use in the block is furthest away
+// is given up (written back if dirty), Belady's rule, which is optimal
+// for straight-line code; a register used only once in the block is not
+// cached at all.
+
+// jitCacheRegs are the host registers that hold guest registers. RAX,
+// RCX, RDX and RSI stay scratch registers of the instructions' code; the
+// others are fixed (see jit_amd64.go) or belong to Go.
+var jitCacheRegs = [...]amd64.Reg{amd64.RDI, amd64.R8, amd64.R9, amd64.R10, amd64.R11}
+
+const jitNoUse = 1 << 30
+
+// jitRegs is the register cache's state at one point of the block.
+type jitRegs struct {
+	host  [32]int8                 // guest register -> index into jitCacheRegs, or -1
+	guest [len(jitCacheRegs)]uint8 // index -> guest register, 0 if free
+	valid uint32                   // bit r: the host register holds x[r]
+	dirty uint32                   // bit r: ... and x[r] in memory is stale
+}
+
+// jitSpill lists the cached registers to write back on one path out.
+type jitSpill struct {
+	n   uint8
+	reg [len(jitCacheRegs)]amd64.Reg
+	x   [len(jitCacheRegs)]uint8
+}
+
+func (rc *jitRegs) reset() {
+	*rc = jitRegs{}
+	for i := range rc.host {
+		rc.host[i] = -1
+	}
+}
+
+// cached returns the host register holding x[r], if any.
+func (rc *jitRegs) cached(r uint8) (amd64.Reg, bool) {
+	if r == 0 || r >= 32 || rc.valid&(1<<r) == 0 {
+		return 0, false
+	}
+	return jitCacheRegs[rc.host[r]], true
+}
+
+// dest returns the host register assigned to x[r], if any, and marks it
+// as holding the (new) value, not yet in memory: the caller writes it.
+func (rc *jitRegs) dest(r uint8) (amd64.Reg, bool) {
+	if r == 0 || r >= 32 || rc.host[r] < 0 {
+		return 0, false
+	}
+	rc.valid |= 1 << r
+	rc.dirty |= 1 << r
+	return jitCacheRegs[rc.host[r]], true
+}
+
+// setDirty marks cached x[r] as changed in its host register.
+func (rc *jitRegs) setDirty(r uint8) { rc.dirty |= 1 << r }
+
+// dirtySet returns the registers a path out must write back now.
+func (rc *jitRegs) dirtySet() jitSpill {
+	var s jitSpill
+	for i, r := range rc.guest {
+		if r != 0 && rc.dirty&(1<<r) != 0 {
+			s.reg[s.n], s.x[s.n] = jitCacheRegs[i], r
+			s.n++
+		}
+	}
+	return s
+}
+
+// emit writes the listed registers back to the CPU struct.
+func (s *jitSpill) emit(a *amd64.Asm) {
+	for i := uint8(0); i < s.n; i++ {
+		a.Store(amd64.W64, xm(s.x[i]), s.reg[i])
+	}
+}
+
+// spill writes every dirty cached register back (the state at
+// generation time is unchanged: the code after it may be another path).
+func (g *jitGen) spill() {
+	s := g.rc.dirtySet()
+	s.emit(g.a)
+}
+
+// prepare assigns host registers for instruction k of the block: its
+// source registers are loaded, its destination gets a register (its old
+// value is not loaded).
+func (g *jitGen) prepare(k int) {
+	r1, r2, w := jitXRegs(&g.ins[k])
+	keep := uint32(1)<<r1 | uint32(1)<<r2 | uint32(1)<<w
+	g.want(r1, k, true, keep)
+	g.want(r2, k, true, keep)
+	g.want(w, k, false, keep)
+}
+
+func (g *jitGen) want(r uint8, k int, read bool, keep uint32) {
+	if r == 0 || r >= 32 {
+		return
+	}
+	rc := &g.rc
+	if i := rc.host[r]; i >= 0 {
+		if read && rc.valid&(1<<r) == 0 {
+			g.a.Load(amd64.W64, jitCacheRegs[i], xm(r))
+			rc.valid |= 1 << r
+		}
+		return
+	}
+	next := g.nextUse(r, k)
+	if next == jitNoUse {
+		return // used once: memory will do
+	}
+	slot := -1
+	for i, x := range rc.guest {
+		if x == 0 {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		far := next
+		for i, x := range rc.guest {
+			if keep&(1<<x) != 0 {
+				continue
+			}
+			if n := g.nextUse(x, k); n > far {
+				slot, far = i, n
+			}
+		}
+		if slot < 0 {
+			return // every cached register is needed sooner than r
+		}
+		x := rc.guest[slot]
+		if rc.dirty&(1<<x) != 0 {
+			g.a.Store(amd64.W64, xm(x), jitCacheRegs[slot])
+		}
+		rc.host[x] = -1
+		rc.valid &^= 1 << x
+		rc.dirty &^= 1 << x
+	}
+	rc.guest[slot] = r
+	rc.host[r] = int8(slot)
+	if read {
+		g.a.Load(amd64.W64, jitCacheRegs[slot], xm(r))
+		rc.valid |= 1 << r
+	}
+}
+
+// nextUse returns the index of the first instruction after k that reads
+// or writes x[r], or jitNoUse.
+func (g *jitGen) nextUse(r uint8, k int) int {
+	for i := k + 1; i < len(g.ins); i++ {
+		r1, r2, w := jitXRegs(&g.ins[i])
+		if r1 == r || r2 == r || w == r {
+			return i
+		}
+	}
+	return jitNoUse
+}
+
+// jitXRegs returns the integer registers instruction in reads (up to
+// two) and writes (0 for none; x0 is never cached). Only the register
+// cache uses it: a register left out is accessed in memory, which is
+// always correct, merely slower.
+func jitXRegs(in *inst) (rs1, rs2, rd uint8) {
+	switch in.op {
+	case opLUI, opAUIPC, opJAL, opCSRRWI, opCSRRSI, opCSRRCI:
+		return 0, 0, in.rd
+	case opSB, opSH, opSW, opSD, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU:
+		return in.rs1, in.rs2, 0
+	case opFLW, opFLD, opFSW, opFSD:
+		return in.rs1, 0, 0
+	case opFENCE, opFENCEI:
+		return 0, 0, 0
+	case opJALR, opLB, opLH, opLW, opLD, opLBU, opLHU, opLWU, opLRW, opLRD,
+		opADDI, opSLTI, opSLTIU, opXORI, opORI, opANDI, opSLLI, opSRLI, opSRAI,
+		opADDIW, opSLLIW, opSRLIW, opSRAIW, opCSRRW, opCSRRS, opCSRRC:
+		return in.rs1, 0, in.rd
+	case opFP:
+		switch in.fop {
+		case fpMVfromX, fpMVfromX | fpDouble, fpCVTfromW | fpDouble, fpCVTfromL | fpDouble:
+			return in.rs1, 0, 0
+		case fpMVtoX, fpMVtoX | fpDouble, fpEQ | fpDouble, fpLT | fpDouble, fpLE | fpDouble,
+			fpCVTtoW | fpDouble, fpCVTtoL | fpDouble:
+			return 0, 0, in.rd
+		}
+		return 0, 0, 0
+	}
+	// Register-register ALU, M, AMOs and SC.
+	return in.rs1, in.rs2, in.rd
+}
