@@ -99,6 +99,7 @@ type machineFlags struct {
 	netdevs  multiFlag
 	nic      string
 	engine   string
+	jitDump  string
 
 	// record: disks always go behind an overlay (the image is never
 	// written) and disk I/O is asynchronous, as record/replay needs.
@@ -144,6 +145,7 @@ func (f *machineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.smp, "smp", "1", "number of harts, 1 to 8 (QEMU syntax: N or cpus=N); they run one at a time, deterministically")
 	fs.StringVar(&f.schedule, "schedule", "", "hart schedule of an -smp machine: seed=S[,quantum=MIN-MAX][,order=random] draws quanta from a generator seeded by S (recorded); quantum=N fixes them (default 10000)")
 	fs.StringVar(&f.engine, "engine", defaultEngine, "how the hart runs: jit (compiled, linux/amd64) or interp; the same guest behaviour either way")
+	fs.StringVar(&f.jitDump, "jit-dump", "", "at exit, write the compiled engine's code cache to `file`: every block's guest words and host code, disassembled (for debugging the compiler)")
 	// Accepted for QEMU command-line compatibility.
 	var ignored string
 	var ignoredBool bool
@@ -488,6 +490,9 @@ func run(f *machineFlags, stdout, stderr io.Writer) (int, error) {
 	if f.stats {
 		printStats(stderr, b, res, elapsed)
 	}
+	if derr := f.writeJITDump(m); derr != nil && err == nil {
+		err = derr
+	}
 	if err != nil {
 		return 1, err
 	}
@@ -578,6 +583,33 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 	if ns, ok := m.NetStats(); ok {
 		fmt.Fprintf(w, "rewind: network: %s\n", ns)
 	}
+	for i, h := range m.Harts {
+		if s := h.JITStats(); s.Blocks > 0 {
+			fmt.Fprintf(w, "rewind: hart %d compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chained exits, %d invalidated, %d cache flushes\n",
+				i, s.Blocks, float64(s.CodeBytes)/(1<<20), s.Calls, s.InterpExits, s.Chains, s.Invalidated, s.Flushes)
+		}
+	}
+}
+
+// writeJITDump writes --jit-dump: every hart's compiled code.
+func (f *machineFlags) writeJITDump(m *machine.Machine) error {
+	if f.jitDump == "" {
+		return nil
+	}
+	out, err := os.Create(f.jitDump)
+	if err != nil {
+		return fmt.Errorf("--jit-dump: %w", err)
+	}
+	for _, h := range m.Harts {
+		if err := h.JITDump(out); err != nil {
+			out.Close()
+			return fmt.Errorf("--jit-dump %s: %w", f.jitDump, err)
+		}
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("--jit-dump %s: %w", f.jitDump, err)
+	}
+	return nil
 }
 
 // parseSMP parses -smp in QEMU's syntax: N, cpus=N, optionally with

@@ -108,8 +108,10 @@ func runBuiltin(t *testing.T, args ...string) (console, stderr string) {
 }
 
 // The built-in guest runs with no options at all and uses its disk.
+// (--stats and --jit-dump only report.)
 func TestBuiltinGuest(t *testing.T) {
-	got, stderr := runBuiltin(t, "--stats")
+	dump := filepath.Join(t.TempDir(), "jit.txt")
+	got, stderr := runBuiltin(t, "--stats", "--jit-dump", dump)
 	for _, want := range []string{"Rewind built-in guest", "virtio-blk", "boot count 1", "> ", "bye"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("console lacks %q:\n%s", want, got)
@@ -117,6 +119,17 @@ func TestBuiltinGuest(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "state digest") || !strings.Contains(stderr, "MIPS") {
 		t.Errorf("--stats output missing:\n%s", stderr)
+	}
+	d, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jitHost {
+		if !strings.Contains(stderr, "compiled engine:") || !strings.Contains(string(d), "\nblock 0x") {
+			t.Errorf("no compiled blocks in --stats or --jit-dump; stderr:\n%s\ndump:\n%.2000s", stderr, d)
+		}
+	} else if !strings.Contains(string(d), "compiled engine is off") {
+		t.Errorf("--jit-dump: %q", d)
 	}
 }
 

@@ -225,6 +225,7 @@ func recordRun(f *machineFlags, out string, o recordOpts, stdout, stderr io.Writ
 	if watch != nil {
 		rr.match = watch.Match()
 	}
+	dumpErr := f.writeJITDump(m)
 	m.Close()
 	finErr := rec.Finish(res)
 	_ = con.Close()
@@ -236,6 +237,9 @@ func recordRun(f *machineFlags, out string, o recordOpts, stdout, stderr io.Writ
 	}
 	if finErr != nil {
 		return rr, finErr
+	}
+	if dumpErr != nil {
+		return rr, dumpErr
 	}
 	if n, size := rec.Snapshots(); f.stats && n > 0 {
 		fmt.Fprintf(stderr, "rewind: %d embedded snapshots, %.1f MiB\n", n, float64(size)/(1<<20))

@@ -644,6 +644,9 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 		printStats(stderr, b, res, elapsed)
 		fmt.Fprintf(stderr, "rewind: %d events replayed, %d state digests verified\n", p.Events, p.Verified)
 	}
+	if derr := f.writeJITDump(m); derr != nil && runErr == nil {
+		runErr = derr
+	}
 	if runErr != nil {
 		return 1, runErr
 	}

@@ -92,6 +92,7 @@ type jitBlock struct {
 	lo, hi   uint16 // guest bytes [lo, hi) of the page
 	n        uint64 // instructions
 	entry    uintptr
+	size     uint32   // bytes of host code at entry
 	incoming []uint32 // chain cells that jump here
 	hits     uint32   // lookups before it was compiled
 	dead     bool
@@ -106,7 +107,8 @@ type jitState struct {
 	dataSize int
 	codeSize int
 	cur      int // next free code byte (offset into the code part)
-	stubsEnd int
+	stubsLen int // bytes of the shared stubs
+	stubsEnd int // where blocks start (stubsLen aligned)
 
 	cellOwner []*jitBlock
 	cellPC    []uint64
@@ -348,6 +350,7 @@ func (j *jitState) genStubs() {
 	} else {
 		copy(j.mem[j.dataSize:], a.Buf)
 	}
+	j.stubsLen = a.Len()
 	j.stubsEnd = (a.Len() + 15) &^ 15
 	j.stubCellDefault = uint64(j.stubDispatch)
 }

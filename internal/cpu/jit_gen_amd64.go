@@ -97,7 +97,9 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	if !g.ok {
 		return 0, false
 	}
-	return j.install(a.Buf)
+	entry, ok := j.install(a.Buf)
+	b.size = uint32(len(a.Buf))
+	return entry, ok
 }
 
 // exitStatic leaves the block for a known target after n instructions:

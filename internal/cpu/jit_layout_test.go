@@ -3,6 +3,8 @@
 package cpu
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -73,5 +75,36 @@ func TestJITWorkload(t *testing.T) {
 	}
 	if s := b.JITStats(); s.Blocks == 0 || s.Chains == 0 {
 		t.Fatalf("compiled engine not used: %+v", s)
+	}
+}
+
+// The debug dump lists every compiled block with its guest words and its
+// host code, and the disassembler reads all of the host code: nothing
+// the encoder emits is undecodable.
+func TestJITDump(t *testing.T) {
+	c := newSv39Workload(t)
+	if !c.EnableJIT(1 << 20) {
+		t.Skip("no compiled engine")
+	}
+	c.Run(100003)
+	var buf bytes.Buffer
+	if err := c.JITDump(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	s := c.JITStats()
+	if n := strings.Count(out, "\nblock "); s.Blocks == 0 || uint64(n) != s.Blocks {
+		t.Errorf("%d blocks in the dump, %d compiled", n, s.Blocks)
+	}
+	for _, want := range []string{"stubs", "guest 0x", "lea rax, ptr [rbx+", "jmp "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dump lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "(bad)") {
+		t.Errorf("undecodable host code:\n%s", out)
+	}
+	if t.Failed() {
+		t.Logf("dump:\n%s", out)
 	}
 }

@@ -2,6 +2,11 @@
 
 package cpu
 
+import (
+	"fmt"
+	"io"
+)
+
 // The compiled engine exists only on linux/amd64; elsewhere the hart
 // always interprets.
 
@@ -21,6 +26,12 @@ func (c *CPU) EnableJIT(codeBytes int) bool { return false }
 
 // JITStats returns zero counters.
 func (c *CPU) JITStats() JITStats { return JITStats{} }
+
+// JITDump writes a header saying the engine is off: this host has none.
+func (c *CPU) JITDump(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "# hart %d: the compiled engine is off\n", c.HartID)
+	return err
+}
 
 func (c *CPU) jitRun()                                { c.step() }
 func (c *CPU) jitInvalidate(page, first, last uint64) {}
