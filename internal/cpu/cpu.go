@@ -433,26 +433,7 @@ func (c *CPU) fetchPage() bool {
 		off = o &^ 0xfff
 		c.tlbFill(tlbIdxX, c.pc, pa, c.xctx)
 	}
-	page := off >> 12
-	cp := c.codePages[page]
-	if cp == nil {
-		if n := len(c.freePages); n > 0 {
-			cp = c.freePages[n-1]
-			c.freePages = c.freePages[:n-1]
-			cp.gen++
-			if cp.gen == 0 { // wrapped: old slots could look valid
-				*cp = *c.newCodePage()
-			}
-		} else {
-			cp = c.newCodePage()
-		}
-		c.codePages[page] = cp
-		// Stores to this page must now take the slow path, on every hart.
-		c.slowWriteTLB()
-		for _, p := range c.peers {
-			p.slowWriteTLB()
-		}
-	}
+	cp := c.makeCodePage(off >> 12)
 	cp.writes = 0
 	c.curVPN = vpn
 	c.curPage = cp
@@ -460,6 +441,33 @@ func (c *CPU) fetchPage() bool {
 	c.curOff = off
 	c.curChunkVA = tlbNone
 	return true
+}
+
+// makeCodePage returns RAM page's code page, making it one if it is not:
+// stores to it then take the slow path, which invalidates what was
+// decoded or compiled from it.
+func (c *CPU) makeCodePage(page uint64) *codePage {
+	cp := c.codePages[page]
+	if cp != nil {
+		return cp
+	}
+	if n := len(c.freePages); n > 0 {
+		cp = c.freePages[n-1]
+		c.freePages = c.freePages[:n-1]
+		cp.gen++
+		if cp.gen == 0 { // wrapped: old slots could look valid
+			*cp = *c.newCodePage()
+		}
+	} else {
+		cp = c.newCodePage()
+	}
+	c.codePages[page] = cp
+	// Stores to this page must now take the slow path, on every hart.
+	c.slowWriteTLB()
+	for _, p := range c.peers {
+		p.slowWriteTLB()
+	}
+	return cp
 }
 
 // dropFetch makes the next instruction look its fetch page (and chunk)

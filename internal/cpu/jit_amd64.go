@@ -90,12 +90,21 @@ type jitBlock struct {
 	vpc, add uint64 // virtual pc; fetch-TLB add (RAM index = va + add)
 	page     uint64 // RAM page index
 	lo, hi   uint16 // guest bytes [lo, hi) of the page
-	n        uint64 // instructions
-	entry    uintptr
-	size     uint32   // bytes of host code at entry
-	incoming []uint32 // chain cells that jump here
-	hits     uint32   // lookups before it was compiled
-	dead     bool
+	// A block whose only instruction straddles the page end also holds
+	// bytes [0, hi2) of RAM page page2, the next virtual page, which the
+	// fetch TLB mapped with add2 when the block was made; the code checks
+	// that it still does before running the instruction. retry2: the
+	// block's first instruction straddles the page end but the next page
+	// was not in the fetch TLB, so the block is empty (n = 0) for now.
+	page2, add2 uint64
+	hi2         uint16
+	retry2      bool
+	n           uint64 // instructions
+	entry       uintptr
+	size        uint32   // bytes of host code at entry
+	incoming    []uint32 // chain cells that jump here
+	hits        uint32   // lookups before it was compiled
+	dead        bool
 }
 
 type jitKey struct{ vpc, add uint64 }
@@ -129,6 +138,10 @@ type jitState struct {
 
 	a   amd64.Asm
 	buf []inst
+	// nextUses[k][r] is the index of the next instruction after k that
+	// uses x[r], 0 if none, for the block being compiled (the register
+	// cache's eviction choice).
+	nextUses [jitMaxInsts][32]uint8
 	// hot is how many times a block is looked up before it is compiled
 	// (before that the interpreter runs it): code that runs once, as
 	// much of a boot does, is not worth compiling.
@@ -457,6 +470,15 @@ func (c *CPU) jitLookup() *jitBlock {
 		// most lookups the jump cache missed were for those.
 		j.jcb[gslot] = b
 	}
+	if b.retry2 {
+		if _, _, ok := c.nextFetchPage(pc); ok {
+			// The next page is in the fetch TLB now: the instruction
+			// that straddles the page end can be compiled.
+			j.kill(b)
+			b = j.newBlock(c, pc, e.add, page)
+			j.jcb[gslot] = b
+		}
+	}
 	if b.entry == 0 && b.n > 0 {
 		if b.hits++; b.hits < j.hot {
 			return b
@@ -502,9 +524,13 @@ func (c *CPU) jitInvalidate(page, first, last uint64) {
 	}
 	keep := bs[:0]
 	for _, b := range bs {
-		if uint64(b.lo) <= last && uint64(b.hi) > first {
+		switch {
+		case b.dead:
+			// Killed through its other page (or retried): drop it.
+		case b.page == page && uint64(b.lo) <= last && uint64(b.hi) > first,
+			b.hi2 > 0 && b.page2 == page && first < uint64(b.hi2):
 			j.kill(b)
-		} else {
+		default:
 			keep = append(keep, b)
 		}
 	}
@@ -517,6 +543,9 @@ func (c *CPU) jitInvalidate(page, first, last uint64) {
 }
 
 func (j *jitState) kill(b *jitBlock) {
+	if b.dead {
+		return
+	}
 	j.stats.Invalidated++
 	b.dead = true
 	k := jitKey{b.vpc, b.add}
@@ -599,26 +628,42 @@ func isBranch(o op) bool {
 	return false
 }
 
+// Results of decodeBlock about an instruction that straddles the page end.
+const (
+	straddleNone     = iota
+	straddleIncluded // the block is that one instruction
+	straddleStopped  // the block stops before it (or is empty)
+)
+
 // decodeBlock decodes the straight-line run of compilable instructions at
 // pc (RAM page page), ending after a branch, before an instruction the
 // compiler does not handle, at the page end, or at jitMaxInsts. It
 // returns the instructions and whether it stopped at an instruction the
-// interpreter must run.
-func (j *jitState) decodeBlock(c *CPU, pc, page uint64) ([]inst, bool) {
+// interpreter must run. An instruction that straddles the page end is a
+// block of its own: it is decoded, with its upper half from RAM page
+// page2, only if it is the first and page2 >= 0.
+func (j *jitState) decodeBlock(c *CPU, pc, page uint64, page2 int64) (ins []inst, interp bool, straddle int) {
 	out := j.buf[:0]
-	interp := false
 	off := pc & 0xfff
 	base := page << 12
 	for len(out) < jitMaxInsts && off < 0x1000 {
 		lo := binary.LittleEndian.Uint16(c.ram[base+off:])
 		var in inst
-		if lo&3 != 3 {
+		switch {
+		case lo&3 != 3:
 			in = decode16(lo)
-		} else {
-			if off > 0xffc {
-				break // straddles the page end
-			}
+		case off <= 0xffc:
 			in = decode32(binary.LittleEndian.Uint32(c.ram[base+off:]))
+		case len(out) == 0 && page2 >= 0:
+			hi := binary.LittleEndian.Uint16(c.ram[uint64(page2)<<12:])
+			in = decode32(uint32(lo) | uint32(hi)<<16)
+			if jitCompilable(&in) {
+				j.buf = append(out, in)
+				return j.buf, false, straddleIncluded
+			}
+		default:
+			j.buf = out
+			return out, false, straddleStopped
 		}
 		if !jitCompilable(&in) {
 			interp = true
@@ -631,22 +676,49 @@ func (j *jitState) decodeBlock(c *CPU, pc, page uint64) ([]inst, bool) {
 		}
 	}
 	j.buf = out
-	return out, interp
+	return out, interp, straddleNone
+}
+
+// nextFetchPage returns how the fetch TLB maps the virtual page after
+// pc's: its add and RAM page (ok false if it is not in the TLB or not
+// RAM). It has no side effects: no page-table walk.
+func (c *CPU) nextFetchPage(pc uint64) (add, page uint64, ok bool) {
+	vpn := pc>>12 + 1
+	e := &c.tlbX[vpn&tlbMask]
+	if e.key != vpn|c.xctx {
+		return 0, 0, false
+	}
+	page = (vpn<<12 + e.add) >> 12
+	return e.add, page, page < uint64(len(c.codePages))
 }
 
 // newBlock records the block at pc, not compiled yet (entry 0). A block
 // with no compilable instruction (n = 0) is recorded too, so the lookup
 // does not decode it again.
 func (j *jitState) newBlock(c *CPU, pc, add, page uint64) *jitBlock {
-	ins, _ := j.decodeBlock(c, pc, page)
+	page2, add2 := int64(-1), uint64(0)
+	if pc&0xfff == 0xffe {
+		if a, p, ok := c.nextFetchPage(pc); ok {
+			page2, add2 = int64(p), a
+		}
+	}
+	ins, _, straddle := j.decodeBlock(c, pc, page, page2)
 	b := &jitBlock{vpc: pc, add: add, page: page, lo: uint16(pc & 0xfff), n: uint64(len(ins))}
 	var length uint64
 	for i := range ins {
 		length += uint64(ins[i].length)
 	}
-	b.hi = uint16((pc & 0xfff) + length)
+	b.hi = uint16(min((pc&0xfff)+length, 0x1000))
 	if b.hi == b.lo {
 		b.hi = b.lo + 1
+	}
+	switch {
+	case straddle == straddleIncluded:
+		b.page2, b.add2, b.hi2 = uint64(page2), add2, 2
+		// Stores to the upper half must invalidate the block.
+		c.makeCodePage(b.page2)
+	case straddle == straddleStopped && len(ins) == 0:
+		b.retry2 = true
 	}
 	j.register(b)
 	return b
@@ -655,12 +727,19 @@ func (j *jitState) newBlock(c *CPU, pc, add, page uint64) *jitBlock {
 func (j *jitState) register(b *jitBlock) {
 	j.blocks[jitKey{b.vpc, b.add}] = b
 	j.pages[b.page] = append(j.pages[b.page], b)
+	if b.hi2 > 0 {
+		j.pages[b.page2] = append(j.pages[b.page2], b)
+	}
 }
 
 // compile translates block b (decoding it again: the guest bytes are
 // unchanged, or b would have been invalidated).
 func (j *jitState) compile(c *CPU, b *jitBlock) {
-	ins, interp := j.decodeBlock(c, b.vpc, b.page)
+	page2 := int64(-1)
+	if b.hi2 > 0 {
+		page2 = int64(b.page2)
+	}
+	ins, interp, _ := j.decodeBlock(c, b.vpc, b.page, page2)
 	if uint64(len(ins)) != b.n {
 		panic("cpu: JIT: block changed without invalidation")
 	}

@@ -788,3 +788,109 @@ func TestJITSstatus(t *testing.T) {
 		})
 	}
 }
+
+// TestJITStraddle runs a loop through a 4-byte instruction that straddles
+// a page end (under Sv39, the upper half on the next virtual page) on
+// both engines: compiled as a block of its own, then after the loop
+// rewrites the upper half (the block must be invalidated through the
+// second page), then after the next virtual page is mapped to another
+// physical page with a different upper half (the block's check of the
+// fetch TLB must send it to the interpreter).
+func TestJITStraddle(t *testing.T) {
+	const (
+		loop = dCode + 0xfe8
+		alt  = ramBase + 0x40000 // the second mapping's physical page
+	)
+	addiA1 := func(imm uint32) uint32 { return imm<<20 | uint32(a1)<<15 | uint32(a1)<<7 | 0x13 }
+	sh := func(rs2, rs1 reg, imm int64) uint32 { return encS(0x23, 1, rs1, rs2, imm) }
+	p := genDiffProg(1)
+	// Halfwords from dCode+0xfe0: the loop adds 7 to a1 through the
+	// straddling addi at 0xffe, ten times; then, once, stores the upper
+	// half of "addi a1, a1, 100" over it and loops again.
+	var code []uint16
+	put := func(ws ...uint32) {
+		for _, w := range ws {
+			code = append(code, uint16(w), uint16(w>>16))
+		}
+	}
+	put(addi(t0, zero, 10), addi(a1, zero, 0))                                                        // 0xfe0
+	put(addi(a2, a2, 1), addi(a3, a3, 2), addi(a4, a4, 3), addi(a5, a5, 4))                           // 0xfe8 loop
+	code = append(code, 0x0001)                                                                       // 0xff8: c.nop
+	code = append(code, 0x0001, 0x0001)                                                               // 0xffa, 0xffc
+	put(addiA1(7))                                                                                    // 0xffe: straddles
+	put(addi(t0, t0, -1), bne(t0, zero, int64(loop)-int64(dCode+0x1006)))                             // 0x1002
+	put(bne(a7, zero, 0x1c), addi(a7, zero, 1), addi(t1, zero, int64(addiA1(100)>>16)), auipc(t2, 0)) // 0x100a
+	put(sh(t1, t2, -0x16), addi(t0, zero, 10), jal(zero, int64(loop)-int64(dCode+0x1022)))            // 0x101a
+	put(jal(zero, 0))                                                                                 // 0x1026: halt
+	for i, h := range code {
+		binary.LittleEndian.PutUint16(p.ram[dCode+0xfe0-ramBase+uint64(2*i):], h)
+	}
+	s := &p.state
+	s.Priv, s.Satp, s.PC = PrivS, satpSv39<<60|dPT>>12, dCode+0xfe0
+	s.Mie, s.MipHW, s.X[a7] = 0, 0, 0
+
+	var cs [2]*CPU
+	for i, jit := range []bool{false, true} {
+		q := p
+		q.ram = append([]byte(nil), p.ram...)
+		cs[i] = newDiffCPU(q, jit, 1<<20)
+		if jit && cs[i].jit == nil {
+			t.Skip("no compiled engine on this host")
+		}
+		cs[i].setJITHot(1)
+	}
+	check := func(phase string, wantA1 uint64) {
+		t.Helper()
+		for _, c := range cs {
+			c.Run(2000)
+			if got := c.Reg(int(a1)); got != wantA1 || c.PC() != dCode+0x1026 {
+				t.Fatalf("%s, jit %v: a1 = %d at pc %#x, want %d at the halt", phase, c.jit != nil, got, c.PC(), wantA1)
+			}
+		}
+		if diff := cmp.Diff(cs[0].Save(), cs[1].Save()); diff != "" {
+			t.Fatalf("%s: state (-interp +jit):\n%s", phase, diff)
+		}
+	}
+	check("rewritten upper half", 10*7+10*100)
+	straddlers := 0
+	for _, b := range cs[1].jit.blocks {
+		if b.hi2 > 0 && b.entry != 0 {
+			straddlers++
+		}
+	}
+	if straddlers == 0 {
+		t.Fatal("the straddling instruction was not compiled")
+	}
+
+	// Map the next virtual page to alt, a copy whose straddling upper
+	// half is that of "addi a1, a1, 12", and run the loop again.
+	for _, c := range cs {
+		copy(c.ram[alt-ramBase:], c.ram[dCode+0x1000-ramBase:dCode+0x2000-ramBase])
+		binary.LittleEndian.PutUint16(c.ram[alt-ramBase:], uint16(addiA1(12)>>16))
+		pte := sv39Leaf(t, c.ram, dPT, dCode+0x1000)
+		old := binary.LittleEndian.Uint64(c.ram[pte-ramBase:])
+		binary.LittleEndian.PutUint64(c.ram[pte-ramBase:], old&^(1<<54-1<<10)|alt>>12<<10)
+		c.flushTLB() // as sfence.vma would (Load would drop the compiled code)
+		c.pc, c.x[t0] = loop, 10
+	}
+	check("remapped upper half", 10*7+10*100+10*12)
+}
+
+// sv39Leaf returns the physical address of the leaf PTE that maps va
+// (4 KiB pages) in the Sv39 table at root.
+func sv39Leaf(t *testing.T, ram []byte, root, va uint64) uint64 {
+	t.Helper()
+	table := root
+	for level := 2; level >= 0; level-- {
+		pte := table + (va>>(12+9*uint(level))&511)*8
+		e := binary.LittleEndian.Uint64(ram[pte-ramBase:])
+		if level == 0 || e&0xe != 0 {
+			if level != 0 {
+				t.Fatalf("%#x is mapped by a superpage", va)
+			}
+			return pte
+		}
+		table = (e >> 10) << 12
+	}
+	panic("unreachable")
+}

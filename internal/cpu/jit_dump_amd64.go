@@ -57,7 +57,12 @@ func (c *CPU) JITDump(w io.Writer) error {
 		fmt.Fprintf(bw, "\nblock %#x (RAM page %#x), %d instructions, %d code bytes at %#x\n",
 			b.vpc, b.page, b.n, b.size, b.entry)
 		base := b.page << 12
-		for o := uint64(b.lo); o < uint64(b.hi); {
+		if b.hi2 > 0 {
+			lo := binary.LittleEndian.Uint16(c.ram[base+uint64(b.lo):])
+			hi := binary.LittleEndian.Uint16(c.ram[b.page2<<12:])
+			fmt.Fprintf(bw, "  guest %#x: %08x (its upper half from RAM page %#x)\n", b.vpc, uint32(lo)|uint32(hi)<<16, b.page2)
+		}
+		for o := uint64(b.lo); o < uint64(b.hi) && b.hi2 == 0; {
 			lo := binary.LittleEndian.Uint16(c.ram[base+o:])
 			va := b.vpc + o - uint64(b.lo)
 			if lo&3 != 3 {

@@ -3,6 +3,8 @@
 package cpu
 
 import (
+	"unsafe"
+
 	"github.com/rewindvm/rewind/internal/amd64"
 )
 
@@ -39,6 +41,7 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	a.Reset(uint64(j.codeBase()) + uint64(j.cur))
 	g := &jitGen{j: j, a: a, b: b, ins: ins, ok: true}
 	g.rc.reset()
+	j.findNextUses(ins)
 
 	// Entry: run only if the whole block fits under the limit.
 	budget := a.NewLabel()
@@ -46,6 +49,9 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	a.ALURR(amd64.W64, amd64.CMP, amd64.RAX, amd64.R12)
 	a.Jcc(amd64.CondA, budget)
 
+	if b.hi2 > 0 {
+		g.straddleGuard()
+	}
 	pc := b.vpc
 	ended := false
 	for k := range ins {
@@ -100,6 +106,24 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	entry, ok := j.install(a.Buf)
 	b.size = uint32(len(a.Buf))
 	return entry, ok
+}
+
+// straddleGuard checks that the fetch TLB still maps the next virtual
+// page to the RAM page the block's instruction took its upper half from,
+// and otherwise leaves for the interpreter before the instruction (it
+// translates, and may fault).
+func (g *jitGen) straddleGuard() {
+	a, b := g.a, g.b
+	slow := g.slowPath(b.vpc, 0)
+	vpn := b.vpc>>12 + 1
+	e := int32(offTLBX) + int32(vpn&tlbMask)*int32(unsafe.Sizeof(tlbEntry{})) - jitBias
+	a.MovImm(amd64.RCX, vpn)
+	a.ALURM(amd64.W64, amd64.OR, amd64.RCX, fld(offXctx))
+	a.ALURM(amd64.W64, amd64.CMP, amd64.RCX, amd64.M(amd64.R15, e))
+	a.Jcc(amd64.CondNE, slow)
+	a.MovImm(amd64.RCX, b.add2)
+	a.ALURM(amd64.W64, amd64.CMP, amd64.RCX, amd64.M(amd64.R15, e+int32(offTLBAdd)))
+	a.Jcc(amd64.CondNE, slow)
 }
 
 // exitStatic leaves the block for a known target after n instructions:

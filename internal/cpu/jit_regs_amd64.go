@@ -166,13 +166,20 @@ func (g *jitGen) want(r uint8, k int, read bool, keep uint32) {
 // nextUse returns the index of the first instruction after k that reads
 // or writes x[r], or jitNoUse.
 func (g *jitGen) nextUse(r uint8, k int) int {
-	for i := k + 1; i < len(g.ins); i++ {
-		r1, r2, w := jitXRegs(&g.ins[i])
-		if r1 == r || r2 == r || w == r {
-			return i
-		}
+	if n := g.j.nextUses[k][r]; n != 0 {
+		return int(n)
 	}
 	return jitNoUse
+}
+
+// findNextUses fills j.nextUses for ins in one backward pass.
+func (j *jitState) findNextUses(ins []inst) {
+	var next [32]uint8 // 0: none (instruction 0 is never after another)
+	for k := len(ins) - 1; k >= 0; k-- {
+		j.nextUses[k] = next
+		r1, r2, w := jitXRegs(&ins[k])
+		next[r1&31], next[r2&31], next[w&31] = uint8(k), uint8(k), uint8(k)
+	}
 }
 
 // jitXRegs returns the integer registers instruction in reads (up to
