@@ -196,6 +196,9 @@ type CPU struct {
 	// (multi-hart machines; a single hart keeps the reservation across
 	// traps, as recordings made before harts could be several expect).
 	BreakReservationOnTrap bool
+	// trapHook, if set, is called as each trap begins, with the state
+	// the trap is taken in (the engines' differential test compares it).
+	trapHook func()
 	// peers are the other harts sharing this hart's RAM (Link): a store
 	// by any of them invalidates code this hart decoded.
 	peers []*CPU
@@ -568,6 +571,9 @@ func (c *CPU) trap(cause, tval uint64, intr bool) {
 	deleg := c.medeleg
 	if intr {
 		deleg = c.mideleg
+	}
+	if c.trapHook != nil {
+		c.trapHook()
 	}
 	c.waiting = false
 	if c.BreakReservationOnTrap {

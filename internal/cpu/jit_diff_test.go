@@ -21,7 +21,8 @@ import (
 // few thousand instructions; a slice of 1 compares after every single
 // instruction), with the same interrupt lines raised between slices, and
 // the full architectural state and all of RAM must be equal after every
-// slice.
+// slice; the full state must also be equal at every trap, as it is
+// taken.
 
 const (
 	dRAM      = 1 << 20
@@ -564,7 +565,7 @@ func newDiffCPU(p diffProg, jit bool, codeBytes int) *CPU {
 
 // runDiff runs seed's program on both engines and reports the first
 // difference.
-func runDiff(t testing.TB, seed uint64, insts uint64) JITStats {
+func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int) {
 	p := genDiffProg(seed)
 	r := rand.New(rand.NewPCG(seed^0xabcdef, seed))
 	codeBytes := []int{16 << 10, 64 << 10, 1 << 20}[r.IntN(3)]
@@ -574,9 +575,25 @@ func runDiff(t testing.TB, seed uint64, insts uint64) JITStats {
 		t.Skip("no compiled engine on this host")
 	}
 	cj.setJITHot([]uint32{1, 1, 1, 2, 8}[r.IntN(5)])
+	// Every trap is taken in the same full state on both engines: the
+	// interpreter's traps of a slice are kept, the compiled engine's
+	// are compared with them as they happen.
+	var traps []State
+	var nTrap, slice, allTraps int
+	ci.trapHook = func() { traps = append(traps, ci.Save()) }
+	cj.trapHook = func() {
+		if nTrap >= len(traps) {
+			t.Fatalf("seed %d: slice %d: the compiled engine takes a trap the interpreter does not, at pc %#x icount %d",
+				seed, slice, cj.pc, cj.icount)
+		}
+		if s := cj.Save(); s != traps[nTrap] {
+			t.Fatalf("seed %d: slice %d: trap %d taken in different states (-interp +jit):\n%s", seed, slice, nTrap, cmp.Diff(traps[nTrap], s))
+		}
+		nTrap++
+	}
 	var done uint64
 	var trace []string
-	for slice := 0; done < insts; slice++ {
+	for ; done < insts; slice++ {
 		var n uint64
 		switch r.IntN(8) {
 		case 0:
@@ -587,8 +604,13 @@ func runDiff(t testing.TB, seed uint64, insts uint64) JITStats {
 			n = uint64(r.IntN(300))
 		}
 		before := ci.Save()
+		traps, nTrap = traps[:0], 0
 		ri, rj := ci.Run(n), cj.Run(n)
 		si, sj := ci.Save(), cj.Save()
+		allTraps += nTrap
+		if nTrap != len(traps) {
+			t.Fatalf("seed %d: slice %d: the interpreter took %d traps, the compiled engine %d", seed, slice, len(traps), nTrap)
+		}
 		trace = append(trace, fmt.Sprintf("slice %d: Run(%d) from pc %#x priv %d icount %d -> %v", slice, n, before.PC, before.Priv, before.ICount, ri))
 		if len(trace) > 8 {
 			trace = trace[1:]
@@ -630,7 +652,7 @@ func runDiff(t testing.TB, seed uint64, insts uint64) JITStats {
 			done++
 		}
 	}
-	return cj.JITStats()
+	return cj.JITStats(), allTraps
 }
 
 func joinLines(s []string) string {
@@ -661,8 +683,10 @@ func TestJITDifferential(t *testing.T) {
 		seeds = 150
 	}
 	var total JITStats
+	traps := 0
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
-		s := runDiff(t, seed, 20000)
+		s, n := runDiff(t, seed, 20000)
+		traps += n
 		total.Blocks += s.Blocks
 		total.Calls += s.Calls
 		total.InterpExits += s.InterpExits
@@ -670,8 +694,8 @@ func TestJITDifferential(t *testing.T) {
 		total.Invalidated += s.Invalidated
 		total.Flushes += s.Flushes
 	}
-	t.Logf("compiled engine over the corpus: %+v", total)
-	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 {
+	t.Logf("compiled engine over the corpus: %+v; %d traps compared", total, traps)
+	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 || traps == 0 {
 		t.Fatalf("the corpus does not exercise the compiled engine: %+v", total)
 	}
 }
