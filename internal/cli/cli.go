@@ -585,7 +585,7 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 	}
 	for i, h := range m.Harts {
 		if s := h.JITStats(); s.Blocks > 0 {
-			fmt.Fprintf(w, "rewind: hart %d compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chained exits, %d invalidated, %d cache flushes\n",
+			fmt.Fprintf(w, "rewind: hart %d compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chain links, %d invalidated, %d cache flushes\n",
 				i, s.Blocks, float64(s.CodeBytes)/(1<<20), s.Calls, s.InterpExits, s.Chains, s.Invalidated, s.Flushes)
 		}
 	}

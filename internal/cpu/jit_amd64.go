@@ -569,6 +569,34 @@ func (j *jitState) kill(b *jitBlock) {
 	b.incoming = nil
 }
 
+// jitPlainCSR describes the CSRs the compiler accesses as plain fields of
+// the CPU struct: the trap handlers' scratch, epc, cause and tval
+// registers of S- and M-mode. Reading or writing them has no side
+// effect, and a write never changes which interrupt is deliverable. off
+// is the field, priv the lowest privilege level that may access it, and
+// a written value is ANDed with mask (the epc registers' bit 0 is zero).
+func jitPlainCSR(csr uint16) (off uintptr, priv uint8, mask uint64, ok bool) {
+	switch csr {
+	case csrSscratch:
+		return offSscr, PrivS, ^uint64(0), true
+	case csrSepc:
+		return unsafe.Offsetof((*CPU)(nil).sepc), PrivS, ^uint64(1), true
+	case csrScause:
+		return unsafe.Offsetof((*CPU)(nil).scause), PrivS, ^uint64(0), true
+	case csrStval:
+		return unsafe.Offsetof((*CPU)(nil).stval), PrivS, ^uint64(0), true
+	case csrMscratch:
+		return unsafe.Offsetof((*CPU)(nil).mscratch), PrivM, ^uint64(0), true
+	case csrMepc:
+		return unsafe.Offsetof((*CPU)(nil).mepc), PrivM, ^uint64(1), true
+	case csrMcause:
+		return unsafe.Offsetof((*CPU)(nil).mcause), PrivM, ^uint64(0), true
+	case csrMtval:
+		return unsafe.Offsetof((*CPU)(nil).mtval), PrivM, ^uint64(0), true
+	}
+	return 0, 0, 0, false
+}
+
 // hostFMA: the host has the FMA extension (fused multiply-add), which
 // compiled fmadd.d and its kin use.
 var hostFMA = cpu.X86.HasFMA
@@ -600,10 +628,12 @@ func jitCompilable(in *inst) bool {
 		}
 		return false
 	case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
-		// The supervisor's most frequent ones: sstatus (interrupt
-		// enable, user-memory access) and sscratch (trap entry).
+		// The supervisor's most frequent ones, sstatus (interrupt
+		// enable, user-memory access), and the trap handlers' plain
+		// registers.
 		csr := uint16(in.imm) & 0xfff
-		return csr == csrSstatus || csr == csrSscratch
+		_, _, _, plain := jitPlainCSR(csr)
+		return csr == csrSstatus || plain
 	case opLUI, opAUIPC, opJAL, opJALR, opBEQ, opBNE, opBLT, opBGE, opBLTU, opBGEU,
 		opLB, opLH, opLW, opLD, opLBU, opLHU, opLWU, opSB, opSH, opSW, opSD,
 		opADDI, opSLTI, opSLTIU, opXORI, opORI, opANDI, opSLLI, opSRLI, opSRAI,

@@ -918,3 +918,61 @@ func sv39Leaf(t *testing.T, ram []byte, root, va uint64) uint64 {
 	}
 	panic("unreachable")
 }
+
+// TestJITPlainCSRs pins the compiled accesses of the trap handlers'
+// plain CSRs at every privilege level: a write (epc registers clear bit
+// 0) and a read back, or the illegal instruction below the CSR's level,
+// the same on both engines.
+func TestJITPlainCSRs(t *testing.T) {
+	csrrw := func(rd reg, csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 1<<12 | rd<<7 | 0x73 }
+	csrrs := func(rd reg, csr uint32, rs reg) uint32 { return csr<<20 | rs<<15 | 2<<12 | rd<<7 | 0x73 }
+	const val = 0x123456789abcdef1 // odd
+	for _, csr := range []uint32{csrSscratch, csrSepc, csrScause, csrStval, csrMscratch, csrMepc, csrMcause, csrMtval} {
+		for _, priv := range []uint8{PrivU, PrivS, PrivM} {
+			p := genDiffProg(1)
+			base := uint64(dCode)
+			if priv == PrivU {
+				base = dCodeU // without translation, U-mode runs the copy
+			}
+			// The first instruction runs on the interpreter; the block
+			// starts after it.
+			code := []uint32{addi(a3, zero, 0), csrrw(a0, csr, t0), csrrs(a1, csr, zero), addi(a2, zero, 1), jal(zero, 0)}
+			for k, w := range code {
+				binary.LittleEndian.PutUint32(p.ram[base-ramBase+4*uint64(k):], w)
+			}
+			s := &p.state
+			s.Priv, s.Satp, s.PC, s.Mie = priv, 0, base, 0
+			s.Medeleg = 0 // traps go to the M-mode handler, which steps over
+			s.X[t0] = val
+			var states [2]State
+			for i, jit := range []bool{false, true} {
+				q := p
+				q.ram = append([]byte(nil), p.ram...)
+				c := newDiffCPU(q, jit, 1<<20)
+				if jit && c.jit == nil {
+					t.Skip("no compiled engine on this host")
+				}
+				c.setJITHot(1)
+				c.Run(1)
+				c.Run(100)
+				states[i] = c.Save()
+			}
+			name := fmt.Sprintf("csr %#x at privilege %d", csr, priv)
+			s0 := states[0]
+			if allowed := uint8(csr>>8&3) <= priv; allowed {
+				want := uint64(val)
+				if csr == csrSepc || csr == csrMepc {
+					want &^= 1
+				}
+				if s0.X[a1] != want {
+					t.Errorf("%s: interpreter read back %#x, want %#x", name, s0.X[a1], want)
+				}
+			} else if s0.Mcause != CauseIllegalInstruction {
+				t.Errorf("%s: interpreter: mcause %d, want an illegal instruction", name, s0.Mcause)
+			}
+			if diff := cmp.Diff(states[0], states[1]); diff != "" {
+				t.Errorf("%s: state (-interp +jit):\n%s", name, diff)
+			}
+		}
+	}
+}

@@ -65,7 +65,9 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 		case opFLW, opFLD, opFSW, opFSD, opFP:
 			g.fsOn = true
 		case opCSRRW, opCSRRS, opCSRRC, opCSRRWI, opCSRRSI, opCSRRCI:
-			g.fsOn, g.fsDirty = false, false
+			if uint16(in.imm)&0xfff == csrSstatus {
+				g.fsOn, g.fsDirty = false, false
+			}
 		}
 		if jitDirtiesFS(in) {
 			g.fsDirty = true
@@ -338,24 +340,27 @@ func (g *jitGen) amo(kind op, w amd64.Width, rd, rs1, rs2 uint8, slow amd64.Labe
 	g.st(rd, amd64.RCX)
 }
 
-// csr emits a CSR instruction on sstatus (in S-mode only) or sscratch
-// (in S- or M-mode), exactly as execCSR: other privilege levels go to
-// the interpreter, which raises the illegal instruction or handles
-// M-mode's MPRV. The interpreter ends its inner loop after every CSR
-// instruction so that Run re-checks interrupts; a compiled one needs
-// that only when it makes an interrupt deliverable that was not, which
-// for these two registers means setting sstatus.SIE. It then exits with
-// the limit lowered, as the interpreter does.
+// csr emits a CSR instruction on sstatus (in S-mode only) or on one of
+// jitPlainCSR's registers (at its privilege level or above), exactly as
+// execCSR: other privilege levels go to the interpreter, which raises
+// the illegal instruction or handles M-mode's MPRV. The interpreter ends
+// its inner loop after every CSR instruction so that Run re-checks
+// interrupts; a compiled one needs that only when it makes an interrupt
+// deliverable that was not, which for these registers means setting
+// sstatus.SIE. It then exits with the limit lowered, as the interpreter
+// does.
 func (g *jitGen) csr(in *inst, pc, next, k uint64) {
 	a := g.a
 	csr := uint16(in.imm) & 0xfff
 	slow := g.slowPath(pc, k)
+	field, minPriv, mask, plain := jitPlainCSR(csr)
 	a.Movzx(amd64.RCX, amd64.W8, fld(offPriv))
-	a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, PrivS)
-	if csr == csrSstatus {
-		a.Jcc(amd64.CondNE, slow)
-	} else {
+	if plain {
+		a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, int32(minPriv))
 		a.Jcc(amd64.CondB, slow)
+	} else { // sstatus
+		a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, PrivS)
+		a.Jcc(amd64.CondNE, slow)
 	}
 	write := in.rs1 != 0
 	switch in.op {
@@ -383,11 +388,14 @@ func (g *jitGen) csr(in *inst, pc, next, k uint64) {
 			a.ALURR(amd64.W64, amd64.AND, amd64.RCX, amd64.RAX)
 		}
 	}
-	if csr == csrSscratch {
-		a.Load(amd64.W64, amd64.RAX, fld(offSscr))
+	if plain {
+		a.Load(amd64.W64, amd64.RAX, fld(field))
 		if write {
 			newValue()
-			a.Store(amd64.W64, fld(offSscr), amd64.RCX)
+			if mask != ^uint64(0) {
+				a.ALURI(amd64.W64, amd64.AND, amd64.RCX, int32(mask))
+			}
+			a.Store(amd64.W64, fld(field), amd64.RCX)
 		}
 		g.st(in.rd, amd64.RAX)
 		return

@@ -32,6 +32,10 @@ func TestJITLayout(t *testing.T) {
 	if unsafe.Sizeof(c.priv) != 1 || unsafe.Sizeof(c.limit) != 8 || unsafe.Sizeof(c.sscratch) != 8 || unsafe.Sizeof(c.curVPN) != 8 || unsafe.Sizeof(c.curChunkVA) != 8 {
 		t.Fatal("priv must be one byte; limit, sscratch, curVPN and curChunkVA 64-bit")
 	}
+	if unsafe.Sizeof(c.sepc) != 8 || unsafe.Sizeof(c.scause) != 8 || unsafe.Sizeof(c.stval) != 8 ||
+		unsafe.Sizeof(c.mscratch) != 8 || unsafe.Sizeof(c.mepc) != 8 || unsafe.Sizeof(c.mcause) != 8 || unsafe.Sizeof(c.mtval) != 8 {
+		t.Fatal("the plain CSRs must be 64-bit")
+	}
 	for _, off := range []uintptr{offPC, offICount, offDctx, offXctx, offTLBR, offTLBW, offTLBX, offResV, offResA,
 		offPriv, offLimit, offSscr, offCurVPN, offCurCVA} {
 		if off+16*tlbSize > 1<<31-1 {
