@@ -116,6 +116,9 @@ type jitState struct {
 	dataSize int
 	codeSize int
 	cur      int // next free code byte (offset into the code part)
+	// populated: the code part's bytes [0, populated) are backed by
+	// memory in both views (see populate).
+	populated int
 	stubsLen int // bytes of the shared stubs
 	stubsEnd int // where blocks start (stubsLen aligned)
 
@@ -814,6 +817,9 @@ func (j *jitState) install(code []byte) (uintptr, bool) {
 		return 0, false
 	}
 	if j.rw != nil {
+		if end > j.populated {
+			j.populate(end)
+		}
 		copy(j.rw[start:], code)
 		j.cur = (end + 15) &^ 15
 		return j.codeBase() + uintptr(start), true
@@ -829,6 +835,27 @@ func (j *jitState) install(code []byte) (uintptr, bool) {
 	}
 	j.cur = (end + 15) &^ 15
 	return j.codeBase() + uintptr(start), true
+}
+
+// jitPopulateStep is how much of the code part populate backs at once.
+const jitPopulateStep = 1 << 20
+
+// populate backs the code part up to past end with memory, a
+// jitPopulateStep at a time, in both views. Otherwise every 4 KiB page of
+// a new block would cost two page faults (the write through one view,
+// the first execution through the other), which on a virtual machine
+// are expensive: compiling the 5 MiB of a CPU-bound session's code took
+// 2,600 of them. Where the kernel does not know MADV_POPULATE_* (before
+// Linux 5.14), the pages are faulted in as they are used, as before.
+func (j *jitState) populate(end int) {
+	hi := min((end+jitPopulateStep-1)&^(jitPopulateStep-1), j.codeSize)
+	lo := j.populated
+	j.populated = hi
+	if unix.Madvise(j.rw[lo:hi], unix.MADV_POPULATE_WRITE) != nil {
+		j.populated = j.codeSize // unsupported: do not ask again
+		return
+	}
+	_ = unix.Madvise(j.mem[j.dataSize+lo:j.dataSize+hi], unix.MADV_POPULATE_READ)
 }
 
 // setJITHot sets the compile threshold (tests).
