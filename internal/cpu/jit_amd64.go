@@ -119,8 +119,8 @@ type jitState struct {
 	// populated: the code part's bytes [0, populated) are backed by
 	// memory in both views (see populate).
 	populated int
-	stubsLen int // bytes of the shared stubs
-	stubsEnd int // where blocks start (stubsLen aligned)
+	stubsLen  int // bytes of the shared stubs
+	stubsEnd  int // where blocks start (stubsLen aligned)
 
 	cellOwner []*jitBlock
 	cellPC    []uint64
