@@ -151,6 +151,9 @@ type jitState struct {
 	hot uint32
 
 	stats JITStats
+	// exitHook, if set, is called whenever generated code returns to
+	// Go (the differential test compares the state there).
+	exitHook func()
 }
 
 // JITStats counts what the compiled tier did.
@@ -407,6 +410,9 @@ func (c *CPU) jitRun() {
 		limit := min(c.limit, c.icount+jitSliceCap)
 		j.stats.Calls++
 		code, aux := jitCall(b.entry, cpu, ram, limit, c.icount)
+		if j.exitHook != nil {
+			j.exitHook()
+		}
 		switch code {
 		case jitExitDispatch:
 			cell = aux

@@ -22,7 +22,9 @@ import (
 // instruction), with the same interrupt lines raised between slices, and
 // the full architectural state and all of RAM must be equal after every
 // slice; the full state must also be equal at every trap, as it is
-// taken.
+// taken, and wherever generated code returned to Go (after each block or
+// chain of blocks): the compiled engine runs each slice first, and the
+// interpreter runs it in pieces that end at those points.
 
 const (
 	dRAM      = 1 << 20
@@ -564,8 +566,9 @@ func newDiffCPU(p diffProg, jit bool, codeBytes int) *CPU {
 }
 
 // runDiff runs seed's program on both engines and reports the first
-// difference.
-func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int) {
+// difference. It returns the compiled engine's counters and at how many
+// traps and returns from generated code it compared the two states.
+func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int, int) {
 	p := genDiffProg(seed)
 	r := rand.New(rand.NewPCG(seed^0xabcdef, seed))
 	codeBytes := []int{16 << 10, 64 << 10, 1 << 20}[r.IntN(3)]
@@ -575,19 +578,33 @@ func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int) {
 		t.Skip("no compiled engine on this host")
 	}
 	cj.setJITHot([]uint32{1, 1, 1, 2, 8}[r.IntN(5)])
-	// Every trap is taken in the same full state on both engines: the
-	// interpreter's traps of a slice are kept, the compiled engine's
-	// are compared with them as they happen.
-	var traps []State
-	var nTrap, slice, allTraps int
-	ci.trapHook = func() { traps = append(traps, ci.Save()) }
-	cj.trapHook = func() {
-		if nTrap >= len(traps) {
-			t.Fatalf("seed %d: slice %d: the compiled engine takes a trap the interpreter does not, at pc %#x icount %d",
-				seed, slice, cj.pc, cj.icount)
+	// Within a slice the compiled engine runs first. Its state is kept
+	// at every trap, as the trap is taken, and wherever generated code
+	// returns to Go (after a block or a chain of blocks; not where a
+	// block has just made an interrupt deliverable, which Run takes
+	// before anything else). The interpreter then runs the slice in
+	// pieces that end at those points and must be in the same state at
+	// each, and take the same traps in the same states.
+	var jTraps []State
+	var nTrap, slice, allTraps, allExits int
+	type checkpoint struct {
+		icount uint64
+		state  State
+	}
+	var exits []checkpoint
+	cj.trapHook = func() { jTraps = append(jTraps, cj.Save()) }
+	cj.jit.exitHook = func() {
+		if cj.icount < cj.limit && (len(exits) == 0 || exits[len(exits)-1].icount != cj.icount) {
+			exits = append(exits, checkpoint{cj.icount, cj.Save()})
 		}
-		if s := cj.Save(); s != traps[nTrap] {
-			t.Fatalf("seed %d: slice %d: trap %d taken in different states (-interp +jit):\n%s", seed, slice, nTrap, cmp.Diff(traps[nTrap], s))
+	}
+	ci.trapHook = func() {
+		if nTrap >= len(jTraps) {
+			t.Fatalf("seed %d: slice %d: the interpreter takes a trap the compiled engine does not, at pc %#x icount %d",
+				seed, slice, ci.pc, ci.icount)
+		}
+		if s := ci.Save(); s != jTraps[nTrap] {
+			t.Fatalf("seed %d: slice %d: trap %d taken in different states (-interp +jit):\n%s", seed, slice, nTrap, cmp.Diff(s, jTraps[nTrap]))
 		}
 		nTrap++
 	}
@@ -604,12 +621,31 @@ func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int) {
 			n = uint64(r.IntN(300))
 		}
 		before := ci.Save()
-		traps, nTrap = traps[:0], 0
-		ri, rj := ci.Run(n), cj.Run(n)
+		jTraps, nTrap, exits = jTraps[:0], 0, exits[:0]
+		rj := cj.Run(n)
+		ri, left := StopBudget, n
+		for k, e := range exits {
+			if e.icount <= ci.icount || e.icount-ci.icount > left {
+				continue
+			}
+			d := e.icount - ci.icount
+			left -= d
+			if ri = ci.Run(d); ri != StopBudget {
+				break
+			}
+			if s := ci.Save(); s != e.state {
+				t.Fatalf("seed %d: slice %d: engines differ where generated code returned to Go (exit %d, icount %d)\n%s\nstate (-interp +jit):\n%s",
+					seed, slice, k, e.icount, joinLines(trace), cmp.Diff(s, e.state))
+			}
+		}
+		allExits += len(exits)
+		if ri == StopBudget {
+			ri = ci.Run(left)
+		}
 		si, sj := ci.Save(), cj.Save()
 		allTraps += nTrap
-		if nTrap != len(traps) {
-			t.Fatalf("seed %d: slice %d: the interpreter took %d traps, the compiled engine %d", seed, slice, len(traps), nTrap)
+		if nTrap != len(jTraps) {
+			t.Fatalf("seed %d: slice %d: the interpreter took %d traps, the compiled engine %d", seed, slice, nTrap, len(jTraps))
 		}
 		trace = append(trace, fmt.Sprintf("slice %d: Run(%d) from pc %#x priv %d icount %d -> %v", slice, n, before.PC, before.Priv, before.ICount, ri))
 		if len(trace) > 8 {
@@ -652,7 +688,7 @@ func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int) {
 			done++
 		}
 	}
-	return cj.JITStats(), allTraps
+	return cj.JITStats(), allTraps, allExits
 }
 
 func joinLines(s []string) string {
@@ -683,10 +719,11 @@ func TestJITDifferential(t *testing.T) {
 		seeds = 150
 	}
 	var total JITStats
-	traps := 0
+	traps, exits := 0, 0
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
-		s, n := runDiff(t, seed, 20000)
-		traps += n
+		s, nt, ne := runDiff(t, seed, 20000)
+		traps += nt
+		exits += ne
 		total.Blocks += s.Blocks
 		total.Calls += s.Calls
 		total.InterpExits += s.InterpExits
@@ -694,8 +731,8 @@ func TestJITDifferential(t *testing.T) {
 		total.Invalidated += s.Invalidated
 		total.Flushes += s.Flushes
 	}
-	t.Logf("compiled engine over the corpus: %+v; %d traps compared", total, traps)
-	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 || traps == 0 {
+	t.Logf("compiled engine over the corpus: %+v; states compared at %d traps and %d returns from generated code", total, traps, exits)
+	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 || traps == 0 || exits == 0 {
 		t.Fatalf("the corpus does not exercise the compiled engine: %+v", total)
 	}
 }
