@@ -83,6 +83,9 @@ const (
 	offSscr   = unsafe.Offsetof((*CPU)(nil).sscratch)
 	offCurVPN = unsafe.Offsetof((*CPU)(nil).curVPN)
 	offCurCVA = unsafe.Offsetof((*CPU)(nil).curChunkVA)
+	offMie    = unsafe.Offsetof((*CPU)(nil).mie)
+	offMipSW  = unsafe.Offsetof((*CPU)(nil).mipSW)
+	offMipHW  = unsafe.Offsetof((*CPU)(nil).mipHW)
 )
 
 // jitBlock is one translated block: straight-line guest code in one page.
@@ -648,7 +651,7 @@ func jitCompilable(in *inst) bool {
 		opADDI, opSLTI, opSLTIU, opXORI, opORI, opANDI, opSLLI, opSRLI, opSRAI,
 		opADD, opSUB, opSLL, opSLT, opSLTU, opXOR, opSRL, opSRA, opOR, opAND,
 		opADDIW, opSLLIW, opSRLIW, opSRAIW, opADDW, opSUBW, opSLLW, opSRLW, opSRAW,
-		opFENCE, opFENCEI,
+		opFENCE, opFENCEI, opWFI,
 		opMUL, opMULH, opMULHSU, opMULHU, opDIV, opDIVU, opREM, opREMU,
 		opMULW, opDIVW, opDIVUW, opREMW, opREMUW,
 		opLRW, opLRD, opSCW, opSCD,

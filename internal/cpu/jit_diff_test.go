@@ -1013,3 +1013,87 @@ func TestJITPlainCSRs(t *testing.T) {
 		}
 	}
 }
+
+// TestJITWFI pins the compiled WFI: a no-op where an interrupt that mie
+// enables is pending (in M-mode, or S-mode without mstatus.TW), a wait
+// where none is, an illegal instruction in U-mode and in S-mode with TW;
+// the same on both engines.
+func TestJITWFI(t *testing.T) {
+	const wfi = 0x10500073
+	for _, tc := range []struct {
+		priv    uint8
+		tw      bool
+		pending bool
+		want    string // "nop", "wait" or "illegal"
+	}{
+		{PrivM, false, true, "nop"},
+		{PrivM, true, true, "nop"}, // TW does not apply to M-mode
+		{PrivM, false, false, "wait"},
+		{PrivS, false, true, "nop"},
+		{PrivS, false, false, "wait"},
+		{PrivS, true, true, "illegal"},
+		{PrivU, false, false, "illegal"},
+	} {
+		name := fmt.Sprintf("priv %d tw %v pending %v", tc.priv, tc.tw, tc.pending)
+		p := genDiffProg(1)
+		base := uint64(dCode)
+		if tc.priv == PrivU {
+			base = dCodeU // without translation, U-mode runs the copy
+		}
+		// The first instruction runs on the interpreter; the block
+		// starts after it.
+		code := []uint32{addi(a3, zero, 0), addi(a0, zero, 1), wfi, addi(a1, zero, 2), jal(zero, 0)}
+		for k, w := range code {
+			binary.LittleEndian.PutUint32(p.ram[base-ramBase+4*uint64(k):], w)
+		}
+		s := &p.state
+		s.Priv, s.Satp, s.PC, s.Medeleg, s.Mcause = tc.priv, 0, base, 0, 0
+		s.X[a0], s.X[a1] = 0, 0
+		s.Mstatus &^= msMIE | msSIE | msTW
+		if tc.tw {
+			s.Mstatus |= msTW
+		}
+		// An interrupt enabled in mie but not deliverable: in M-mode
+		// MSIP with MIE off; below, SSIP delegated to S-mode with SIE
+		// off (M-level interrupts are always deliverable below M).
+		s.Mie, s.Mideleg, s.MipSW, s.MipHW = MipMSIP, 0, 0, 0
+		if tc.priv != PrivM {
+			s.Mie, s.Mideleg = MipSSIP, MipSSIP
+		}
+		if tc.pending && tc.priv == PrivM {
+			s.MipHW = MipMSIP
+		} else if tc.pending {
+			s.MipSW = MipSSIP
+		}
+		var states [2]State
+		var stops [2]StopReason
+		for i, jit := range []bool{false, true} {
+			q := p
+			q.ram = append([]byte(nil), p.ram...)
+			c := newDiffCPU(q, jit, 1<<20)
+			if jit && c.jit == nil {
+				t.Skip("no compiled engine on this host")
+			}
+			c.setJITHot(1)
+			c.Run(1)
+			stops[i] = c.Run(50)
+			states[i] = c.Save()
+		}
+		s0 := states[0]
+		var got string
+		switch {
+		case s0.Mcause == CauseIllegalInstruction: // (the handler steps over it)
+			got = "illegal"
+		case stops[0] == StopIdle && s0.PC == base+12 && s0.X[a1] == 0:
+			got = "wait"
+		case s0.X[a1] == 2 && s0.PC == base+16:
+			got = "nop"
+		}
+		if got != tc.want {
+			t.Errorf("%s: interpreter: %q (stop %v, pc %#x, mcause %d), want %q", name, got, stops[0], s0.PC, s0.Mcause, tc.want)
+		}
+		if stops[0] != stops[1] || states[0] != states[1] {
+			t.Errorf("%s: stop %v / %v, state (-interp +jit):\n%s", name, stops[0], stops[1], cmp.Diff(states[0], states[1]))
+		}
+	}
+}

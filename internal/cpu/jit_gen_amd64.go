@@ -445,6 +445,35 @@ func (g *jitGen) csr(in *inst, pc, next, k uint64) {
 	a.Bind(same)
 }
 
+// wfi emits WFI where it does not wait: in M-mode, or S-mode without
+// mstatus.TW, with an interrupt pending that mie enables (deliverable or
+// not), it is a no-op, as in the interpreter. A guest that polls with
+// WFI while such an interrupt stays pending (OpenSBI's parked harts do)
+// would otherwise go through Go on every pass. Anything else (the hart
+// would wait, or the instruction is illegal) goes to the interpreter.
+// The interpreter returns to Run after a WFI, but Run finds nothing to
+// do there: an interrupt that were deliverable would have been taken
+// before the block began, and nothing in a block makes one deliverable
+// without leaving it.
+func (g *jitGen) wfi(pc, k uint64) {
+	a := g.a
+	slow := g.slowPath(pc, k)
+	ok := a.NewLabel()
+	a.Movzx(amd64.RCX, amd64.W8, fld(offPriv))
+	a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, PrivM)
+	a.Jcc(amd64.CondE, ok)
+	a.ALURI(amd64.W32, amd64.CMP, amd64.RCX, PrivS)
+	a.Jcc(amd64.CondNE, slow)
+	a.Load(amd64.W64, amd64.RAX, fld(offMstat))
+	a.TestRI(amd64.W32, amd64.RAX, msTW)
+	a.Jcc(amd64.CondNE, slow)
+	a.Bind(ok)
+	a.Load(amd64.W64, amd64.RAX, fld(offMipSW))
+	a.ALURM(amd64.W64, amd64.OR, amd64.RAX, fld(offMipHW))
+	a.ALURM(amd64.W64, amd64.AND, amd64.RAX, fld(offMie))
+	a.Jcc(amd64.CondE, slow)
+}
+
 // lrsc emits LR or SC with the interpreter's reservation (resValid,
 // resAddr): LR through the read TLB, SC through the write TLB.
 func (g *jitGen) lrsc(in *inst, pc, k uint64) {
@@ -869,6 +898,8 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 
 	case opFENCE, opFENCEI:
 		// Nothing: stores to code invalidate blocks eagerly.
+	case opWFI:
+		g.wfi(pc, k)
 
 	case opBEQ:
 		return branch(amd64.CondE)

@@ -36,6 +36,9 @@ func TestJITLayout(t *testing.T) {
 		unsafe.Sizeof(c.mscratch) != 8 || unsafe.Sizeof(c.mepc) != 8 || unsafe.Sizeof(c.mcause) != 8 || unsafe.Sizeof(c.mtval) != 8 {
 		t.Fatal("the plain CSRs must be 64-bit")
 	}
+	if unsafe.Sizeof(c.mie) != 8 || unsafe.Sizeof(c.mipSW) != 8 || unsafe.Sizeof(c.mipHW) != 8 {
+		t.Fatal("mie and mip must be 64-bit")
+	}
 	for _, off := range []uintptr{offPC, offICount, offDctx, offXctx, offTLBR, offTLBW, offTLBX, offResV, offResA,
 		offPriv, offLimit, offSscr, offCurVPN, offCurCVA} {
 		if off+16*tlbSize > 1<<31-1 {
