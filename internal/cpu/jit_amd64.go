@@ -148,6 +148,7 @@ type jitState struct {
 	// uses x[r], 0 if none, for the block being compiled (the register
 	// cache's eviction choice).
 	nextUses [jitMaxInsts][32]uint8
+	gen1     jitGen // the generator, reused
 	// hot is how many times a block is looked up before it is compiled
 	// (before that the interpreter runs it): code that runs once, as
 	// much of a boot does, is not worth compiling.

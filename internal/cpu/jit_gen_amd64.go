@@ -39,7 +39,11 @@ type jitSlow struct {
 func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, bool) {
 	a := &j.a
 	a.Reset(uint64(j.codeBase()) + uint64(j.cur))
-	g := &jitGen{j: j, a: a, b: b, ins: ins, ok: true}
+	// The generator and its slow-path list are reused from block to
+	// block: compiling is a good part of the time of code that runs
+	// only a few dozen times.
+	g := &j.gen1
+	*g = jitGen{j: j, a: a, b: b, ins: ins, slow: g.slow[:0], ok: true}
 	g.rc.reset()
 	j.findNextUses(ins)
 
