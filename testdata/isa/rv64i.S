@@ -4,7 +4,8 @@
 // 32-bit *W forms with sign extension, lui/auipc, all branches (signed vs
 // unsigned), jal/jalr (link value, bit 0 cleared, rd == rs1), loads with
 // sign/zero extension, partial stores, writes to x0 being ignored, fences,
-// and fence.i after rewriting code in memory.
+// and fence.i after rewriting code in memory (also code hot enough to be
+// compiled).
 #include "common.h"
 
 // Branch check: result a0 = 2 if `op x, y` branches, 1 if it falls through.
@@ -333,6 +334,27 @@ SET_TEST(151)
     li    a0, 0
     jalr  ra, 0(a1)
     CHECK(a0, 2047)
+// Hot self-modifying code: the code runs 100 times (often enough for the
+// compiled engine to translate it), is rewritten, and runs 100 more.
+SET_TEST(152)
+    li    t0, 0x00150513        // addi a0, a0, 1
+    sw    t0, 0(a1)
+    li    t0, 0x00008067        // jalr zero, 0(ra)
+    sw    t0, 4(a1)
+    fence.i
+    li    a0, 0
+    li    s2, 100
+1:  jalr  ra, 0(a1)
+    addi  s2, s2, -1
+    bnez  s2, 1b
+    li    t0, 0x00a50513        // addi a0, a0, 10 replaces the first word
+    sw    t0, 0(a1)
+    fence.i
+    li    s2, 100
+2:  jalr  ra, 0(a1)
+    addi  s2, s2, -1
+    bnez  s2, 2b
+    CHECK(a0, 1100)
 
 TEST_END
 
