@@ -138,6 +138,13 @@ func TestLinuxSession(t *testing.T) {
 	if !strings.Contains(out, "\nrewind-wrote-this\n") {
 		t.Errorf("file written to the disk did not read back")
 	}
+	// The session execs several programs (the shell's commands, csum,
+	// gowork): the kernel loads code into pages that held other code,
+	// and the compiled engine must have dropped what it had compiled
+	// from them (the outputs above show the new code ran).
+	if st := s.m.Harts[0].JITStats(); jitHost && (st.Blocks == 0 || st.Invalidated == 0) {
+		t.Errorf("the compiled engine compiled %d blocks and invalidated %d: want both", st.Blocks, st.Invalidated)
+	}
 	if t.Failed() {
 		t.Logf("console:\n%s", out)
 	}
