@@ -981,19 +981,7 @@ func TestJITPlainCSRs(t *testing.T) {
 			s.Priv, s.Satp, s.PC, s.Mie = priv, 0, base, 0
 			s.Medeleg = 0 // traps go to the M-mode handler, which steps over
 			s.X[t0] = val
-			var states [2]State
-			for i, jit := range []bool{false, true} {
-				q := p
-				q.ram = append([]byte(nil), p.ram...)
-				c := newDiffCPU(q, jit, 1<<20)
-				if jit && c.jit == nil {
-					t.Skip("no compiled engine on this host")
-				}
-				c.setJITHot(1)
-				c.Run(1)
-				c.Run(100)
-				states[i] = c.Save()
-			}
+			states, _ := runBothEngines(t, p, 100)
 			name := fmt.Sprintf("csr %#x at privilege %d", csr, priv)
 			s0 := states[0]
 			if allowed := uint8(csr>>8&3) <= priv; allowed {
@@ -1065,20 +1053,7 @@ func TestJITWFI(t *testing.T) {
 		} else if tc.pending {
 			s.MipSW = MipSSIP
 		}
-		var states [2]State
-		var stops [2]StopReason
-		for i, jit := range []bool{false, true} {
-			q := p
-			q.ram = append([]byte(nil), p.ram...)
-			c := newDiffCPU(q, jit, 1<<20)
-			if jit && c.jit == nil {
-				t.Skip("no compiled engine on this host")
-			}
-			c.setJITHot(1)
-			c.Run(1)
-			stops[i] = c.Run(50)
-			states[i] = c.Save()
-		}
+		states, stops := runBothEngines(t, p, 50)
 		s0 := states[0]
 		var got string
 		switch {
@@ -1096,4 +1071,26 @@ func TestJITWFI(t *testing.T) {
 			t.Errorf("%s: stop %v / %v, state (-interp +jit):\n%s", name, stops[0], stops[1], cmp.Diff(states[0], states[1]))
 		}
 	}
+}
+
+// runBothEngines runs p on the interpreter and on the compiled engine
+// (compiling every block at its first lookup): one instruction, which
+// fills the fetch TLB, then up to budget more, so the rest runs compiled.
+// It returns each engine's final state and stop reason, interpreter
+// first.
+func runBothEngines(t *testing.T, p diffProg, budget uint64) (states [2]State, stops [2]StopReason) {
+	t.Helper()
+	for i, jit := range []bool{false, true} {
+		q := p
+		q.ram = append([]byte(nil), p.ram...)
+		c := newDiffCPU(q, jit, 1<<20)
+		if jit && c.jit == nil {
+			t.Skip("no compiled engine on this host")
+		}
+		c.setJITHot(1)
+		c.Run(1)
+		stops[i] = c.Run(budget)
+		states[i] = c.Save()
+	}
+	return states, stops
 }
