@@ -449,24 +449,19 @@ func (c *CPU) execSys(in *inst, next uint64) bool {
 			x[in.rd] = 1
 		}
 		c.resValid = false
-	case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
+	case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW, opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW,
+		opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
+		size, kind, apply := 4, in.op-opAMOSWAPW, amo32
+		if in.op >= opAMOSWAPD {
+			size, kind, apply = 8, in.op-opAMOSWAPD, amo64
+		}
 		va := x[in.rs1]
-		off, ok := c.amoAddr(va, 4, accWrite)
+		off, ok := c.amoAddr(va, size, accWrite)
 		if !ok {
 			return false
 		}
-		old := c.ramLoad(off, 4)
-		c.ramStore(off, 4, amo32(in.op-opAMOSWAPW, old, x[in.rs2]))
-		c.amoWritten(va, off)
-		x[in.rd] = old
-	case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD, opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
-		va := x[in.rs1]
-		off, ok := c.amoAddr(va, 8, accWrite)
-		if !ok {
-			return false
-		}
-		old := c.ramLoad(off, 8)
-		c.ramStore(off, 8, amo64(in.op-opAMOSWAPD, old, x[in.rs2]))
+		old := c.ramLoad(off, size)
+		c.ramStore(off, size, apply(kind, old, x[in.rs2]))
 		c.amoWritten(va, off)
 		x[in.rd] = old
 

@@ -811,26 +811,12 @@ func TestJITSstatus(t *testing.T) {
 			s.X[s0] = dData + 0x1000 // the user page
 			s.PC = dCode
 			s.Medeleg = 0xb3ff
-			var states [2]State
-			for i, jit := range []bool{false, true} {
-				q := p
-				q.ram = append([]byte(nil), p.ram...)
-				for k, w := range append(tt.code, encJ(zero, 0)) {
-					binary.LittleEndian.PutUint32(q.ram[dCode-ramBase+4*uint64(k):], w)
-				}
-				c := newDiffCPU(q, jit, 1<<20)
-				c.setJITHot(1)
-				st := q.state
-				st.Scause, st.Sepc = 0, 0
-				tt.setup(&st)
-				c.Load(st)
-				if jit && c.jit == nil {
-					t.Skip("no compiled engine on this host")
-				}
-				c.Run(1) // fills the fetch TLB: the rest runs compiled
-				c.Run(200)
-				states[i] = c.Save()
+			s.Scause, s.Sepc = 0, 0
+			tt.setup(s)
+			for k, w := range append(tt.code, encJ(zero, 0)) {
+				binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
 			}
+			states, _ := runBothEngines(t, p, 200)
 			if s := states[0]; s.Scause != tt.cause || s.Sepc != tt.epc {
 				t.Fatalf("interpreter: scause %#x sepc %#x, want %#x %#x", s.Scause, s.Sepc, tt.cause, tt.epc)
 			}

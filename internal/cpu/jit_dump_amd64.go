@@ -4,6 +4,7 @@ package cpu
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -33,19 +34,7 @@ func (c *CPU) JITDump(w io.Writer) error {
 		}
 	}
 	slices.SortFunc(bs, func(x, y *jitBlock) int {
-		if x.vpc != y.vpc {
-			if x.vpc < y.vpc {
-				return -1
-			}
-			return 1
-		}
-		if x.add < y.add {
-			return -1
-		}
-		if x.add > y.add {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(x.vpc, y.vpc), cmp.Compare(x.add, y.add))
 	})
 	s := c.JITStats()
 	fmt.Fprintf(bw, "# hart %d: %d compiled blocks live, %d code bytes in use of %d; %+v\n",

@@ -110,7 +110,9 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 		return 0, false
 	}
 	entry, ok := j.install(a.Buf)
-	b.size = uint32(len(a.Buf))
+	if ok {
+		b.size = uint32(len(a.Buf))
+	}
 	return entry, ok
 }
 
@@ -291,7 +293,7 @@ func jitDirtiesFS(in *inst) bool {
 // access (which the interpreter handles).
 func (g *jitGen) addr(rs1 uint8, imm int64, tlbOff uintptr, size int, slow amd64.Label) {
 	a := g.a
-	if c, ok := g.rc.cached(rs1); ok && rs1 != 0 && imm != 0 {
+	if c, ok := g.rc.cached(rs1); ok && imm != 0 {
 		a.Lea(amd64.RAX, amd64.M(c, int32(imm)))
 	} else {
 		g.ld(amd64.RAX, rs1)
@@ -599,7 +601,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		slow := g.slowPath(pc, k)
 		g.addr(rs1, imm, offTLBW, int(w), slow)
 		v := amd64.RSI
-		if c, ok := g.rc.cached(rs2); ok && rs2 != 0 {
+		if c, ok := g.rc.cached(rs2); ok {
 			v = c
 		} else {
 			g.ld(v, rs2)
@@ -746,7 +748,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			w = amd64.W32
 		}
 		g.ld(amd64.RAX, rs1)
-		if c, ok := g.rc.cached(rs2); ok && rs2 != 0 {
+		if c, ok := g.rc.cached(rs2); ok {
 			a.ImulRR(w, amd64.RAX, c)
 		} else {
 			a.ImulRM(w, amd64.RAX, xm(rs2))
