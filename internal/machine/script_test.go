@@ -54,6 +54,7 @@ type session struct {
 	next    int
 	entered []inputAt   // when each byte run entered the UART
 	sentAt  []time.Time // host time each step's input was sent
+	sentIC  []uint64    // the machine's instruction count then
 	echo    bool
 }
 
@@ -79,6 +80,7 @@ func (s *session) beforeSlice() {
 		s.mark += i + len(st.Expect)
 		s.m.InjectInput([]byte(st.Send))
 		s.sentAt = append(s.sentAt, time.Now())
+		s.sentIC = append(s.sentIC, s.m.ICount())
 		s.next++
 	}
 }
