@@ -527,13 +527,45 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 	a := g.a
 	rd, rs1, rs2 := in.rd, in.rs1, in.rs2
 	imm := int64(in.imm)
+	// inPlace returns the register to compute x[rd] in: its host
+	// register when it is cached, else RAX (then done stores it). done
+	// finishes an instruction of width w that computed the result in h:
+	// it sign-extends a W32 result and marks or stores it.
+	inPlace := func() (amd64.Reg, bool) {
+		if d, ok := g.rc.assigned(rd); ok {
+			return d, true
+		}
+		return amd64.RAX, false
+	}
+	done := func(w amd64.Width, h amd64.Reg, cachedRd bool) {
+		if !cachedRd {
+			g.stw(w, rd, h)
+			return
+		}
+		if w == amd64.W32 {
+			a.MovsxRR(h, amd64.W32, h)
+		}
+		g.rc.dest(rd)
+	}
 	alu := func(op amd64.ALU, w amd64.Width) {
 		if rd == regSink {
 			return
 		}
-		g.ld(amd64.RAX, rs1)
-		g.aluSrc(w, op, amd64.RAX, rs2)
-		g.stw(w, rd, amd64.RAX)
+		h, cachedRd := inPlace()
+		src := rs2
+		switch {
+		case cachedRd && rd == rs2 && rd != rs1:
+			if op != amd64.ADD && op != amd64.AND && op != amd64.OR && op != amd64.XOR {
+				h, cachedRd = amd64.RAX, false // x[rs2] is needed after h is written
+				g.ld(h, rs1)
+				break
+			}
+			src = rs1 // commutative: x[rd] = x[rd] op x[rs1]
+		default:
+			g.ld(h, rs1)
+		}
+		g.aluSrc(w, op, h, src)
+		done(w, h, cachedRd)
 	}
 	aluImm := func(op amd64.ALU, w amd64.Width) {
 		if rd == regSink {
@@ -548,38 +580,55 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			}
 			return
 		}
-		g.ld(amd64.RAX, rs1)
-		a.ALURI(w, op, amd64.RAX, int32(imm))
-		g.stw(w, rd, amd64.RAX)
+		h, cachedRd := inPlace()
+		if c, ok := g.rc.cached(rs1); ok && op == amd64.ADD && w == amd64.W64 && cachedRd {
+			a.Lea(h, amd64.M(c, int32(imm)))
+			g.rc.dest(rd)
+			return
+		}
+		g.ld(h, rs1)
+		a.ALURI(w, op, h, int32(imm))
+		done(w, h, cachedRd)
 	}
 	shiftImm := func(op amd64.Shift, w amd64.Width) {
 		if rd == regSink {
 			return
 		}
-		g.ld(amd64.RAX, rs1)
-		a.ShiftRI(w, op, amd64.RAX, uint8(imm))
-		g.stw(w, rd, amd64.RAX)
+		h, cachedRd := inPlace()
+		g.ld(h, rs1)
+		a.ShiftRI(w, op, h, uint8(imm))
+		done(w, h, cachedRd)
 	}
 	shiftReg := func(op amd64.Shift, w amd64.Width) {
 		if rd == regSink {
 			return
 		}
-		g.ld(amd64.RCX, rs2)
-		g.ld(amd64.RAX, rs1)
-		a.ShiftRCL(w, op, amd64.RAX)
-		g.stw(w, rd, amd64.RAX)
+		g.ld(amd64.RCX, rs2) // first: rd may be rs2
+		h, cachedRd := inPlace()
+		g.ld(h, rs1)
+		a.ShiftRCL(w, op, h)
+		done(w, h, cachedRd)
 	}
 	setCmp := func(cond amd64.Cond, useImm bool) {
 		if rd == regSink {
 			return
 		}
-		g.ld(amd64.RAX, rs1)
+		c, ok := g.rc.cached(rs1)
+		if !ok {
+			c = amd64.RAX
+			g.ld(c, rs1)
+		}
 		if useImm {
-			a.ALURI(amd64.W64, amd64.CMP, amd64.RAX, int32(imm))
+			a.ALURI(amd64.W64, amd64.CMP, c, int32(imm))
 		} else {
-			g.aluSrc(amd64.W64, amd64.CMP, amd64.RAX, rs2)
+			g.aluSrc(amd64.W64, amd64.CMP, c, rs2)
 		}
 		a.Setcc(cond, amd64.RAX)
+		if d, ok := g.rc.assigned(rd); ok {
+			a.MovzxRR(d, amd64.W8, amd64.RAX)
+			g.rc.dest(rd)
+			return
+		}
 		a.MovzxRR(amd64.RAX, amd64.W8, amd64.RAX)
 		g.st(rd, amd64.RAX)
 	}
@@ -587,15 +636,20 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		slow := g.slowPath(pc, k)
 		g.addr(rs1, imm, offTLBR, int(w), slow)
 		m := amd64.MI(amd64.R13, amd64.RAX, 1, 0)
+		h, cachedRd := inPlace()
 		switch {
 		case w == amd64.W64:
-			a.Load(amd64.W64, amd64.RAX, m)
+			a.Load(amd64.W64, h, m)
 		case signed:
-			a.Movsx(amd64.RAX, w, m)
+			a.Movsx(h, w, m)
 		default:
-			a.Movzx(amd64.RAX, w, m)
+			a.Movzx(h, w, m)
 		}
-		g.st(rd, amd64.RAX)
+		if cachedRd {
+			g.rc.dest(rd)
+		} else {
+			g.st(rd, h)
+		}
 	}
 	store := func(w amd64.Width) {
 		slow := g.slowPath(pc, k)
@@ -614,8 +668,12 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		// first (stores leave the flags alone, but this is simpler).
 		g.spill()
 		g.rc.dirty = 0
-		g.ld(amd64.RAX, rs1)
-		g.aluSrc(amd64.W64, amd64.CMP, amd64.RAX, rs2)
+		c, ok := g.rc.cached(rs1)
+		if !ok {
+			c = amd64.RAX
+			g.ld(c, rs1)
+		}
+		g.aluSrc(amd64.W64, amd64.CMP, c, rs2)
 		a.Jcc(cond, taken)
 		g.exitStatic(next, k+1)
 		a.Bind(taken)
@@ -747,13 +805,22 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		if in.op == opMULW {
 			w = amd64.W32
 		}
-		g.ld(amd64.RAX, rs1)
-		if c, ok := g.rc.cached(rs2); ok {
-			a.ImulRR(w, amd64.RAX, c)
+		h, cachedRd := inPlace()
+		src := rs2
+		if cachedRd && rd == rs2 && rd != rs1 {
+			src = rs1 // x[rd] = x[rd] * x[rs1]
 		} else {
-			a.ImulRM(w, amd64.RAX, xm(rs2))
+			g.ld(h, rs1)
 		}
-		g.stw(w, rd, amd64.RAX)
+		switch c, ok := g.rc.cached(src); {
+		case src == 0:
+			a.ALURR(amd64.W32, amd64.XOR, h, h)
+		case ok:
+			a.ImulRR(w, h, c)
+		default:
+			a.ImulRM(w, h, xm(src))
+		}
+		done(w, h, cachedRd)
 	case opMULH, opMULHU:
 		if rd == regSink {
 			break

@@ -60,6 +60,16 @@ func (rc *jitRegs) cached(r uint8) (amd64.Reg, bool) {
 	return jitCacheRegs[rc.host[r]], true
 }
 
+// assigned returns the host register assigned to x[r], if any, without
+// marking it written: an instruction that computes x[r] in place gets
+// it, writes it, and calls dest.
+func (rc *jitRegs) assigned(r uint8) (amd64.Reg, bool) {
+	if r == 0 || r >= 32 || rc.host[r] < 0 {
+		return 0, false
+	}
+	return jitCacheRegs[rc.host[r]], true
+}
+
 // dest returns the host register assigned to x[r], if any, and marks it
 // as holding the (new) value, not yet in memory: the caller writes it.
 func (rc *jitRegs) dest(r uint8) (amd64.Reg, bool) {
