@@ -91,6 +91,10 @@ type CPU struct {
 	exit   bool
 
 	waiting bool // asleep in WFI
+	// jumpStop makes the interpreter stop after the next branch or jump
+	// (the compiled engine runs code not hot enough to compile that
+	// way: up to where a block may begin).
+	jumpStop bool
 
 	// CSR state.
 	mstatus    uint64

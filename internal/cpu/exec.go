@@ -71,17 +71,29 @@ func (c *CPU) step() {
 			if x[in.rs1] == x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
+			if c.jumpStop {
+				c.limit = icount
+			}
 		case opBNE:
 			if x[in.rs1] != x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
+			if c.jumpStop {
+				c.limit = icount
+			}
 		case opJAL:
 			x[in.rd] = next
 			next = pc + uint64(in.imm)
+			if c.jumpStop {
+				c.limit = icount
+			}
 		case opJALR:
 			t := (x[in.rs1] + uint64(in.imm)) &^ 1
 			x[in.rd] = next
 			next = t
+			if c.jumpStop {
+				c.limit = icount
+			}
 		case opLW:
 			va := x[in.rs1] + uint64(in.imm)
 			var v uint64
@@ -165,17 +177,29 @@ func (c *CPU) step() {
 			if int64(x[in.rs1]) < int64(x[in.rs2]) {
 				next = pc + uint64(in.imm)
 			}
+			if c.jumpStop {
+				c.limit = icount
+			}
 		case opBGE:
 			if int64(x[in.rs1]) >= int64(x[in.rs2]) {
 				next = pc + uint64(in.imm)
+			}
+			if c.jumpStop {
+				c.limit = icount
 			}
 		case opBLTU:
 			if x[in.rs1] < x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
+			if c.jumpStop {
+				c.limit = icount
+			}
 		case opBGEU:
 			if x[in.rs1] >= x[in.rs2] {
 				next = pc + uint64(in.imm)
+			}
+			if c.jumpStop {
+				c.limit = icount
 			}
 		case opSLTI:
 			x[in.rd] = b2u(int64(x[in.rs1]) < int64(in.imm))

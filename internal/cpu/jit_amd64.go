@@ -106,7 +106,6 @@ type jitBlock struct {
 	entry       uintptr
 	size        uint32   // bytes of host code at entry
 	incoming    []uint32 // chain cells that jump here
-	hits        uint32   // lookups before it was compiled
 	dead        bool
 }
 
@@ -149,10 +148,14 @@ type jitState struct {
 	// cache's eviction choice).
 	nextUses [jitMaxInsts][32]uint8
 	gen1     jitGen // the generator, reused
-	// hot is how many times a block is looked up before it is compiled
-	// (before that the interpreter runs it): code that runs once, as
-	// much of a boot does, is not worth compiling.
-	hot uint32
+	// hot is how many times a pc is looked up before its block is made
+	// and compiled (before that the interpreter runs the code): code
+	// that runs once, as much of a boot does, is not worth compiling.
+	// heat counts the lookups (see warm); cold is the block jitLookup
+	// returns for a pc that is not hot yet.
+	hot  uint32
+	heat [jitHeatSize]uint64
+	cold jitBlock
 
 	stats JITStats
 	// exitHook, if set, is called whenever generated code returns to
@@ -389,14 +392,21 @@ func (c *CPU) jitRun() {
 	var cell uint64
 	for c.icount < c.limit {
 		b := c.jitLookup()
-		if b == nil || b.entry == 0 {
-			// Untranslatable here, or not hot yet: the interpreter
-			// runs the block.
-			n := uint64(1)
-			if b != nil && b.n > 0 {
-				n = b.n
+		if b == &j.cold {
+			// Not hot yet: the interpreter runs the code up to where
+			// a block may begin again, after its next branch or jump.
+			c.jumpStop = true
+			ok := c.interp(jitColdRun)
+			c.jumpStop = false
+			if !ok {
+				return
 			}
-			if !c.interp(n) {
+			continue
+		}
+		if b == nil || b.entry == 0 {
+			// Not in the fetch TLB, or an instruction that is not
+			// compiled: the interpreter runs one instruction.
+			if !c.interp(1) {
 				return
 			}
 			continue
@@ -450,7 +460,8 @@ func (c *CPU) interp(n uint64) bool {
 
 // jitLookup finds or compiles the block at c.pc. It returns nil when the
 // fetch translation is not in the TLB (the interpreter then translates,
-// raising any fault, and fills it).
+// raising any fault, and fills it), and &j.cold when c.pc has no block
+// and is not hot yet (see warm).
 func (c *CPU) jitLookup() *jitBlock {
 	j := c.jit
 	pc := c.pc
@@ -477,10 +488,11 @@ func (c *CPU) jitLookup() *jitBlock {
 	b := j.jcb[gslot]
 	if b == nil || b.vpc != pc || b.add != e.add || b.dead {
 		if b = j.blocks[jitKey{pc, e.add}]; b == nil {
+			if !j.warm(pc, e.add) {
+				return &j.cold
+			}
 			b = j.newBlock(c, pc, e.add, page)
 		}
-		// The Go side remembers blocks not compiled (yet) as well:
-		// most lookups the jump cache missed were for those.
 		j.jcb[gslot] = b
 	}
 	if b.retry2 {
@@ -493,9 +505,6 @@ func (c *CPU) jitLookup() *jitBlock {
 		}
 	}
 	if b.entry == 0 && b.n > 0 {
-		if b.hits++; b.hits < j.hot {
-			return b
-		}
 		j.compile(c, b)
 	}
 	if b.entry != 0 {
@@ -506,6 +515,42 @@ func (c *CPU) jitLookup() *jitBlock {
 		j.jcb[gslot] = b
 	}
 	return b
+}
+
+// jitHeatBits sets the number of counters of warm: 64 Ki, 512 KiB.
+const (
+	jitHeatBits = 16
+	jitHeatSize = 1 << jitHeatBits
+)
+
+// jitColdRun bounds how many instructions the interpreter runs for a pc
+// that is not hot yet, when no branch or jump comes first.
+const jitColdRun = 256
+
+// warm counts a lookup of pc (translated with add) that found no block
+// and reports whether pc is now hot: looked up j.hot times. A counter is
+// a slot of a direct-mapped table tagged with a hash of (pc, add); a pc
+// that takes over a slot starts from one, and two pcs with the same hash
+// share a counter. Either only changes when code is compiled, never what
+// it does. Most of a boot's code is looked up a few times only: it never
+// costs a block (decoding, a map entry, an allocation), only a counter.
+func (j *jitState) warm(pc, add uint64) bool {
+	if j.hot <= 1 {
+		return true
+	}
+	h := (pc ^ add<<7) * 0x9e3779b97f4a7c15
+	e := &j.heat[h>>(64-jitHeatBits)]
+	tag := h &^ 0xff
+	switch {
+	case *e&^0xff != tag:
+		*e = tag | 1
+	case uint32(*e&0xff)+1 >= j.hot:
+		*e = 0
+		return true
+	default:
+		*e++
+	}
+	return false
 }
 
 // chain points the cell an exit jumped through at block b, when that is

@@ -1080,3 +1080,86 @@ func runBothEngines(t *testing.T, p diffProg, budget uint64) (states [2]State, s
 	}
 	return states, stops
 }
+
+// TestJITWarm checks when code gets compiled: a loop is compiled once
+// its head has been looked up as often as the threshold says, not
+// before, and the interpreter runs cold code up to its next branch, where
+// a block may begin. Both engines end in the same state either way.
+func TestJITWarm(t *testing.T) {
+	const hot = 32
+	for _, tc := range []struct {
+		iters    int64
+		compiled bool
+	}{
+		{hot - 2, false},
+		{hot + 10, true},
+		{500, true},
+	} {
+		t.Run(fmt.Sprintf("%d iterations", tc.iters), func(t *testing.T) {
+			p := genDiffProg(1)
+			code := []uint32{
+				addi(a0, zero, 0),
+				addi(a1, zero, tc.iters),
+				addi(a0, a0, 1), // loop
+				bne(a0, a1, -4),
+				addi(a2, zero, 7),
+			}
+			for k, w := range code {
+				binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
+			}
+			s := &p.state
+			s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
+			budget := uint64(3 + 2*tc.iters)
+			var states [2]State
+			for i, jit := range []bool{false, true} {
+				q := p
+				q.ram = append([]byte(nil), p.ram...)
+				c := newDiffCPU(q, jit, 1<<20)
+				if jit && c.jit == nil {
+					t.Skip("no compiled engine on this host")
+				}
+				c.setJITHot(hot)
+				c.Run(budget)
+				states[i] = c.Save()
+				if !jit {
+					continue
+				}
+				if got := c.JITStats().Blocks > 0; got != tc.compiled {
+					t.Errorf("compiled: %v, want %v (%+v)", got, tc.compiled, c.JITStats())
+				}
+			}
+			if diff := cmp.Diff(states[0], states[1]); diff != "" {
+				t.Fatalf("state (-interp +jit):\n%s", diff)
+			}
+			if states[1].X[a2] != 7 || states[1].X[a0] != uint64(tc.iters) {
+				t.Fatalf("a0 = %d, a2 = %d: the program did not run to its end", states[1].X[a0], states[1].X[a2])
+			}
+		})
+	}
+
+	// Cold code on the interpreter stops right after a branch, taken or
+	// not, and after a jump.
+	p := genDiffProg(1)
+	code := []uint32{
+		addi(a0, zero, 1),
+		bne(a0, a0, 8), // not taken
+		addi(a1, zero, 2),
+		jal(zero, 8),
+		addi(a2, zero, 3), // skipped
+		addi(a3, zero, 4),
+	}
+	for k, w := range code {
+		binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
+	}
+	s := &p.state
+	s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
+	c := newDiffCPU(p, false, 1<<20)
+	c.jumpStop = true
+	for _, want := range []uint64{dCode + 8, dCode + 20} {
+		c.stop, c.limit = c.icount+100, c.icount+100
+		c.step()
+		if c.pc != want {
+			t.Fatalf("interpreter with jumpStop stopped at %#x, want %#x", c.pc, want)
+		}
+	}
+}
