@@ -151,8 +151,8 @@ type jitState struct {
 	// hot is how many times a pc is looked up before its block is made
 	// and compiled (before that the interpreter runs the code): code
 	// that runs once, as much of a boot does, is not worth compiling.
-	// heat counts the lookups (see warm); cold is the block jitLookup
-	// returns for a pc that is not hot yet.
+	// It is below jitHeatMade. heat counts the lookups (see find); cold
+	// is the block jitLookup returns for a pc that is not hot yet.
 	hot  uint32
 	heat [jitHeatSize]uint64
 	cold jitBlock
@@ -461,7 +461,7 @@ func (c *CPU) interp(n uint64) bool {
 // jitLookup finds or compiles the block at c.pc. It returns nil when the
 // fetch translation is not in the TLB (the interpreter then translates,
 // raising any fault, and fills it), and &j.cold when c.pc has no block
-// and is not hot yet (see warm).
+// and is not hot yet (see find).
 func (c *CPU) jitLookup() *jitBlock {
 	j := c.jit
 	pc := c.pc
@@ -487,11 +487,8 @@ func (c *CPU) jitLookup() *jitBlock {
 	gslot := (pc >> 1) & (jcbSize - 1)
 	b := j.jcb[gslot]
 	if b == nil || b.vpc != pc || b.add != e.add || b.dead {
-		if b = j.blocks[jitKey{pc, e.add}]; b == nil {
-			if !j.warm(pc, e.add) {
-				return &j.cold
-			}
-			b = j.newBlock(c, pc, e.add, page)
+		if b = j.find(c, pc, e.add, page); b == nil {
+			return &j.cold
 		}
 		j.jcb[gslot] = b
 	}
@@ -517,7 +514,7 @@ func (c *CPU) jitLookup() *jitBlock {
 	return b
 }
 
-// jitHeatBits sets the number of counters of warm: 64 Ki, 512 KiB.
+// jitHeatBits sets the number of counters of find: 64 Ki, 512 KiB.
 const (
 	jitHeatBits = 16
 	jitHeatSize = 1 << jitHeatBits
@@ -527,30 +524,46 @@ const (
 // that is not hot yet, when no branch or jump comes first.
 const jitColdRun = 256
 
-// warm counts a lookup of pc (translated with add) that found no block
-// and reports whether pc is now hot: looked up j.hot times. A counter is
-// a slot of a direct-mapped table tagged with a hash of (pc, add); a pc
-// that takes over a slot starts from one, and two pcs with the same hash
-// share a counter. Either only changes when code is compiled, never what
-// it does. Most of a boot's code is looked up a few times only: it never
-// costs a block (decoding, a map entry, an allocation), only a counter.
-func (j *jitState) warm(pc, add uint64) bool {
-	if j.hot <= 1 {
-		return true
-	}
+// jitHeatMade in a counter's low byte marks a pc that has a block.
+const jitHeatMade = 0xff
+
+// find returns the block at pc (translated with add, on RAM page page),
+// or nil while pc is not hot: looked up fewer than j.hot times. It makes
+// the block the time pc becomes hot. Lookups are counted in j.heat, a
+// direct-mapped table of counters tagged with a hash of (pc, add); a
+// counter that is counting says that pc has no block, so the lookups of
+// code not hot yet need no map access. Most of a boot's code is looked
+// up a few times only: it never costs a block (decoding, a map entry, an
+// allocation), only a counter. A pc that takes a slot over starts from
+// one, and two pcs whose hashes agree share a counter; either changes
+// only when code gets compiled, never what it does, and before a block
+// is made the map is asked, so no pc ever gets two.
+func (j *jitState) find(c *CPU, pc, add, page uint64) *jitBlock {
+	key := jitKey{pc, add}
 	h := (pc ^ add<<7) * 0x9e3779b97f4a7c15
 	e := &j.heat[h>>(64-jitHeatBits)]
 	tag := h &^ 0xff
-	switch {
-	case *e&^0xff != tag:
-		*e = tag | 1
-	case uint32(*e&0xff)+1 >= j.hot:
-		*e = 0
-		return true
-	default:
-		*e++
+	if *e&^0xff == tag && *e&0xff < jitHeatMade {
+		if uint32(*e&0xff)+1 < j.hot {
+			*e++
+			return nil
+		}
+	} else {
+		// pc has a block, or the slot belongs to another pc.
+		if b := j.blocks[key]; b != nil {
+			*e = tag | jitHeatMade
+			return b
+		}
+		if j.hot > 1 {
+			*e = tag | 1
+			return nil
+		}
 	}
-	return false
+	*e = tag | jitHeatMade
+	if b := j.blocks[key]; b != nil {
+		return b
+	}
+	return j.newBlock(c, pc, add, page)
 }
 
 // chain points the cell an exit jumped through at block b, when that is
@@ -916,6 +929,6 @@ func (j *jitState) populate(end int) {
 // setJITHot sets the compile threshold (tests).
 func (c *CPU) setJITHot(n uint32) {
 	if c.jit != nil {
-		c.jit.hot = n
+		c.jit.hot = min(n, jitHeatMade-1)
 	}
 }
