@@ -25,8 +25,10 @@ import "github.com/rewindvm/rewind/internal/amd64"
 
 // jitCacheRegs are the host registers that hold guest registers. RAX,
 // RCX, RDX and RSI stay scratch registers of the instructions' code; the
-// others are fixed (see jit_amd64.go) or belong to Go.
-var jitCacheRegs = [...]amd64.Reg{amd64.RDI, amd64.R8, amd64.R9, amd64.R10, amd64.R11}
+// others are fixed (see jit_amd64.go) or belong to Go. RBP and R14 are
+// Go's frame pointer and goroutine outside generated code: jitCall saves
+// and restores them around it.
+var jitCacheRegs = [...]amd64.Reg{amd64.RDI, amd64.R8, amd64.R9, amd64.R10, amd64.R11, amd64.RBP, amd64.R14}
 
 const jitNoUse = 1 << 30
 
