@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -1162,4 +1165,80 @@ func TestJITWarm(t *testing.T) {
 			t.Fatalf("interpreter with jumpStop stopped at %#x, want %#x", c.pc, want)
 		}
 	}
+}
+
+// TestJITUnderGC runs generated code for a long time while the Go
+// runtime works around it: another goroutine allocates and forces
+// collections (each stops the world, which asks this goroutine to stop
+// by signal) and the CPU profiler's signals arrive. Generated code uses
+// RBP and R14, which Go reserves elsewhere; a signal landing in it must
+// be harmless, and the hart must end exactly where the interpreter does.
+func TestJITUnderGC(t *testing.T) {
+	const iters = 0x600_0000 // about 100 M
+	p := genDiffProg(1)
+	code := []uint32{
+		addi(a0, zero, 0),
+		lui(a1, iters),
+		addi(a1, a1, 0),
+		addi(a0, a0, 1), // loop
+		add(a2, a2, a0),
+		xor(a3, a3, a2),
+		bne(a0, a1, -12),
+		addi(a4, zero, 7),
+	}
+	for k, w := range code {
+		binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
+	}
+	s := &p.state
+	s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
+	budget := uint64(4 + 4*iters) // the three before the loop, the last
+	c := newDiffCPU(p, true, 1<<20)
+	if c.jit == nil {
+		t.Skip("no compiled engine on this host")
+	}
+	if err := pprof.StartCPUProfile(io.Discard); err == nil {
+		defer pprof.StopCPUProfile()
+	}
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		var keep [][]byte
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			keep = append(keep, make([]byte, 64<<10))
+			if len(keep) > 64 {
+				keep = keep[:0]
+			}
+			runtime.GC()
+			n++
+		}
+	}()
+	for end := c.icount + budget; c.icount < end; {
+		c.Run(end - c.icount)
+	}
+	close(stop)
+	gcs := <-done
+	if gcs == 0 {
+		t.Error("no collection ran while generated code did")
+	}
+	a2v, a3v := s.X[a2], s.X[a3]
+	for i := uint64(1); i <= iters; i++ {
+		a2v += i
+		a3v ^= a2v
+	}
+	got := c.Save()
+	if got.X[a0] != iters || got.X[a2] != a2v || got.X[a3] != a3v || got.X[a4] != 7 || got.PC != dCode+uint64(4*len(code)) {
+		t.Fatalf("a0 = %d, a2 = %#x (want %#x), a3 = %#x (want %#x), a4 = %d, pc = %#x after %d collections",
+			got.X[a0], got.X[a2], a2v, got.X[a3], a3v, got.X[a4], got.PC, gcs)
+	}
+	if c.JITStats().Calls == 0 {
+		t.Fatal("the loop did not run in generated code")
+	}
+	t.Logf("%d collections while %d instructions ran, %d calls into generated code", gcs, budget, c.JITStats().Calls)
 }
