@@ -649,13 +649,24 @@ func (a *Asm) Ud2() { a.b(0x0f, 0x0b) }
 // XReg is an SSE register number.
 type XReg uint8
 
-// SSE registers used by the compiler (X15 is Go's zero register: the
-// compiled code never touches it).
+// SSE registers (X15 is Go's zero register: the compiled code never
+// touches it).
 const (
 	X0 XReg = iota
 	X1
 	X2
 	X3
+	X4
+	X5
+	X6
+	X7
+	X8
+	X9
+	X10
+	X11
+	X12
+	X13
+	X14
 )
 
 // SSEOp is a scalar double-precision SSE2 operation (its opcode byte
@@ -729,6 +740,12 @@ func (a *Asm) FMA231(op FMAOp, dst, src XReg, m Mem) {
 	a.b(0xc4, rxb<<5|0x02, 0x80|(^byte(src)&15)<<3|0x01, byte(op))
 	at := a.modRM(uint8(dst), memOp(m))
 	a.ripFix(at, m.Abs)
+}
+
+// MovapsRR: dst = src (the whole register: no dependency on dst's old
+// value, unlike MOVSD between registers).
+func (a *Asm) MovapsRR(dst, src XReg) {
+	a.sse(0, false, 0x28, uint8(dst), regOp(Reg(src)))
 }
 
 // MovsdStore: [m] = the low double of src.

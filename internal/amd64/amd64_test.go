@@ -358,12 +358,13 @@ func TestSSE(t *testing.T) {
 	xr := func(x XReg) x86asm.Reg { return x86asm.X0 + x86asm.Reg(x) }
 	ops := map[SSEOp]x86asm.Op{MOVSD: x86asm.MOVSD_XMM, ADDSD: x86asm.ADDSD, MULSD: x86asm.MULSD, SUBSD: x86asm.SUBSD,
 		DIVSD: x86asm.DIVSD, SQRTSD: x86asm.SQRTSD, UCOMISD: x86asm.UCOMISD, COMISD: x86asm.COMISD}
-	for _, d := range []XReg{X0, X1, X2, X3} {
-		for _, s := range []XReg{X0, X1, X2, X3} {
+	for _, d := range []XReg{X0, X1, X2, X3, X7, X8, X14} {
+		for _, s := range []XReg{X0, X1, X2, X3, X7, X8, X14} {
 			for op, xop := range ops {
 				d, s, op := d, s, op
 				run(t, check{fmt.Sprintf("sse %x %d %d", op, d, s), func(a *Asm) { a.SSERR(op, d, s) }, xop, func(uint64) []x86asm.Arg { return []x86asm.Arg{xr(d), xr(s)} }})
 			}
+			run(t, check{fmt.Sprintf("movaps %d %d", d, s), func(a *Asm) { a.MovapsRR(d, s) }, x86asm.MOVAPS, func(uint64) []x86asm.Arg { return []x86asm.Arg{xr(d), xr(s)} }})
 		}
 		for _, m := range mems() {
 			d, m := d, m

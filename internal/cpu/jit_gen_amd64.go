@@ -45,6 +45,7 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 	g := &j.gen1
 	*g = jitGen{j: j, a: a, b: b, ins: ins, slow: g.slow[:0], ok: true}
 	g.rc.reset()
+	g.rc.assignFRegs(ins)
 	j.findNextUses(ins)
 
 	// Entry: run only if the whole block fits under the limit.
@@ -62,6 +63,7 @@ func (j *jitState) gen(c *CPU, b *jitBlock, ins []inst, interp bool) (uintptr, b
 		in := &ins[k]
 		next := pc + uint64(in.length)
 		g.prepare(k)
+		g.fprepare(in)
 		if g.inst(in, pc, next, uint64(k)) {
 			ended = true
 		}
@@ -667,7 +669,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		// Both ways leave the block: write the cached registers back
 		// first (stores leave the flags alone, but this is simpler).
 		g.spill()
-		g.rc.dirty = 0
+		g.rc.clean()
 		c, ok := g.rc.cached(rs1)
 		if !ok {
 			c = amd64.RAX
@@ -910,7 +912,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 		} else {
 			a.Load(amd64.W64, amd64.RAX, amd64.MI(amd64.R13, amd64.RAX, 1, 0))
 		}
-		a.Store(amd64.W64, fm(rd), amd64.RAX)
+		g.fsetInt(rd, amd64.RAX)
 		g.dirtyFS()
 	case opFSW, opFSD:
 		slow := g.slowPath(pc, k)
@@ -920,33 +922,33 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			w = amd64.W32
 		}
 		g.addr(rs1, imm, offTLBW, int(w), slow)
-		a.Load(amd64.W64, amd64.RSI, fm(rs2))
+		g.fint(amd64.RSI, rs2)
 		a.Store(w, amd64.MI(amd64.R13, amd64.RAX, 1, 0), amd64.RSI)
 	case opFP:
 		slow := g.slowPath(pc, k)
 		g.needFS(slow)
 		switch in.fop {
 		case fpMVtoX | fpDouble:
-			a.Load(amd64.W64, amd64.RAX, fm(rs1))
+			g.fint(amd64.RAX, rs1)
 			g.st(rd, amd64.RAX)
 		case fpMVtoX:
-			a.Load(amd64.W64, amd64.RAX, fm(rs1))
+			g.fint(amd64.RAX, rs1)
 			g.st32(rd, amd64.RAX)
 		case fpMVfromX | fpDouble:
 			g.ld(amd64.RAX, rs1)
-			a.Store(amd64.W64, fm(rd), amd64.RAX)
+			g.fsetInt(rd, amd64.RAX)
 			g.dirtyFS()
 		case fpMVfromX:
 			g.ld(amd64.RAX, rs1)
 			a.MovRR(amd64.W32, amd64.RAX, amd64.RAX)
 			a.MovImm(amd64.RCX, 0xffffffff00000000)
 			a.ALURR(amd64.W64, amd64.OR, amd64.RAX, amd64.RCX)
-			a.Store(amd64.W64, fm(rd), amd64.RAX)
+			g.fsetInt(rd, amd64.RAX)
 			g.dirtyFS()
 		case fpSGNJ | fpDouble, fpSGNJN | fpDouble, fpSGNJX | fpDouble:
 			// rax = a without its sign, rcx = the sign to apply.
-			a.Load(amd64.W64, amd64.RAX, fm(rs1))
-			a.Load(amd64.W64, amd64.RCX, fm(rs2))
+			g.fint(amd64.RAX, rs1)
+			g.fint(amd64.RCX, rs2)
 			a.MovImm(amd64.RDX, 1<<63)
 			switch in.fop &^ fpDouble {
 			case fpSGNJ:
@@ -963,7 +965,7 @@ func (g *jitGen) inst(in *inst, pc, next, k uint64) bool {
 			a.Not(amd64.W64, amd64.RDX)
 			a.ALURR(amd64.W64, amd64.AND, amd64.RAX, amd64.RDX)
 			a.ALURR(amd64.W64, amd64.OR, amd64.RAX, amd64.RCX)
-			a.Store(amd64.W64, fm(rd), amd64.RAX)
+			g.fsetInt(rd, amd64.RAX)
 			g.dirtyFS()
 		default:
 			g.fpArith(in, rd, rs1, rs2, slow)
@@ -1087,7 +1089,7 @@ func (g *jitGen) fpResult(rd uint8, tiny fpTiny, operands []uint8, slow amd64.La
 		a.ShiftRI(amd64.W64, amd64.SHL, amd64.RAX, 1)
 		a.Jcc(amd64.CondNE, slow)
 		for _, r := range operands {
-			a.Load(amd64.W64, amd64.RAX, fm(r))
+			g.fint(amd64.RAX, r)
 			a.ShiftRI(amd64.W64, amd64.SHL, amd64.RAX, 1)
 			a.Jcc(amd64.CondE, store)
 		}
@@ -1097,14 +1099,14 @@ func (g *jitGen) fpResult(rd uint8, tiny fpTiny, operands []uint8, slow amd64.La
 		a.Jcc(amd64.CondBE, slow)
 	}
 	a.Bind(store)
-	a.MovsdStore(fm(rd), amd64.X0)
+	g.fset(rd, amd64.X0)
 	g.dirtyFS()
 	a.Jmp(done)
 	a.Bind(viaMXCSR)
 	g.hostFP(slow, emit)
 	a.SSERR(amd64.UCOMISD, amd64.X0, amd64.X0)
 	a.Jcc(amd64.CondP, slow) // a NaN result: canonical NaN and flags
-	a.MovsdStore(fm(rd), amd64.X0)
+	g.fset(rd, amd64.X0)
 	a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
 	g.dirtyFS()
 	a.Bind(done)
@@ -1143,25 +1145,25 @@ func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
 		g.rmCheck(in, true, slow)
 		op := map[uint8]amd64.FMAOp{fpFMADD: amd64.VFMADD231SD, fpFMSUB: amd64.VFMSUB231SD,
 			fpFNMSUB: amd64.VFNMADD231SD, fpFNMADD: amd64.VFNMSUB231SD}[fop]
-		a.SSERM(amd64.MOVSD, x0, fm(in.rs3))
-		a.SSERM(amd64.MOVSD, x1, fm(rs1))
-		g.fpResult(rd, fpTinyNone, nil, slow, func() { a.FMA231(op, x0, x1, fm(rs2)) })
+		g.fsrc(amd64.MOVSD, x0, in.rs3)
+		g.fsrc(amd64.MOVSD, x1, rs1)
+		m := g.fmem(rs2)
+		g.fpResult(rd, fpTinyNone, nil, slow, func() { a.FMA231(op, x0, x1, m) })
 	case fpADD, fpSUB, fpMUL, fpDIV, fpSQRT:
 		g.rmCheck(in, true, slow)
 		op := map[uint8]amd64.SSEOp{fpADD: amd64.ADDSD, fpSUB: amd64.SUBSD, fpMUL: amd64.MULSD, fpDIV: amd64.DIVSD, fpSQRT: amd64.SQRTSD}[fop]
 		tiny := map[uint8]fpTiny{fpADD: fpTinyExact, fpSUB: fpTinyExact, fpMUL: fpTinyZeroOperand}[fop]
 		if fop == fpSQRT {
-			g.fpResult(rd, tiny, []uint8{rs1}, slow, func() { a.SSERM(op, x0, fm(rs1)) })
+			g.fpResult(rd, tiny, []uint8{rs1}, slow, func() { g.fsrc(op, x0, rs1) })
 		} else {
-			a.SSERM(amd64.MOVSD, x0, fm(rs1))
-			g.fpResult(rd, tiny, []uint8{rs1, rs2}, slow, func() { a.SSERM(op, x0, fm(rs2)) })
+			g.fsrc(amd64.MOVSD, x0, rs1)
+			g.fpResult(rd, tiny, []uint8{rs1, rs2}, slow, func() { g.fsrc(op, x0, rs2) })
 		}
 	case fpEQ, fpLT, fpLE:
 		// Ordered operands raise nothing; any NaN goes to the
 		// interpreter (feq is quiet, flt and fle signal).
-		a.SSERM(amd64.MOVSD, x0, fm(rs1))
-		a.SSERM(amd64.MOVSD, x1, fm(rs2))
-		a.SSERR(amd64.UCOMISD, x0, x1)
+		g.fsrc(amd64.MOVSD, x0, rs1)
+		g.fsrc(amd64.UCOMISD, x0, rs2)
 		a.Jcc(amd64.CondP, slow)
 		if rd == regSink {
 			break
@@ -1174,13 +1176,13 @@ func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
 		g.rmCheck(in, false, slow)
 		g.ld(amd64.RAX, rs1)
 		a.Cvtsi2sd(x0, amd64.W32, amd64.RAX) // exact
-		a.MovsdStore(fm(rd), x0)
+		g.fset(rd, x0)
 		g.dirtyFS()
 	case fpCVTfromL:
 		g.rmCheck(in, true, slow)
 		g.ld(amd64.RCX, rs1)
 		g.hostFP(slow, func() { a.Cvtsi2sd(x0, amd64.W64, amd64.RCX) })
-		a.MovsdStore(fm(rd), x0)
+		g.fset(rd, x0)
 		a.ALUMR(amd64.W8, amd64.OR, fld(offFflags), amd64.RAX)
 		g.dirtyFS()
 	case fpCVTtoW, fpCVTtoL:
@@ -1189,7 +1191,7 @@ func (g *jitGen) fpArith(in *inst, rd, rs1, rs2 uint8, slow amd64.Label) {
 		if fop == fpCVTtoW {
 			w = amd64.W32
 		}
-		a.SSERM(amd64.MOVSD, x0, fm(rs1))
+		g.fsrc(amd64.MOVSD, x0, rs1)
 		// NaN and out-of-range inputs raise invalid: the interpreter
 		// gives RISC-V's saturated results.
 		g.hostFP(slow, func() { a.Cvtsd2si(w, amd64.RCX, x0, in.fn3 == 1) })

@@ -2,7 +2,11 @@
 
 package cpu
 
-import "github.com/rewindvm/rewind/internal/amd64"
+import (
+	"math/bits"
+
+	"github.com/rewindvm/rewind/internal/amd64"
+)
 
 // The register cache. Within a block, guest registers that the block
 // uses more than once live in host registers: read from the CPU struct
@@ -32,12 +36,22 @@ var jitCacheRegs = [...]amd64.Reg{amd64.RDI, amd64.R8, amd64.R9, amd64.R10, amd6
 
 const jitNoUse = 1 << 30
 
+// jitFCacheRegs hold guest FP registers within a block. X0 and X1 are
+// the FP code's scratch registers; X15 is Go's zero register.
+var jitFCacheRegs = [...]amd64.XReg{amd64.X2, amd64.X3, amd64.X4, amd64.X5, amd64.X6,
+	amd64.X7, amd64.X8, amd64.X9, amd64.X10, amd64.X11, amd64.X12, amd64.X13, amd64.X14}
+
 // jitRegs is the register cache's state at one point of the block.
 type jitRegs struct {
 	host  [32]int8                 // guest register -> index into jitCacheRegs, or -1
 	guest [len(jitCacheRegs)]uint8 // index -> guest register, 0 if free
 	valid uint32                   // bit r: the host register holds x[r]
 	dirty uint32                   // bit r: ... and x[r] in memory is stale
+
+	// FP registers: fhost[r] is f[r]'s index into jitFCacheRegs for
+	// the whole block (-1: not cached), fvalid and fdirty as above.
+	fhost          [32]int8
+	fvalid, fdirty uint32
 }
 
 // jitSpill lists the cached registers to write back on one path out.
@@ -45,14 +59,21 @@ type jitSpill struct {
 	n   uint8
 	reg [len(jitCacheRegs)]amd64.Reg
 	x   [len(jitCacheRegs)]uint8
+	fn  uint8
+	fr  [len(jitFCacheRegs)]amd64.XReg
+	f   [len(jitFCacheRegs)]uint8
 }
 
 func (rc *jitRegs) reset() {
 	*rc = jitRegs{}
 	for i := range rc.host {
 		rc.host[i] = -1
+		rc.fhost[i] = -1
 	}
 }
+
+// clean records that every cached register was written back.
+func (rc *jitRegs) clean() { rc.dirty, rc.fdirty = 0, 0 }
 
 // cached returns the host register holding x[r], if any.
 func (rc *jitRegs) cached(r uint8) (amd64.Reg, bool) {
@@ -95,6 +116,11 @@ func (rc *jitRegs) dirtySet() jitSpill {
 			s.n++
 		}
 	}
+	for d := rc.fdirty; d != 0; d &= d - 1 {
+		r := uint8(bits.TrailingZeros32(d))
+		s.fr[s.fn], s.f[s.fn] = jitFCacheRegs[rc.fhost[r]], r
+		s.fn++
+	}
 	return s
 }
 
@@ -103,6 +129,152 @@ func (s *jitSpill) emit(a *amd64.Asm) {
 	for i := uint8(0); i < s.n; i++ {
 		a.Store(amd64.W64, xm(s.x[i]), s.reg[i])
 	}
+	for i := uint8(0); i < s.fn; i++ {
+		a.MovsdStore(fm(s.f[i]), s.fr[i])
+	}
+}
+
+// The FP register cache. Floating-point loops keep values in FP
+// registers from one instruction to the next; through memory each of
+// those steps waits for a store to be forwarded to a load. Unlike the
+// integer cache, an FP register is assigned a host register for the
+// whole block (there are 13, and blocks rarely use more FP registers
+// than that): the ones the block uses most, at least twice. It is
+// loaded before the first instruction that reads it and written back,
+// if it changed, on every way out, as the integer registers are. Every
+// access goes through fsrc/fload/fint/fset/fsetInt, which use memory
+// when the register is not (yet) in a host register: correct whatever
+// jitFRegs says.
+
+// assignFRegs chooses the cached FP registers of a block.
+func (rc *jitRegs) assignFRegs(ins []inst) {
+	var uses [32]int
+	for k := range ins {
+		rd, wr := jitFRegs(&ins[k])
+		for m := rd | wr; m != 0; m &= m - 1 {
+			uses[bits.TrailingZeros32(m)]++
+		}
+	}
+	for i := range jitFCacheRegs {
+		best := -1
+		for r, n := range uses {
+			if n >= 2 && (best < 0 || n > uses[best]) {
+				best = r
+			}
+		}
+		if best < 0 {
+			return
+		}
+		rc.fhost[best] = int8(i)
+		uses[best] = 0
+	}
+}
+
+// fprepare loads the cached FP registers instruction in reads that are
+// not loaded yet (where it begins, like prepare).
+func (g *jitGen) fprepare(in *inst) {
+	rd, _ := jitFRegs(in)
+	for m := rd &^ g.rc.fvalid; m != 0; m &= m - 1 {
+		r := uint8(bits.TrailingZeros32(m))
+		if i := g.rc.fhost[r]; i >= 0 {
+			g.a.SSERM(amd64.MOVSD, jitFCacheRegs[i], fm(r))
+			g.rc.fvalid |= 1 << r
+		}
+	}
+}
+
+// fcached returns the host register holding f[r], if any.
+func (rc *jitRegs) fcached(r uint8) (amd64.XReg, bool) {
+	r &= 31
+	if rc.fvalid&(1<<r) == 0 {
+		return 0, false
+	}
+	return jitFCacheRegs[rc.fhost[r]], true
+}
+
+// fsrc emits dst = dst op f[r] (MOVSD: dst = f[r]).
+func (g *jitGen) fsrc(op amd64.SSEOp, dst amd64.XReg, r uint8) {
+	if x, ok := g.rc.fcached(r); ok {
+		if op == amd64.MOVSD {
+			g.a.MovapsRR(dst, x)
+		} else {
+			g.a.SSERR(op, dst, x)
+		}
+		return
+	}
+	g.a.SSERM(op, dst, fm(r))
+}
+
+// fint loads the bits of f[r] into h.
+func (g *jitGen) fint(h amd64.Reg, r uint8) {
+	if x, ok := g.rc.fcached(r); ok {
+		g.a.MovqRX(h, x)
+		return
+	}
+	g.a.Load(amd64.W64, h, fm(r))
+}
+
+// fmem returns f[r] in memory, writing it back first if it is cached
+// and changed (for the one operation that reads a memory operand only).
+func (g *jitGen) fmem(r uint8) amd64.Mem {
+	r &= 31
+	if x, ok := g.rc.fcached(r); ok && g.rc.fdirty&(1<<r) != 0 {
+		g.a.MovsdStore(fm(r), x)
+		g.rc.fdirty &^= 1 << r
+	}
+	return fm(r)
+}
+
+// fset sets f[rd] to the low double of src.
+func (g *jitGen) fset(rd uint8, src amd64.XReg) {
+	rd &= 31
+	if i := g.rc.fhost[rd]; i >= 0 {
+		g.a.MovapsRR(jitFCacheRegs[i], src)
+		g.rc.fvalid |= 1 << rd
+		g.rc.fdirty |= 1 << rd
+		return
+	}
+	g.a.MovsdStore(fm(rd), src)
+}
+
+// fsetInt sets f[rd] to the bits in h.
+func (g *jitGen) fsetInt(rd uint8, h amd64.Reg) {
+	rd &= 31
+	if i := g.rc.fhost[rd]; i >= 0 {
+		g.a.MovqXR(jitFCacheRegs[i], h)
+		g.rc.fvalid |= 1 << rd
+		g.rc.fdirty |= 1 << rd
+		return
+	}
+	g.a.Store(amd64.W64, fm(rd), h)
+}
+
+// jitFRegs returns the FP registers instruction in reads and writes, as
+// bit masks. Only the FP register cache uses it (see above).
+func jitFRegs(in *inst) (reads, writes uint32) {
+	bit := func(r uint8) uint32 { return 1 << (r & 31) }
+	switch in.op {
+	case opFLW, opFLD:
+		return 0, bit(in.rd)
+	case opFSW, opFSD:
+		return bit(in.rs2), 0
+	case opFP:
+	default:
+		return 0, 0
+	}
+	switch in.fop &^ fpDouble {
+	case fpMVtoX, fpCVTtoW, fpCVTtoL:
+		return bit(in.rs1), 0
+	case fpMVfromX, fpCVTfromW, fpCVTfromL:
+		return 0, bit(in.rd)
+	case fpEQ, fpLT, fpLE:
+		return bit(in.rs1) | bit(in.rs2), 0
+	case fpSQRT:
+		return bit(in.rs1), bit(in.rd)
+	case fpFMADD, fpFMSUB, fpFNMSUB, fpFNMADD:
+		return bit(in.rs1) | bit(in.rs2) | bit(in.rs3), bit(in.rd)
+	}
+	return bit(in.rs1) | bit(in.rs2), bit(in.rd)
 }
 
 // spill writes every dirty cached register back (the state at
