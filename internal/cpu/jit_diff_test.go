@@ -1099,19 +1099,13 @@ func TestJITWarm(t *testing.T) {
 		{500, true},
 	} {
 		t.Run(fmt.Sprintf("%d iterations", tc.iters), func(t *testing.T) {
-			p := genDiffProg(1)
-			code := []uint32{
+			p := machineModeProg([]uint32{
 				addi(a0, zero, 0),
 				addi(a1, zero, tc.iters),
 				addi(a0, a0, 1), // loop
 				bne(a0, a1, -4),
 				addi(a2, zero, 7),
-			}
-			for k, w := range code {
-				binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
-			}
-			s := &p.state
-			s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
+			})
 			budget := uint64(3 + 2*tc.iters)
 			var states [2]State
 			for i, jit := range []bool{false, true} {
@@ -1142,20 +1136,14 @@ func TestJITWarm(t *testing.T) {
 
 	// Cold code on the interpreter stops right after a branch, taken or
 	// not, and after a jump.
-	p := genDiffProg(1)
-	code := []uint32{
+	p := machineModeProg([]uint32{
 		addi(a0, zero, 1),
 		bne(a0, a0, 8), // not taken
 		addi(a1, zero, 2),
 		jal(zero, 8),
 		addi(a2, zero, 3), // skipped
 		addi(a3, zero, 4),
-	}
-	for k, w := range code {
-		binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
-	}
-	s := &p.state
-	s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
+	})
 	c := newDiffCPU(p, false, 1<<20)
 	c.jumpStop = true
 	for _, want := range []uint64{dCode + 8, dCode + 20} {
@@ -1175,7 +1163,6 @@ func TestJITWarm(t *testing.T) {
 // be harmless, and the hart must end exactly where the interpreter does.
 func TestJITUnderGC(t *testing.T) {
 	const iters = 0x600_0000 // about 100 M
-	p := genDiffProg(1)
 	code := []uint32{
 		addi(a0, zero, 0),
 		lui(a1, iters),
@@ -1186,11 +1173,8 @@ func TestJITUnderGC(t *testing.T) {
 		bne(a0, a1, -12),
 		addi(a4, zero, 7),
 	}
-	for k, w := range code {
-		binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
-	}
+	p := machineModeProg(code)
 	s := &p.state
-	s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
 	budget := uint64(4 + 4*iters) // the three before the loop, the last
 	c := newDiffCPU(p, true, 1<<20)
 	if c.jit == nil {
@@ -1241,4 +1225,17 @@ func TestJITUnderGC(t *testing.T) {
 		t.Fatal("the loop did not run in generated code")
 	}
 	t.Logf("%d collections while %d instructions ran, %d calls into generated code", gcs, budget, c.JITStats().Calls)
+}
+
+// machineModeProg returns a program that runs code from dCode in M-mode
+// with translation and interrupts off (the rest of RAM and the
+// registers as genDiffProg(1) made them).
+func machineModeProg(code []uint32) diffProg {
+	p := genDiffProg(1)
+	for k, w := range code {
+		binary.LittleEndian.PutUint32(p.ram[dCode-ramBase+4*uint64(k):], w)
+	}
+	s := &p.state
+	s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
+	return p
 }

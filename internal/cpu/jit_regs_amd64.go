@@ -225,13 +225,23 @@ func (g *jitGen) fmem(r uint8) amd64.Mem {
 	return fm(r)
 }
 
+// fdest returns the host register assigned to f[rd], if any, and marks
+// it as holding the (new) value, not yet in memory: the caller writes it.
+func (rc *jitRegs) fdest(rd uint8) (amd64.XReg, bool) {
+	rd &= 31
+	i := rc.fhost[rd]
+	if i < 0 {
+		return 0, false
+	}
+	rc.fvalid |= 1 << rd
+	rc.fdirty |= 1 << rd
+	return jitFCacheRegs[i], true
+}
+
 // fset sets f[rd] to the low double of src.
 func (g *jitGen) fset(rd uint8, src amd64.XReg) {
-	rd &= 31
-	if i := g.rc.fhost[rd]; i >= 0 {
-		g.a.MovapsRR(jitFCacheRegs[i], src)
-		g.rc.fvalid |= 1 << rd
-		g.rc.fdirty |= 1 << rd
+	if x, ok := g.rc.fdest(rd); ok {
+		g.a.MovapsRR(x, src)
 		return
 	}
 	g.a.MovsdStore(fm(rd), src)
@@ -239,11 +249,8 @@ func (g *jitGen) fset(rd uint8, src amd64.XReg) {
 
 // fsetInt sets f[rd] to the bits in h.
 func (g *jitGen) fsetInt(rd uint8, h amd64.Reg) {
-	rd &= 31
-	if i := g.rc.fhost[rd]; i >= 0 {
-		g.a.MovqXR(jitFCacheRegs[i], h)
-		g.rc.fvalid |= 1 << rd
-		g.rc.fdirty |= 1 << rd
+	if x, ok := g.rc.fdest(rd); ok {
+		g.a.MovqXR(x, h)
 		return
 	}
 	g.a.Store(amd64.W64, fm(rd), h)
