@@ -81,12 +81,25 @@ func TestSMPLinuxBoot(t *testing.T) {
 		t.Run(fmt.Sprintf("smp%d", n), func(t *testing.T) {
 			args := append([]string{"run", "--stats", "-serial", "stdio"}, smpArgs(t, n, true)...)
 			args[len(args)-1] += ",snapshot=on"
-			cmd := exec.Command(bin, args...)
-			cmd.Stdin = strings.NewReader(smpDiskInput)
 			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := runFor(cmd, 5*time.Minute); err != nil {
-				t.Fatalf("%v\n%s\nconsole tail:\n%s", err, errb.String(), tail(out.Bytes(), 3000))
+			for attempt := 1; ; attempt++ {
+				cmd := exec.Command(bin, args...)
+				cmd.Stdin = strings.NewReader(smpDiskInput)
+				out.Reset()
+				errb.Reset()
+				cmd.Stdout, cmd.Stderr = &vdsoWatch{w: &out, kill: func() { _ = cmd.Process.Kill() }}, &errb
+				err := runFor(cmd, 5*time.Minute)
+				if vdsoCrashed(out.Bytes()) && attempt < 3 {
+					// The disk's completions arrive at host-timed
+					// points, so a run can meet the guest kernel's bug
+					// (README, Multi-hart machines): run it again.
+					t.Logf("the guest met the SMP kernel's vDSO bug; running again")
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%v\n%s\nconsole tail:\n%s", err, errb.String(), tail(out.Bytes(), 3000))
+				}
+				break
 			}
 			checkSMPConsole(t, out.Bytes(), n, "1048576 /mnt/data.bin")
 			t.Logf("%s", strings.TrimSpace(strings.Split(errb.String(), "\n")[0]))
