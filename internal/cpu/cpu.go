@@ -92,8 +92,8 @@ type CPU struct {
 
 	waiting bool // asleep in WFI
 	// jumpStop makes the interpreter stop after the next branch or jump
-	// (the compiled engine runs code not hot enough to compile that
-	// way: up to where a block may begin).
+	// and clear it (the compiled engine runs code not hot enough to
+	// compile that way: up to where a block may begin).
 	jumpStop bool
 
 	// CSR state.

@@ -72,27 +72,27 @@ func (c *CPU) step() {
 				next = pc + uint64(in.imm)
 			}
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opBNE:
 			if x[in.rs1] != x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opJAL:
 			x[in.rd] = next
 			next = pc + uint64(in.imm)
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opJALR:
 			t := (x[in.rs1] + uint64(in.imm)) &^ 1
 			x[in.rd] = next
 			next = t
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opLW:
 			va := x[in.rs1] + uint64(in.imm)
@@ -178,28 +178,28 @@ func (c *CPU) step() {
 				next = pc + uint64(in.imm)
 			}
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opBGE:
 			if int64(x[in.rs1]) >= int64(x[in.rs2]) {
 				next = pc + uint64(in.imm)
 			}
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opBLTU:
 			if x[in.rs1] < x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opBGEU:
 			if x[in.rs1] >= x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
 			if c.jumpStop {
-				c.limit = icount
+				c.limit, c.jumpStop = icount, false
 			}
 		case opSLTI:
 			x[in.rd] = b2u(int64(x[in.rs1]) < int64(in.imm))

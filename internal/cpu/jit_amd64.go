@@ -393,12 +393,7 @@ func (c *CPU) jitRun() {
 	for c.icount < c.limit {
 		b := c.jitLookup()
 		if b == &j.cold {
-			// Not hot yet: the interpreter runs the code up to where
-			// a block may begin again, after its next branch or jump.
-			c.jumpStop = true
-			ok := c.interp(jitColdRun)
-			c.jumpStop = false
-			if !ok {
+			if !c.coldRun() {
 				return
 			}
 			continue
@@ -438,6 +433,27 @@ func (c *CPU) jitRun() {
 		}
 	}
 	runtime.KeepAlive(c)
+}
+
+// coldRun runs code that is not hot yet on the interpreter, up to where
+// a block may begin: right after its next branch or jump, or where it
+// crosses a jitLine boundary (where long straight-line code is cut into
+// blocks, see decodeBlock). It reports what interp reports.
+func (c *CPU) coldRun() bool {
+	end := c.pc&^(jitLine-1) + jitLine
+	c.jumpStop = true
+	for {
+		// At most (end-pc)/4 instructions stay short of end, whatever
+		// their lengths.
+		if !c.interp(max((end-c.pc)/4, 1)) {
+			c.jumpStop = false
+			return false
+		}
+		if !c.jumpStop || c.pc >= end || c.pc < end-jitLine {
+			c.jumpStop = false
+			return true
+		}
+	}
 }
 
 // interp runs up to n instructions on the interpreter (fewer at the
@@ -520,9 +536,19 @@ const (
 	jitHeatSize = 1 << jitHeatBits
 )
 
-// jitColdRun bounds how many instructions the interpreter runs for a pc
-// that is not hot yet, when no branch or jump comes first.
-const jitColdRun = 256
+// jitLine: straight-line code longer than a block is cut into blocks at
+// the boundaries of jitLine-byte lines of the page, once a block has
+// jitLineMin instructions. Blocks entered in the middle of such code
+// (where a slice ended, after an exit to the interpreter) then end where
+// the blocks entered at its start do, and the next block is one that
+// exists already: cut only by length, each such entry began a chain of
+// blocks offset from the others all through the code. On a two-hart
+// machine, whose slices end every quantum, gowork's SHA-256 code was
+// compiled starting at nearly every one of its instructions.
+const (
+	jitLine    = 256
+	jitLineMin = 16
+)
 
 // jitHeatMade in a counter's low byte marks a pc that has a block.
 const jitHeatMade = 0xff
@@ -748,6 +774,9 @@ func (j *jitState) decodeBlock(c *CPU, pc, page uint64, page2 int64) (ins []inst
 	off := pc & 0xfff
 	base := page << 12
 	for len(out) < jitMaxInsts && off < 0x1000 {
+		if off%jitLine == 0 && len(out) >= jitLineMin {
+			break
+		}
 		lo := binary.LittleEndian.Uint16(c.ram[base+off:])
 		var in inst
 		switch {

@@ -1145,12 +1145,12 @@ func TestJITWarm(t *testing.T) {
 		addi(a3, zero, 4),
 	})
 	c := newDiffCPU(p, false, 1<<20)
-	c.jumpStop = true
 	for _, want := range []uint64{dCode + 8, dCode + 20} {
 		c.stop, c.limit = c.icount+100, c.icount+100
+		c.jumpStop = true
 		c.step()
-		if c.pc != want {
-			t.Fatalf("interpreter with jumpStop stopped at %#x, want %#x", c.pc, want)
+		if c.pc != want || c.jumpStop {
+			t.Fatalf("interpreter with jumpStop stopped at %#x (jumpStop %v), want %#x (false)", c.pc, c.jumpStop, want)
 		}
 	}
 }

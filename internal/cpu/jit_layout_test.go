@@ -115,3 +115,47 @@ func TestJITDump(t *testing.T) {
 		t.Logf("dump:\n%s", out)
 	}
 }
+
+// TestJITLines checks where long straight-line code is cut into blocks
+// and where the interpreter stops running it cold: at the boundaries of
+// jitLine-byte lines, once a block has jitLineMin instructions, so that
+// blocks entered in the middle of the code end where the others do.
+func TestJITLines(t *testing.T) {
+	code := make([]uint32, 300) // 1,200 bytes without a branch
+	for i := range code {
+		code[i] = addi(a0, a0, 1)
+	}
+	p := machineModeProg(code)
+	c := newDiffCPU(p, true, 1<<20)
+	if c.jit == nil {
+		t.Skip("no compiled engine on this host")
+	}
+	page := uint64(dCode-ramBase) >> 12
+	for _, tc := range []struct{ start, end uint64 }{
+		{0, jitLine},
+		{8, jitLine},
+		{jitLine - 4*(jitLineMin-1), 2 * jitLine}, // too short at the first boundary
+		{jitLine - 4*jitLineMin, jitLine},
+		{jitLine, 2 * jitLine},
+		{2*jitLine + 4, 3 * jitLine},
+	} {
+		ins, _, _ := c.jit.decodeBlock(c, dCode+tc.start, page, -1)
+		if end := tc.start + 4*uint64(len(ins)); end != tc.end {
+			t.Errorf("block at +%d ends at +%d, want +%d", tc.start, end, tc.end)
+		}
+	}
+	for _, tc := range []struct{ start, end uint64 }{
+		{8, jitLine},
+		{jitLine - 4, jitLine},
+		{jitLine + 100, 2 * jitLine},
+	} {
+		c.pc = dCode + tc.start
+		c.stop, c.limit = c.icount+10_000, c.icount+10_000
+		if !c.coldRun() {
+			t.Fatalf("coldRun from +%d reports a stop", tc.start)
+		}
+		if c.pc != dCode+tc.end || c.jumpStop {
+			t.Errorf("coldRun from +%d stopped at +%d (jumpStop %v), want +%d", tc.start, c.pc-dCode, c.jumpStop, tc.end)
+		}
+	}
+}
