@@ -584,11 +584,40 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 		fmt.Fprintf(w, "rewind: network: %s\n", ns)
 	}
 	for i, h := range m.Harts {
+		if sharedWithEarlier(m, i) {
+			continue
+		}
 		if s := h.JITStats(); s.Blocks > 0 {
-			fmt.Fprintf(w, "rewind: hart %d compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chain links, %d invalidated, %d cache flushes\n",
-				i, s.Blocks, float64(s.CodeBytes)/(1<<20), s.Calls, s.InterpExits, s.Chains, s.Invalidated, s.Flushes)
+			who := fmt.Sprintf("hart %d", i)
+			if n := sharers(m, i); n > 1 {
+				who = fmt.Sprintf("harts %d-%d", i, i+n-1)
+			}
+			fmt.Fprintf(w, "rewind: %s compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chain links, %d invalidated, %d cache flushes\n",
+				who, s.Blocks, float64(s.CodeBytes)/(1<<20), s.Calls, s.InterpExits, s.Chains, s.Invalidated, s.Flushes)
 		}
 	}
+}
+
+// sharedWithEarlier reports whether hart i uses the compiled engine
+// (code cache) of a hart before it.
+func sharedWithEarlier(m *machine.Machine, i int) bool {
+	for _, o := range m.Harts[:i] {
+		if m.Harts[i].SameJIT(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharers counts the harts from i on that use hart i's compiled engine.
+func sharers(m *machine.Machine, i int) int {
+	n := 0
+	for _, o := range m.Harts[i:] {
+		if o.SameJIT(m.Harts[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 // writeJITDump writes --jit-dump: every hart's compiled code.
@@ -600,7 +629,10 @@ func (f *machineFlags) writeJITDump(m *machine.Machine) error {
 	if err != nil {
 		return fmt.Errorf("--jit-dump: %w", err)
 	}
-	for _, h := range m.Harts {
+	for i, h := range m.Harts {
+		if sharedWithEarlier(m, i) {
+			continue // its code is in the dump of the hart it shares with
+		}
 		if err := h.JITDump(out); err != nil {
 			out.Close()
 			return fmt.Errorf("--jit-dump %s: %w", f.jitDump, err)

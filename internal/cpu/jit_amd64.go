@@ -184,7 +184,7 @@ func (c *CPU) EnableJIT(codeBytes int) bool {
 		return false
 	}
 	c.jit = j
-	runtime.AddCleanup(c, func(m [2][]byte) {
+	runtime.AddCleanup(j, func(m [2][]byte) {
 		_ = unix.Munmap(m[0])
 		if m[1] != nil {
 			_ = unix.Munmap(m[1])
@@ -192,6 +192,24 @@ func (c *CPU) EnableJIT(codeBytes int) bool {
 	}, [2][]byte{j.mem, j.rw})
 	return true
 }
+
+// ShareJIT makes the hart use the compiled engine of hart o, code cache
+// and all, and reports whether o has one. The harts of a machine share
+// one: code is compiled once for all of them, and a store by any hart
+// to a page of code invalidates its blocks for all (the harts are
+// Linked). Generated code reads everything that belongs to a hart (its
+// registers, TLBs, privilege level) through the CPU it is entered
+// with, so a block runs on any hart.
+func (c *CPU) ShareJIT(o *CPU) bool {
+	if o.jit == nil {
+		return false
+	}
+	c.jit = o.jit
+	return true
+}
+
+// SameJIT reports whether the hart uses the compiled engine of hart o.
+func (c *CPU) SameJIT(o *CPU) bool { return c.jit != nil && c.jit == o.jit }
 
 // JITStats returns counters of the compiled engine (zero without it).
 func (c *CPU) JITStats() JITStats {

@@ -24,6 +24,12 @@ type JITStats struct {
 // EnableJIT reports false: this host has no compiled engine.
 func (c *CPU) EnableJIT(codeBytes int) bool { return false }
 
+// ShareJIT reports false: this host has no compiled engine.
+func (c *CPU) ShareJIT(o *CPU) bool { return false }
+
+// SameJIT reports false: this host has no compiled engine.
+func (c *CPU) SameJIT(o *CPU) bool { return false }
+
 // JITStats returns zero counters.
 func (c *CPU) JITStats() JITStats { return JITStats{} }
 

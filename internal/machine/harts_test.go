@@ -57,6 +57,17 @@ func runRace(t *testing.T, path string, harts int, sc Schedule, jit bool) (lost 
 		t.Fatalf("no result line; output:\n%s", out.String())
 	}
 	lost, _ = strconv.Atoi(sub[2])
+	if jit && jitHost {
+		// The harts share one code cache, and both ran the loop in it.
+		for _, h := range m.Harts[1:] {
+			if !h.SameJIT(m.Harts[0]) {
+				t.Fatalf("hart %d has a code cache of its own", h.HartID)
+			}
+		}
+		if st := m.Harts[0].JITStats(); st.Blocks == 0 {
+			t.Fatalf("nothing was compiled: %+v", st)
+		}
+	}
 	var sum uint64
 	for _, c := range m.HartCounts() {
 		sum += c

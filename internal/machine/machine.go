@@ -305,7 +305,10 @@ func New(cfg Config) (*Machine, error) {
 		h.Sv48 = cfg.Sv48
 		h.BreakReservationOnTrap = cfg.Harts > 1
 		if cfg.JIT {
-			h.EnableJIT(0)
+			// One code cache for all harts (cpu.ShareJIT).
+			if i == 0 || !h.ShareJIT(m.Harts[0]) {
+				h.EnableJIT(0)
+			}
 		}
 		m.Harts = append(m.Harts, h)
 		clintHarts[i], plicHarts[i] = h, h
