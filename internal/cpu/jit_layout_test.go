@@ -4,9 +4,13 @@ package cpu
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rewindvm/rewind/internal/bus"
 )
 
 // The generated code addresses CPU fields and TLB entries with constant
@@ -157,5 +161,77 @@ func TestJITLines(t *testing.T) {
 		if c.pc != dCode+tc.end || c.jumpStop {
 			t.Errorf("coldRun from +%d stopped at +%d (jumpStop %v), want +%d", tc.start, c.pc-dCode, c.jumpStop, tc.end)
 		}
+	}
+}
+
+// TestJITSharedCode: two harts share one compiled engine. Hart 0 calls a
+// function until it is compiled; hart 1 calls the same compiled code,
+// then rewrites the function (a page it never looked up itself) and
+// calls it again; hart 0 then calls it once more. Both must see the new
+// code at once, as on the interpreter.
+func TestJITSharedCode(t *testing.T) {
+	const (
+		fn    = ramBase + 0x1000 // addi a0, zero, K; ret
+		prog0 = ramBase + 0x2000
+		prog1 = ramBase + 0x3000
+		n     = 100
+	)
+	loop := func(at uint64) []uint32 { // call fn n times, summing a0 into s1
+		return []uint32{
+			addi(s0, zero, n),
+			jal(ra, int64(fn)-int64(at+4)),
+			add(s1, s1, a0),
+			addi(s0, s0, -1),
+			bne(s0, zero, -12),
+		}
+	}
+	p0 := append(loop(prog0), addi(s0, zero, 1), jal(ra, int64(fn)-int64(prog0+24)), add(s1, s1, a0), jal(zero, 0))
+	p1 := append(loop(prog1), sw(t1, t0, 0))
+	p1 = append(p1, loop(prog1+4*uint64(len(p1)))...)
+	p1 = append(p1, jal(zero, 0))
+
+	run := func(jit bool) (s0, s1 State, st JITStats) {
+		b := bus.New(ramBase, 1<<20)
+		put := func(at uint64, code []uint32) {
+			for k, w := range code {
+				binary.LittleEndian.PutUint32(b.RAM[at-ramBase+4*uint64(k):], w)
+			}
+		}
+		put(fn, []uint32{addi(a0, zero, 1), jalr(zero, ra, 0)})
+		put(prog0, p0)
+		put(prog1, p1)
+		h := []*CPU{New(b), New(b)}
+		Link(h)
+		for i, c := range h {
+			s := c.Save()
+			s.PC = []uint64{prog0, prog1}[i]
+			s.X[t0], s.X[t1] = fn, uint64(addi(a0, zero, 2))
+			c.Load(s)
+		}
+		if jit {
+			if !h[0].EnableJIT(0) || !h[1].ShareJIT(h[0]) {
+				t.Skip("no compiled engine on this host")
+			}
+			h[0].setJITHot(2)
+		}
+		const loopInsns = 1 + 6*n
+		h[0].Run(loopInsns)       // hart 0's loop: fn gets compiled
+		h[1].Run(2*loopInsns + 1) // hart 1: calls, rewrites, calls
+		h[0].Run(5)               // hart 0: one more call
+		return h[0].Save(), h[1].Save(), h[0].JITStats()
+	}
+	i0, i1, _ := run(false)
+	j0, j1, st := run(true)
+	if diff := cmp.Diff(i0, j0); diff != "" {
+		t.Errorf("hart 0 (-interp +jit):\n%s", diff)
+	}
+	if diff := cmp.Diff(i1, j1); diff != "" {
+		t.Errorf("hart 1 (-interp +jit):\n%s", diff)
+	}
+	if j0.X[s1] != n+2 || j1.X[s1] != 3*n {
+		t.Errorf("sums %d and %d, want %d and %d", j0.X[s1], j1.X[s1], n+2, 3*n)
+	}
+	if st.Blocks == 0 || st.Invalidated == 0 {
+		t.Errorf("the shared engine compiled %d blocks and invalidated %d: want both", st.Blocks, st.Invalidated)
 	}
 }
