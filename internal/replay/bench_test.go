@@ -36,7 +36,7 @@ func benchGuest(b *testing.B) string {
 // sessionMachine builds the baseline guest (initramfs.cpio.gz, as the
 // QEMU driver boots it) with asynchronous disk I/O and the script typed at
 // each prompt.
-func sessionMachine(b *testing.B, dir string, scripted bool) (*machine.Machine, *bytes.Buffer) {
+func sessionMachine(b *testing.B, dir string, scripted, jit bool) (*machine.Machine, *bytes.Buffer) {
 	read := func(n string) []byte {
 		d, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
@@ -54,7 +54,7 @@ func sessionMachine(b *testing.B, dir string, scripted bool) (*machine.Machine, 
 		RAMSize: 256 << 20, Firmware: read("fw_jump.bin"), Kernel: read("Image"),
 		Initrd: read("initramfs.cpio.gz"), Append: "console=ttyS0 earlycon=sbi panic=-1",
 		DynamicInfo: true, Disks: []block.Device{block.NewOverlay(raw)},
-		AsyncBlock: true, RTCBaseUnixNs: 1_700_000_000e9, Console: out,
+		AsyncBlock: true, RTCBaseUnixNs: 1_700_000_000e9, Console: out, JIT: jit,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -80,57 +80,63 @@ func sessionMachine(b *testing.B, dir string, scripted bool) (*machine.Machine, 
 
 // BenchmarkSession measures the baseline session run three ways on the
 // same machine: live (no recording), recorded, and replayed from that
-// recording. It reports MIPS, and for the recording its size in bytes
-// and bytes per guest second.
+// recording, on the interpreter (run, record, replay) and on the
+// compiled engine (run-jit, record-jit, replay-jit). It reports MIPS,
+// and for the recording its size in bytes and bytes per guest second.
 func BenchmarkSession(b *testing.B) {
 	dir := benchGuest(b)
-	rec := filepath.Join(b.TempDir(), "bench.rwd")
-	var recorded []byte
-	b.Run("run", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			m, out := sessionMachine(b, dir, true)
-			start := time.Now()
-			res, err := m.Run(5_000_000_000)
-			report(b, res, err, time.Since(start), out)
-		}
-	})
-	b.Run("record", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			m, out := sessionMachine(b, dir, true)
-			w, err := rrlog.Create(rec, rrlog.Header{Emulator: "rewind bench"})
-			if err != nil {
-				b.Fatal(err)
+	for _, engine := range []struct {
+		suffix string
+		jit    bool
+	}{{"", false}, {"-jit", true}} {
+		rec := filepath.Join(b.TempDir(), "bench.rwd")
+		var recorded []byte
+		b.Run("run"+engine.suffix, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				m, out := sessionMachine(b, dir, true, engine.jit)
+				start := time.Now()
+				res, err := m.Run(5_000_000_000)
+				report(b, res, err, time.Since(start), out)
 			}
-			r := Record(m, w, 0, false)
-			start := time.Now()
-			res, err := m.Run(5_000_000_000)
-			if ferr := r.Finish(res); ferr != nil {
-				b.Fatal(ferr)
+		})
+		b.Run("record"+engine.suffix, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				m, out := sessionMachine(b, dir, true, engine.jit)
+				w, err := rrlog.Create(rec, rrlog.Header{Emulator: "rewind bench"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := Record(m, w, 0, false)
+				start := time.Now()
+				res, err := m.Run(5_000_000_000)
+				if ferr := r.Finish(res); ferr != nil {
+					b.Fatal(ferr)
+				}
+				report(b, res, err, time.Since(start), out)
+				st, _ := os.Stat(rec)
+				guestSecs := float64(m.Clock.Now()) / 1e9
+				b.ReportMetric(float64(st.Size()), "log-bytes")
+				b.ReportMetric(float64(st.Size())/guestSecs, "log-bytes/guest-s")
+				b.ReportMetric(guestSecs, "guest-s")
+				recorded = out.Bytes()
 			}
-			report(b, res, err, time.Since(start), out)
-			st, _ := os.Stat(rec)
-			guestSecs := float64(m.Clock.Now()) / 1e9
-			b.ReportMetric(float64(st.Size()), "log-bytes")
-			b.ReportMetric(float64(st.Size())/guestSecs, "log-bytes/guest-s")
-			b.ReportMetric(guestSecs, "guest-s")
-			recorded = out.Bytes()
-		}
-	})
-	b.Run("replay", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			m, out := sessionMachine(b, dir, false)
-			p := playFile(b, m, rec)
-			start := time.Now()
-			res, err := m.Run(0)
-			if err == nil {
-				err = p.Finish(m)
+		})
+		b.Run("replay"+engine.suffix, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				m, out := sessionMachine(b, dir, false, engine.jit)
+				p := playFile(b, m, rec)
+				start := time.Now()
+				res, err := m.Run(0)
+				if err == nil {
+					err = p.Finish(m)
+				}
+				report(b, res, err, time.Since(start), out)
+				if recorded != nil && !bytes.Equal(out.Bytes(), recorded) {
+					b.Fatal("replayed console output differs from the recording")
+				}
 			}
-			report(b, res, err, time.Since(start), out)
-			if recorded != nil && !bytes.Equal(out.Bytes(), recorded) {
-				b.Fatal("replayed console output differs from the recording")
-			}
-		}
-	})
+		})
+	}
 }
 
 func report(b *testing.B, res machine.Result, err error, d time.Duration, out *bytes.Buffer) {
