@@ -1069,13 +1069,7 @@ func TestJITWFI(t *testing.T) {
 // first.
 func runBothEngines(t *testing.T, p diffProg, budget uint64) (states [2]State, stops [2]StopReason) {
 	t.Helper()
-	for i, jit := range []bool{false, true} {
-		q := p
-		q.ram = append([]byte(nil), p.ram...)
-		c := newDiffCPU(q, jit, 1<<20)
-		if jit && c.jit == nil {
-			t.Skip("no compiled engine on this host")
-		}
+	for i, c := range bothEngines(t, p) {
 		c.setJITHot(1)
 		c.Run(1)
 		stops[i] = c.Run(budget)
@@ -1108,17 +1102,11 @@ func TestJITWarm(t *testing.T) {
 			})
 			budget := uint64(3 + 2*tc.iters)
 			var states [2]State
-			for i, jit := range []bool{false, true} {
-				q := p
-				q.ram = append([]byte(nil), p.ram...)
-				c := newDiffCPU(q, jit, 1<<20)
-				if jit && c.jit == nil {
-					t.Skip("no compiled engine on this host")
-				}
+			for i, c := range bothEngines(t, p) {
 				c.setJITHot(hot)
 				c.Run(budget)
 				states[i] = c.Save()
-				if !jit {
+				if i == 0 {
 					continue
 				}
 				if got := c.JITStats().Blocks > 0; got != tc.compiled {
@@ -1238,4 +1226,21 @@ func machineModeProg(code []uint32) diffProg {
 	s := &p.state
 	s.Priv, s.Satp, s.PC, s.Mstatus = PrivM, 0, dCode, s.Mstatus&^msMIE
 	return p
+}
+
+// bothEngines returns two harts that start from p, each with RAM of its
+// own: the interpreter's, then the compiled engine's (the test is
+// skipped on a host without one).
+func bothEngines(t *testing.T, p diffProg) [2]*CPU {
+	t.Helper()
+	var cs [2]*CPU
+	for i, jit := range []bool{false, true} {
+		q := p
+		q.ram = append([]byte(nil), p.ram...)
+		cs[i] = newDiffCPU(q, jit, 1<<20)
+		if jit && cs[i].jit == nil {
+			t.Skip("no compiled engine on this host")
+		}
+	}
+	return cs
 }
