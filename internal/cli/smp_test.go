@@ -81,26 +81,7 @@ func TestSMPLinuxBoot(t *testing.T) {
 		t.Run(fmt.Sprintf("smp%d", n), func(t *testing.T) {
 			args := append([]string{"run", "--stats", "-serial", "stdio"}, smpArgs(t, n, true)...)
 			args[len(args)-1] += ",snapshot=on"
-			var out, errb bytes.Buffer
-			for attempt := 1; ; attempt++ {
-				cmd := exec.Command(bin, args...)
-				cmd.Stdin = strings.NewReader(smpDiskInput)
-				out.Reset()
-				errb.Reset()
-				cmd.Stdout, cmd.Stderr = &vdsoWatch{w: &out, kill: func() { _ = cmd.Process.Kill() }}, &errb
-				err := runFor(cmd, 5*time.Minute)
-				if vdsoCrashed(out.Bytes()) && attempt < 5 {
-					// The disk's completions arrive at host-timed
-					// points, so a run can meet the guest kernel's bug
-					// (README, Multi-hart machines): run it again.
-					t.Logf("the guest met the SMP kernel's vDSO bug; running again")
-					continue
-				}
-				if err != nil {
-					t.Fatalf("%v\n%s\nconsole tail:\n%s", err, errb.String(), tail(out.Bytes(), 3000))
-				}
-				break
-			}
+			out, errb := runSMPSession(t, bin, args, smpDiskInput)
 			checkSMPConsole(t, out.Bytes(), n, "1048576 /mnt/data.bin")
 			t.Logf("%s", strings.TrimSpace(strings.Split(errb.String(), "\n")[0]))
 		})
@@ -144,6 +125,33 @@ func (v *vdsoWatch) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// runSMPSession runs bin with args and input on stdin, and returns its
+// console output and stderr. Input typed ahead enters at host-timed
+// points, and so do a disk's completions, so a run can meet the guest
+// kernel's vDSO bug (README, Multi-hart machines; about one run in five
+// under load): such a run is killed and run again, up to five times in
+// all (five in a row would take about one in 3,000).
+func runSMPSession(t *testing.T, bin string, args []string, input string) (out, errb *bytes.Buffer) {
+	t.Helper()
+	out, errb = new(bytes.Buffer), new(bytes.Buffer)
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(bin, args...)
+		cmd.Stdin = strings.NewReader(input)
+		out.Reset()
+		errb.Reset()
+		cmd.Stdout, cmd.Stderr = &vdsoWatch{w: out, kill: func() { _ = cmd.Process.Kill() }}, errb
+		err := runFor(cmd, 5*time.Minute)
+		if vdsoCrashed(out.Bytes()) && attempt < 5 {
+			t.Logf("the guest met the SMP kernel's vDSO bug; running again")
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v\n%s\nconsole tail:\n%s", args[0], err, errb.String(), tail(out.Bytes(), 3000))
+		}
+		return out, errb
+	}
+}
+
 // runFor runs cmd, killing it after d.
 func runFor(cmd *exec.Cmd, d time.Duration) error {
 	if err := cmd.Start(); err != nil {
@@ -174,27 +182,7 @@ func TestSMPRecordReplayLinux(t *testing.T) {
 			if sched != "" {
 				args = append(args, "--schedule", sched)
 			}
-			var out, errb bytes.Buffer
-			for attempt := 1; ; attempt++ {
-				cmd := exec.Command(bin, append(args, smpArgs(t, 4, false)...)...)
-				cmd.Stdin = strings.NewReader(smpInput)
-				out.Reset()
-				errb.Reset()
-				cmd.Stdout, cmd.Stderr = &vdsoWatch{w: &out, kill: func() { _ = cmd.Process.Kill() }}, &errb
-				err := runFor(cmd, 5*time.Minute)
-				if vdsoCrashed(out.Bytes()) && attempt < 5 {
-					// Typed-ahead input enters at host-timed points, so
-					// a run can meet the guest kernel's bug (about one
-					// in five under load); five in a row would take
-					// about one in 3,000.
-					t.Logf("the guest met the SMP kernel's vDSO bug (README, Multi-hart machines); recording again")
-					continue
-				}
-				if err != nil {
-					t.Fatalf("record: %v\n%s\nconsole tail:\n%s", err, errb.String(), tail(out.Bytes(), 3000))
-				}
-				break
-			}
+			out, errb := runSMPSession(t, bin, append(args, smpArgs(t, 4, false)...), smpInput)
 			checkSMPConsole(t, out.Bytes(), 4, "csum selftest: bytes=2097152")
 			replayAndCompare(t, bin, rec, out.Bytes(), errb.String(), "interp", "jit")
 			code, info, e := runCLI("log", "info", rec)
