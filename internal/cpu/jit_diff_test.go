@@ -879,15 +879,9 @@ func TestJITStraddle(t *testing.T) {
 	s.Priv, s.Satp, s.PC = PrivS, satpSv39<<60|dPT>>12, dCode+0xfe0
 	s.Mie, s.MipHW, s.X[a7] = 0, 0, 0
 
-	var cs [2]*CPU
-	for i, jit := range []bool{false, true} {
-		q := p
-		q.ram = append([]byte(nil), p.ram...)
-		cs[i] = newDiffCPU(q, jit, 1<<20)
-		if jit && cs[i].jit == nil {
-			t.Skip("no compiled engine on this host")
-		}
-		cs[i].setJITHot(1)
+	cs := bothEngines(t, p)
+	for _, c := range cs {
+		c.setJITHot(1)
 	}
 	check := func(phase string, wantA1 uint64) {
 		t.Helper()
