@@ -583,44 +583,19 @@ func printStats(w io.Writer, b *built, res machine.Result, elapsed time.Duration
 	if ns, ok := m.NetStats(); ok {
 		fmt.Fprintf(w, "rewind: network: %s\n", ns)
 	}
-	for i, h := range m.Harts {
-		if sharedWithEarlier(m, i) {
-			continue
+	// The harts of a machine share one compiled engine (machine.New).
+	if s := m.Harts[0].JITStats(); s.Blocks > 0 {
+		who := "hart 0"
+		if len(m.Harts) > 1 {
+			who = fmt.Sprintf("harts 0-%d", len(m.Harts)-1)
 		}
-		if s := h.JITStats(); s.Blocks > 0 {
-			who := fmt.Sprintf("hart %d", i)
-			if n := sharers(m, i); n > 1 {
-				who = fmt.Sprintf("harts %d-%d", i, i+n-1)
-			}
-			fmt.Fprintf(w, "rewind: %s compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chain links, %d invalidated, %d cache flushes\n",
-				who, s.Blocks, float64(s.CodeBytes)/(1<<20), s.Calls, s.InterpExits, s.Chains, s.Invalidated, s.Flushes)
-		}
+		fmt.Fprintf(w, "rewind: %s compiled engine: %d blocks compiled (%.1f MiB of code), %d entries, %d exits to the interpreter, %d chain links, %d invalidated, %d cache flushes\n",
+			who, s.Blocks, float64(s.CodeBytes)/(1<<20), s.Calls, s.InterpExits, s.Chains, s.Invalidated, s.Flushes)
 	}
 }
 
-// sharedWithEarlier reports whether hart i uses the compiled engine
-// (code cache) of a hart before it.
-func sharedWithEarlier(m *machine.Machine, i int) bool {
-	for _, o := range m.Harts[:i] {
-		if m.Harts[i].SameJIT(o) {
-			return true
-		}
-	}
-	return false
-}
-
-// sharers counts the harts from i on that use hart i's compiled engine.
-func sharers(m *machine.Machine, i int) int {
-	n := 0
-	for _, o := range m.Harts[i:] {
-		if o.SameJIT(m.Harts[i]) {
-			n++
-		}
-	}
-	return n
-}
-
-// writeJITDump writes --jit-dump: every hart's compiled code.
+// writeJITDump writes --jit-dump: the machine's compiled code (its harts
+// share one engine).
 func (f *machineFlags) writeJITDump(m *machine.Machine) error {
 	if f.jitDump == "" {
 		return nil
@@ -629,14 +604,9 @@ func (f *machineFlags) writeJITDump(m *machine.Machine) error {
 	if err != nil {
 		return fmt.Errorf("--jit-dump: %w", err)
 	}
-	for i, h := range m.Harts {
-		if sharedWithEarlier(m, i) {
-			continue // its code is in the dump of the hart it shares with
-		}
-		if err := h.JITDump(out); err != nil {
-			out.Close()
-			return fmt.Errorf("--jit-dump %s: %w", f.jitDump, err)
-		}
+	if err := m.Harts[0].JITDump(out); err != nil {
+		out.Close()
+		return fmt.Errorf("--jit-dump %s: %w", f.jitDump, err)
 	}
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("--jit-dump %s: %w", f.jitDump, err)

@@ -71,29 +71,21 @@ func (c *CPU) step() {
 			if x[in.rs1] == x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opBNE:
 			if x[in.rs1] != x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opJAL:
 			x[in.rd] = next
 			next = pc + uint64(in.imm)
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opJALR:
 			t := (x[in.rs1] + uint64(in.imm)) &^ 1
 			x[in.rd] = next
 			next = t
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opLW:
 			va := x[in.rs1] + uint64(in.imm)
 			var v uint64
@@ -177,30 +169,22 @@ func (c *CPU) step() {
 			if int64(x[in.rs1]) < int64(x[in.rs2]) {
 				next = pc + uint64(in.imm)
 			}
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opBGE:
 			if int64(x[in.rs1]) >= int64(x[in.rs2]) {
 				next = pc + uint64(in.imm)
 			}
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opBLTU:
 			if x[in.rs1] < x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opBGEU:
 			if x[in.rs1] >= x[in.rs2] {
 				next = pc + uint64(in.imm)
 			}
-			if c.jumpStop {
-				c.limit, c.jumpStop = icount, false
-			}
+			c.jumped(icount)
 		case opSLTI:
 			x[in.rd] = b2u(int64(x[in.rs1]) < int64(in.imm))
 		case opSLTIU:
@@ -621,5 +605,13 @@ func amo64(k op, old, src uint64) uint64 {
 		return min(old, src)
 	default:
 		return max(old, src)
+	}
+}
+
+// jumped is called by step after a branch or jump, with the instruction
+// count after it: with jumpStop set, the interpreter stops there.
+func (c *CPU) jumped(icount uint64) {
+	if c.jumpStop {
+		c.limit, c.jumpStop = icount, false
 	}
 }

@@ -782,7 +782,8 @@ const (
 
 // decodeBlock decodes the straight-line run of compilable instructions at
 // pc (RAM page page), ending after a branch, before an instruction the
-// compiler does not handle, at the page end, or at jitMaxInsts. It
+// compiler does not handle, at the page end, at a jitLine boundary (once
+// it has jitLineMin instructions), or at jitMaxInsts. It
 // returns the instructions and whether it stopped at an instruction the
 // interpreter must run. An instruction that straddles the page end is a
 // block of its own: it is decoded, with its upper half from RAM page
