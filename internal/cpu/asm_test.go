@@ -83,6 +83,11 @@ func lui(rd reg, imm int64) uint32       { return encU(0x37, rd, imm) }
 func auipc(rd reg, imm int64) uint32     { return encU(0x17, rd, imm) }
 func jal(rd reg, off int64) uint32       { return encJ(rd, off) }
 func jalr(rd, rs1 reg, imm int64) uint32 { return encI(0x67, 0, rd, rs1, imm) }
+
+func or(rd, rs1, rs2 reg) uint32          { return encR(0x33, 6, 0, rd, rs1, rs2) }
+func addiw(rd, rs1 reg, imm int64) uint32 { return encI(0x1b, 0, rd, rs1, imm) }
+func slliw(rd, rs1 reg, sh int64) uint32  { return encI(0x1b, 1, rd, rs1, sh) }
+func srliw(rd, rs1 reg, sh int64) uint32  { return encI(0x1b, 5, rd, rs1, sh) }
 func csrrw(rd reg, csr uint32, rs1 reg) uint32 {
 	return csr<<20 | rs1<<15 | 1<<12 | rd<<7 | 0x73
 }

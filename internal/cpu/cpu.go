@@ -165,6 +165,7 @@ type CPU struct {
 	curOff     uint64 // RAM index of the current fetch page
 	scratch    inst
 	scratchRaw uint32   // scratch's instruction bits (see illegal)
+	single     inst     // the first of a fused pair, run alone (see firstOfPair)
 	dirty      []uint64 // RAM pages written since ClearDirty (nil = not tracked)
 	// guard marks RAM pages whose next write must first call onGuard
 	// (copy-on-write of a snapshot being read on another goroutine); nil:
@@ -486,8 +487,10 @@ func (c *CPU) dropFetch() {
 
 // codeWrite invalidates the decoded slots a store of size bytes at page
 // offset po overlaps (including a 4-byte instruction starting 2 bytes
-// before it), or drops the page if it is written a lot without being
-// executed.
+// before it, and a fused pair starting up to fuseReach bytes before it),
+// or drops the page if it is written a lot without being executed. The
+// compiled engine's blocks are invalidated from the first instruction
+// that overlaps.
 func (c *CPU) codeWrite(page, po uint64, size int) {
 	cp := c.codePages[page]
 	cp.writes++
@@ -500,7 +503,8 @@ func (c *CPU) codeWrite(page, po uint64, size int) {
 		first -= 2
 	}
 	last := min(po+uint64(size)-1, 4095)
-	for s := first >> 1; s <= last>>1; s++ {
+	// The first instruction of a fused pair holds the second too.
+	for s := (po&^1 - min(po&^1, fuseReach)) >> 1; s <= last>>1; s++ {
 		if ch := cp.chunks[s/chunkInsts]; ch != &noChunk {
 			ch[s%chunkInsts].gen = 0
 		}
@@ -524,11 +528,13 @@ func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
 	if lo&3 != 3 {
 		*slot = decode16(lo)
 		slot.gen = c.curGen
+		c.pairWith(slot, po)
 		return slot, true
 	}
 	if po <= 0xffc {
 		*slot = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:]))
 		slot.gen = c.curGen
+		c.pairWith(slot, po)
 		return slot, true
 	}
 	pa, ok := c.translate(c.pc+2, accExec)

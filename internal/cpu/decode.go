@@ -115,6 +115,25 @@ const (
 	opFSD
 	opFP // every other F/D instruction: sub-decoded in execFP
 
+	// Fused pairs (see fuse.go): two instructions in one slot, which the
+	// interpreter runs in one dispatch. decode32 and decode16 never
+	// produce them.
+	opFuseLI   // lui rd + addi(w) rd, rd: a constant
+	opFuseLA   // auipc rd + addi rd, rd: a pc-relative address
+	opFuseCall // auipc rd + jalr rd2, rd: a far call or jump
+	opFuseSLLIOr
+	opFuseSLLIXor
+	opFuseSLLIAdd
+	opFuseSRLIOr
+	opFuseSRLIXor
+	opFuseSRLIAdd
+	opFuseSLLIWOr
+	opFuseSLLIWXor
+	opFuseSLLIWAdd
+	opFuseSRLIWOr
+	opFuseSRLIWXor
+	opFuseSRLIWAdd
+
 	opCount
 )
 

@@ -46,6 +46,7 @@ func (c *CPU) step() {
 			}
 		}
 		next := pc + uint64(in.length)
+	dispatch:
 		switch in.op {
 		case opADDI:
 			x[in.rd] = x[in.rs1] + uint64(in.imm)
@@ -316,6 +317,66 @@ func (c *CPU) step() {
 				x[in.rd] = uint64(int64(int32(a % b)))
 			}
 
+		// Fused pairs (fuse.go): the second instruction counts when it
+		// runs; with one instruction left before the limit, or while
+		// debugging, the first runs alone.
+		case opFuseLI:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = uint64(in.imm)
+		case opFuseLA:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = pc + uint64(in.imm)
+		case opFuseCall:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = pc + auipcOf(in.imm)
+			x[in.rs2] = next
+			next = (pc + uint64(in.imm)) &^ 1
+			c.jumped(icount)
+		case opFuseSLLIOr, opFuseSLLIXor, opFuseSLLIAdd:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = x[in.rs1] << uint(in.imm)
+			x[in.fop] = shiftPairOp(in.op-opFuseSLLIOr, x[in.rs2], x[in.rs3])
+		case opFuseSRLIOr, opFuseSRLIXor, opFuseSRLIAdd:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = x[in.rs1] >> uint(in.imm)
+			x[in.fop] = shiftPairOp(in.op-opFuseSRLIOr, x[in.rs2], x[in.rs3])
+		case opFuseSLLIWOr, opFuseSLLIWXor, opFuseSLLIWAdd:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) << uint(in.imm))))
+			x[in.fop] = shiftPairOp(in.op-opFuseSLLIWOr, x[in.rs2], x[in.rs3])
+		case opFuseSRLIWOr, opFuseSRLIWXor, opFuseSRLIWAdd:
+			if icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) >> uint(in.imm))))
+			x[in.fop] = shiftPairOp(in.op-opFuseSRLIWOr, x[in.rs2], x[in.rs3])
+
 		default:
 			c.pc, c.icount = pc, icount
 			ok := c.execSys(in, next)
@@ -327,6 +388,18 @@ func (c *CPU) step() {
 		pc = next
 	}
 	c.pc, c.icount = pc, icount
+}
+
+// shiftPairOp is the second instruction of a fused shift pair: or, xor
+// or add, by k = 0, 1, 2 (the fused op's distance from the or form).
+func shiftPairOp(k op, a, b uint64) uint64 {
+	switch k {
+	case 0:
+		return a | b
+	case 1:
+		return a ^ b
+	}
+	return a + b
 }
 
 // loadAt is step's slow path of a load. The slow path may trap, or read

@@ -162,7 +162,9 @@ func (g *diffGen) inst() {
 	switch {
 	case k < 28: // integer and M
 		rd, rs1, rs2 := g.dst(), g.reg(), g.reg()
-		switch g.n(8) {
+		switch g.n(10) {
+		case 8, 9:
+			g.pair(rd, rs1, rs2)
 		case 0, 1: // OP-IMM
 			f3 := uint32(g.n(8))
 			imm := int64(g.n(4096)) - 2048
@@ -314,6 +316,69 @@ func (g *diffGen) inst() {
 	default:
 		g.put32(r.Uint32())
 	}
+}
+
+// pair emits two instructions that the interpreter fuses (fuse.go), or
+// nearly do: the second's registers are sometimes not the ones the pair
+// needs, and lui's immediate sometimes makes the constant overflow 32
+// bits. The compiled engine never fuses, so the comparison covers both
+// the fused runs and the pairs split by a slice's end.
+func (g *diffGen) pair(rd, rs1, rs2 uint32) {
+	near := func(r uint32) uint32 { // mostly rd
+		if g.n(4) == 0 {
+			return g.reg()
+		}
+		return r
+	}
+	switch g.n(4) {
+	case 0: // lui + addi or addiw
+		g.put32(encU(0x37, rd, int64(g.r.Uint32())))
+		g.put32(encI([]uint32{0x13, 0x1b}[g.n(2)], 0, near(rd), near(rd), int64(g.n(4096))-2048))
+	case 1: // auipc + addi
+		g.put32(encU(0x17, rd, int64(g.r.Uint32())))
+		g.put32(addi(near(rd), near(rd), int64(g.n(4096))-2048))
+	case 2: // a shift, then or, xor or add reading its result
+		w := g.n(2) == 0
+		sh := int64(g.n(64))
+		if w {
+			sh = int64(g.n(32))
+		}
+		f3 := []uint32{1, 5}[g.n(2)]
+		g.put32(encI([]uint32{0x13, 0x1b}[b2i(w)], f3, rd, rs1, sh))
+		a, b := near(rd), rs2
+		if g.n(2) == 0 {
+			a, b = b, a
+		}
+		g.put32(encR(0x33, []uint32{6, 4, 0}[g.n(3)], 0, g.dst(), a, b))
+	default: // the compressed forms: c.slli or c.srli, then c.or, c.xor or c.add
+		rd := 8 + uint32(g.n(8))
+		sh := uint32(1 + g.n(63))
+		var first uint16
+		if g.n(2) == 0 {
+			first = uint16(0x2 | (sh&31)<<2 | rd<<7 | (sh>>5)<<12) // c.slli
+		} else {
+			first = uint16(0x8001 | (sh&31)<<2 | (rd-8)<<7 | (sh>>5)<<12) // c.srli
+		}
+		rs := 8 + uint32(g.n(8))
+		var second uint16
+		switch g.n(3) {
+		case 0:
+			second = uint16(0x8c41 | (rd-8)<<7 | (rs-8)<<2) // c.or
+		case 1:
+			second = uint16(0x8c21 | (rd-8)<<7 | (rs-8)<<2) // c.xor
+		default:
+			second = uint16(0x9002 | rd<<7 | rs<<2) // c.add
+		}
+		g.put16(first)
+		g.put16(second)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // fpInst emits a double-precision operation with a valid rounding mode,

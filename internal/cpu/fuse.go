@@ -1,0 +1,172 @@
+package cpu
+
+import "encoding/binary"
+
+// Pair fusion. When decodeSlot decodes an instruction that can start one
+// of a few common pairs, it looks at the instruction after it in the same
+// page, and if the two form such a pair it stores both in the first slot
+// as one fused op, which step runs in one dispatch. The pairs were chosen
+// by counting adjacent pairs over the Linux sessions:
+//
+//   - lui rd + addi(w) rd, rd (a 32-bit constant), auipc rd + addi rd, rd
+//     (a pc-relative address) and auipc rd + jalr rd2, rd (a far call or
+//     jump): what compilers emit for constants, addresses and calls out of
+//     range of one instruction.
+//   - slli, srli, slliw or srliw + or, xor or add that reads the shifted
+//     register: rotations (rotate is shift, shift, or without the Zbb
+//     extension; 13 % of the adjacent pairs of a SHA-256 loop), bit-field
+//     packing and index scaling.
+//
+// A fused slot runs the two instructions in order, as two instructions:
+// the instruction count goes up by two, the second sees the first's
+// result, and a write of the second to the first's register wins. The
+// pair is never split by an interrupt or the end of a slice, because
+// step runs only the first instruction of a pair (decoded again, alone,
+// by firstOfPair) when a single instruction is left before the limit.
+// It does the same while breakpoints or watchpoints are set, so that a
+// breakpoint on the second instruction is seen. Neither instruction of a
+// pair can trap: the second is in the same page as the first, so it is
+// fetched with the same translation, and none of the fused kinds
+// accesses memory or raises an exception.
+//
+// A store into either instruction invalidates the fused slot: codeWrite
+// invalidates the slots of every instruction that starts up to 6 bytes
+// before the bytes written (see fuseReach), which covers a 4-byte first
+// instruction followed by a 4-byte second one that the store hits in its
+// upper half.
+//
+// The compiled engine decodes guest code itself and never sees fused ops.
+
+// fuseReach is how many bytes before a written halfword the first
+// instruction of a fused pair that contains it can start: the second
+// instruction starts at most 2 bytes before the halfword, the first at
+// most 4 bytes before the second.
+const fuseReach = 6
+
+// leadsPair reports whether an instruction with op o can be the first of
+// a fused pair.
+func leadsPair(o op) bool {
+	switch o {
+	case opLUI, opAUIPC, opSLLI, opSRLI, opSLLIW, opSRLIW:
+		return true
+	}
+	return false
+}
+
+// fuseShift maps the first instruction of a shift pair to the fused op
+// whose second instruction is or; xor and add follow it in that order.
+var fuseShift = [...]op{
+	opSLLI:  opFuseSLLIOr,
+	opSRLI:  opFuseSRLIOr,
+	opSLLIW: opFuseSLLIWOr,
+	opSRLIW: opFuseSRLIWOr,
+}
+
+// fuse returns the fused slot for a followed by b, if they form one of the
+// pairs fusion knows. The slot's fields:
+//
+//	opFuseLI    rd, imm = the constant
+//	opFuseLA    rd, imm = the offset from pc of the address
+//	opFuseCall  rd = auipc's rd, rs2 = jalr's rd, imm = the target's
+//	            offset from pc (auipc's immediate is recovered from it)
+//	shift ops   rd, rs1, imm = the shift; fop = the second's rd,
+//	            rs2 and rs3 = its sources
+func fuse(a, b *inst) (inst, bool) {
+	if a.rd == regSink {
+		return inst{}, false
+	}
+	f := inst{rd: a.rd, length: a.length + b.length}
+	// The offset or value of a pair whose second instruction adds a
+	// 12-bit immediate to the first's; the slot holds it only if it fits
+	// in 32 bits (lui 0x7ffff + addi 0x7ff does not).
+	sum := int64(a.imm) + int64(b.imm)
+	fits := sum == int64(int32(sum))
+	switch a.op {
+	case opLUI:
+		switch {
+		case b.rd != a.rd || b.rs1 != a.rd:
+			return inst{}, false
+		case b.op == opADDIW:
+			// addiw wraps the sum to 32 bits and sign-extends it.
+			f.op, f.imm = opFuseLI, a.imm+b.imm
+		case b.op == opADDI && fits:
+			f.op, f.imm = opFuseLI, int32(sum)
+		default:
+			return inst{}, false
+		}
+	case opAUIPC:
+		switch {
+		case !fits || b.rs1 != a.rd:
+			return inst{}, false
+		case b.op == opADDI && b.rd == a.rd:
+			f.op, f.imm = opFuseLA, int32(sum)
+		case b.op == opJALR:
+			f.op, f.imm, f.rs2 = opFuseCall, int32(sum), b.rd
+		default:
+			return inst{}, false
+		}
+	case opSLLI, opSRLI, opSLLIW, opSRLIW:
+		if b.rs1 != a.rd && b.rs2 != a.rd {
+			return inst{}, false
+		}
+		switch b.op {
+		case opOR:
+			f.op = fuseShift[a.op]
+		case opXOR:
+			f.op = fuseShift[a.op] + 1
+		case opADD:
+			f.op = fuseShift[a.op] + 2
+		default:
+			return inst{}, false
+		}
+		f.rs1, f.imm, f.fop, f.rs2, f.rs3 = a.rs1, a.imm, b.rd, b.rs1, b.rs2
+	default:
+		return inst{}, false
+	}
+	return f, true
+}
+
+// auipcOf returns the immediate of the auipc of a fused call whose target
+// is off from pc. jalr added a 12-bit immediate in [-2048, 2047] to it,
+// and auipc's immediate is a multiple of 4096, so it is the one multiple
+// of 4096 in (off-2048, off+2048].
+func auipcOf(off int32) uint64 {
+	return uint64((int64(off) + 2048) &^ 4095)
+}
+
+// pairWith fuses the instruction just decoded into slot, at page offset po
+// of the current fetch page, with the one after it, when they form a pair.
+func (c *CPU) pairWith(slot *inst, po uint64) {
+	if !leadsPair(slot.op) {
+		return
+	}
+	pb := po + uint64(slot.length)
+	if pb > 0xffe {
+		return
+	}
+	var b inst
+	if lo := binary.LittleEndian.Uint16(c.ram[c.curOff+pb:]); lo&3 != 3 {
+		b = decode16(lo)
+	} else if pb <= 0xffc {
+		b = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+pb:]))
+	} else {
+		return
+	}
+	if f, ok := fuse(slot, &b); ok {
+		f.gen = slot.gen
+		*slot = f
+	}
+}
+
+// firstOfPair decodes the first instruction of the fused pair at pc
+// alone, for step to run it by itself, and returns it with the pc after
+// it. pc is in the current fetch page, as the pair's slot is.
+func (c *CPU) firstOfPair(pc uint64) (*inst, uint64) {
+	po := pc & 0xfff
+	if lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:]); lo&3 != 3 {
+		c.single = decode16(lo)
+	} else {
+		c.single = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:]))
+	}
+	return &c.single, pc + uint64(c.single.length)
+}

@@ -1,0 +1,174 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Compressed encodings for the pair tests (rd, rs in x8..x15 where the
+// form needs it).
+func cslli(rd reg, sh uint32) uint16 { return uint16(0x2 | (sh&31)<<2 | rd<<7 | (sh>>5)<<12) }
+func csrli(rd reg, sh uint32) uint16 { return uint16(0x8001 | (sh&31)<<2 | (rd-8)<<7 | (sh>>5)<<12) }
+func cor(rd, rs reg) uint16          { return uint16(0x8c41 | (rd-8)<<7 | (rs-8)<<2) }
+func cadd(rd, rs reg) uint16         { return uint16(0x9002 | rd<<7 | rs<<2) }
+
+// two16 packs two compressed instructions into one word, the first at
+// the lower address.
+func two16(a, b uint16) uint32 { return uint32(a) | uint32(b)<<16 }
+
+// slotAt returns the decoded slot of the instruction at pc (machine
+// mode, no translation), after it has run.
+func slotAt(t *testing.T, c *CPU, pc uint64) inst {
+	t.Helper()
+	cp := c.codePages[(pc-ramBase)>>12]
+	if cp == nil {
+		t.Fatalf("no decoded code at %#x", pc)
+	}
+	return cp.chunks[(pc&0xfff)/(2*chunkInsts)][(pc>>1)%chunkInsts]
+}
+
+// fuseSetup gives the pairs' source registers values whose results tell
+// the operations apart.
+var fuseSetup = prog(
+	li(a0, 0x0123_4567_89ab_cdef),
+	li(a1, 0x5a5a_5a5a_0f0f_0f0f),
+	li(s0, 0x8000_0000_0000_0001),
+	li(s1, 0x7f),
+)
+
+// The pairs the interpreter fuses, and pairs that look like them but do
+// not fuse. Each runs as a whole (fused) and one instruction per Run (a
+// pair cannot run at the limit: its first instruction runs alone), and
+// the states must agree after every instruction.
+func TestFusedPairs(t *testing.T) {
+	tests := []struct {
+		name string
+		pair []uint32 // starts the tail; the rest runs after it
+		want op       // the op of the pair's first slot
+	}{
+		{"lui+addi", prog(lui(a2, 0x12345000), addi(a2, a2, -0x555)), opFuseLI},
+		{"lui+addi negative", prog(lui(a2, -0x80000000), addi(a2, a2, 0x7ff)), opFuseLI},
+		{"lui+addi largest", prog(lui(a2, 0x7ffff000), addi(a2, a2, 0x7ff)), opFuseLI},
+		{"lui+addi overflows 32 bits", prog(lui(a2, -0x80000000), addi(a2, a2, -1)), opLUI},
+		{"lui+addiw wraps", prog(lui(a2, -0x80000000), addiw(a2, a2, -1)), opFuseLI},
+		{"lui+addi other rd", prog(lui(a2, 0x12345000), addi(a3, a2, 1)), opLUI},
+		{"lui x0+addi", prog(lui(zero, 0x12345000), addi(zero, zero, 1)), opLUI},
+		{"auipc+addi", prog(auipc(a2, -0x1000), addi(a2, a2, 0x7f0)), opFuseLA},
+		{"auipc+jalr call", prog(auipc(ra, 0), jalr(ra, ra, 12), addi(a4, a4, 1000)), opFuseCall},
+		{"auipc+jalr jump", prog(auipc(t0, 0x1000), jalr(zero, t0, -0x1000+12), addi(a4, a4, 1000)), opFuseCall},
+		{"auipc+jalr other base", prog(auipc(t0, 0), jalr(ra, t1, 12)), opAUIPC},
+		{"slli+or rotate", prog(slli(a2, a0, 13), or(a2, a2, a1)), opFuseSLLIOr},
+		{"srli+xor", prog(srli(a2, a0, 7), xor(a2, a1, a2)), opFuseSRLIXor},
+		{"slli+add index", prog(slli(a2, a1, 3), add(a3, a0, a2)), opFuseSLLIAdd},
+		{"slli+add into source", prog(slli(a2, a0, 2), add(a0, a2, a0)), opFuseSLLIAdd},
+		{"slli+add same register twice", prog(slli(a2, a0, 60), add(a2, a2, a2)), opFuseSLLIAdd},
+		{"slliw+or", prog(slliw(a2, s0, 31), or(a2, a2, a1)), opFuseSLLIWOr},
+		{"srliw+xor", prog(srliw(a2, s0, 1), xor(a3, a2, a0)), opFuseSRLIWXor},
+		{"srli+add", prog(srli(a2, s0, 63), add(a2, a2, s1)), opFuseSRLIAdd},
+		{"slli+or not reading it", prog(slli(a2, a0, 13), or(a3, a1, a0)), opSLLI},
+		{"slli+sub", prog(slli(a2, a0, 13), sub(a2, a2, a1)), opSLLI},
+		{"c.slli+c.or", prog(two16(cslli(a2, 5), cor(a2, a1))), opFuseSLLIOr},
+		{"c.srli+c.add", prog(two16(csrli(s0, 33), cadd(s0, s1))), opFuseSRLIAdd},
+		{"slli+c.or", prog(slli(a2, a0, 40), two16(cor(a2, a0), 0x0001)), opFuseSLLIOr},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code := prog(fuseSetup, tc.pair, addi(a5, a2, 1), halt)
+			pairPC := ramBase + 4*uint64(len(fuseSetup))
+			steps := uint64(len(code) + 2)
+			stepped := newTestCPU(t, code)
+			states := []State{stepped.Save()}
+			for range steps {
+				stepped.Run(1)
+				states = append(states, stepped.Save())
+			}
+			for n := range steps + 1 {
+				c := newTestCPU(t, code)
+				c.Run(n)
+				if diff := cmp.Diff(states[n], c.Save()); diff != "" {
+					t.Fatalf("Run(%d) differs from %d single steps (-stepped +whole):\n%s", n, n, diff)
+				}
+			}
+			whole := newTestCPU(t, code)
+			whole.Run(steps)
+			if got := slotAt(t, whole, pairPC).op; got != tc.want {
+				t.Errorf("slot at the pair has op %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// A breakpoint on the second instruction of a pair stops there: while
+// breakpoints are set, pairs run as two instructions.
+func TestFusedPairBreakpoint(t *testing.T) {
+	code := prog(fuseSetup, slli(a2, a0, 13), or(a2, a2, a1), addi(a3, a2, 1), halt)
+	first := ramBase + 4*uint64(len(fuseSetup))
+	c := newTestCPU(t, code)
+	c.Run(uint64(len(fuseSetup))) // decodes (and fuses) the pair's slot
+	if c.PC() != first {
+		t.Fatalf("setup ended at %#x, want %#x", c.PC(), first)
+	}
+	c.SetBreakpoints([]uint64{first + 4})
+	if r := c.Run(100); r != StopBreakpoint || c.PC() != first+4 {
+		t.Fatalf("Run = %v at pc %#x, want a breakpoint stop at %#x", r, c.PC(), first+4)
+	}
+	if got, want := c.Reg(int(a2)), c.Reg(int(a0))<<13; got != want {
+		t.Fatalf("a2 = %#x at the breakpoint, want %#x (the shift alone)", got, want)
+	}
+	if got := slotAt(t, c, first).op; got != opFuseSLLIOr {
+		t.Fatalf("slot at the pair has op %d, want the fused op %d", got, opFuseSLLIOr)
+	}
+}
+
+// Storing over either instruction of a pair that has run fused makes the
+// new instruction run. The store may hit only the upper half of the
+// second instruction, 6 bytes after the pair's start (fuseReach).
+func TestFusedPairSelfModifying(t *testing.T) {
+	const target = 0x400 // the pair: slli a2, a0, 4; or a2, a2, a1; ret
+	for _, tc := range []struct {
+		name string
+		off  int64  // where the store goes, from target
+		size uint32 // funct3 of the store: 1 sh, 2 sw
+		bits uint32
+		want uint64
+		op   op // of the pair's slot after the patched call
+	}{
+		{"first", 0, 2, slli(a2, a0, 8), 0x500 | 0x33, opFuseSLLIOr},
+		{"second", 4, 2, xor(a2, a2, a1), 0x50 ^ 0x33, opFuseSLLIXor},
+		{"second's upper half", 6, 1, or(a2, a2, a3) >> 16, 0x50 | 0x0c, opFuseSLLIOr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code := prog(
+				li(a0, 5), li(a1, 0x33), li(a3, 0x0c),
+				li(t0, ramBase+target+uint64(tc.off)),
+				li(t1, uint64(tc.bits)),
+				jal(ra, 0), // patched below: call target
+				addi(a4, a2, 0),
+				encS(0x23, tc.size, t0, t1, 0),
+				jal(ra, 0), // patched below: call target again
+				halt,
+			)
+			c := newTestCPU(t, code)
+			for i, w := range code {
+				if w == jal(ra, 0) {
+					binary.LittleEndian.PutUint32(c.ram[4*i:], jal(ra, int64(target-4*i)))
+				}
+			}
+			for i, w := range []uint32{slli(a2, a0, 4), or(a2, a2, a1), jalr(zero, ra, 0)} {
+				binary.LittleEndian.PutUint32(c.ram[target+4*i:], w)
+			}
+			c.Run(200)
+			if got := slotAt(t, c, ramBase+target).op; got != tc.op {
+				t.Errorf("the pair's slot has op %d after the patch, want it fused again (%d)", got, tc.op)
+			}
+			if got := c.Reg(int(a4)); got != 0x50|0x33 {
+				t.Fatalf("a2 = %#x after the first call, want %#x", got, 0x50|0x33)
+			}
+			if got := c.Reg(int(a2)); got != tc.want {
+				t.Fatalf("a2 = %#x after the patched call, want %#x", got, tc.want)
+			}
+		})
+	}
+}
