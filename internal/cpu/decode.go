@@ -133,6 +133,12 @@ const (
 	opFuseSRLIWOr
 	opFuseSRLIWXor
 	opFuseSRLIWAdd
+	opFuseLWAddi // lw + addi
+	opFuseLDAddi // ld + addi
+	opFuseSWAddi // sw + addi
+	opFuseSDAddi // sd + addi
+	opFuseLDLD   // ld + ld
+	opFuseSDSD   // sd + sd
 
 	opCount
 )

@@ -376,6 +376,71 @@ func (c *CPU) step() {
 			icount++
 			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) >> uint(in.imm))))
 			x[in.fop] = shiftPairOp(in.op-opFuseSRLIWOr, x[in.rs2], x[in.rs3])
+		// A fused load or store runs on the TLB's fast path only. When the
+		// first access needs the slow path, the first instruction runs
+		// alone; when the second does, the second runs by itself next.
+		case opFuseLWAddi:
+			off, ok := c.readOff(x[in.rs1]+immLo(in.imm), 3)
+			if !ok || icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = uint64(int64(int32(binary.LittleEndian.Uint32(c.ram[off:]))))
+			x[in.fop] = x[in.rs3] + immHi(in.imm)
+		case opFuseLDAddi:
+			off, ok := c.readOff(x[in.rs1]+immLo(in.imm), 7)
+			if !ok || icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			x[in.rd] = binary.LittleEndian.Uint64(c.ram[off:])
+			x[in.fop] = x[in.rs3] + immHi(in.imm)
+		case opFuseSWAddi:
+			off, ok := c.writeOff(x[in.rs1]+immLo(in.imm), 3)
+			if !ok || icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			binary.LittleEndian.PutUint32(c.ram[off:], uint32(x[in.rs2]))
+			x[in.fop] = x[in.rs3] + immHi(in.imm)
+		case opFuseSDAddi:
+			off, ok := c.writeOff(x[in.rs1]+immLo(in.imm), 7)
+			if !ok || icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			icount++
+			binary.LittleEndian.PutUint64(c.ram[off:], x[in.rs2])
+			x[in.fop] = x[in.rs3] + immHi(in.imm)
+		case opFuseLDLD:
+			off, ok := c.readOff(x[in.rs1]+immLo(in.imm), 7)
+			if !ok || icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			x[in.rd] = binary.LittleEndian.Uint64(c.ram[off:])
+			if off, ok = c.readOff(x[in.rs3]+immHi(in.imm), 7); !ok {
+				pc += uint64(in.fn3)
+				continue
+			}
+			icount++
+			x[in.fop] = binary.LittleEndian.Uint64(c.ram[off:])
+		case opFuseSDSD:
+			off, ok := c.writeOff(x[in.rs1]+immLo(in.imm), 7)
+			if !ok || icount >= c.limit || c.debugOn {
+				in, next = c.firstOfPair(pc)
+				goto dispatch
+			}
+			binary.LittleEndian.PutUint64(c.ram[off:], x[in.rs2])
+			if off, ok = c.writeOff(x[in.rs3]+immHi(in.imm), 7); !ok {
+				pc += uint64(in.fn3)
+				continue
+			}
+			icount++
+			binary.LittleEndian.PutUint64(c.ram[off:], x[in.fop])
 
 		default:
 			c.pc, c.icount = pc, icount

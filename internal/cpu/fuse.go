@@ -16,6 +16,9 @@ import "encoding/binary"
 //     register: rotations (rotate is shift, shift, or without the Zbb
 //     extension; 13 % of the adjacent pairs of a SHA-256 loop), bit-field
 //     packing and index scaling.
+//   - lw, ld, sw or sd + addi (copy and fill loops step their pointers
+//     this way: a fifth of the boot's pairs), ld + ld and sd + sd
+//     (register saves and restores, unrolled copies).
 //
 // A fused slot runs the two instructions in order, as two instructions:
 // the instruction count goes up by two, the second sees the first's
@@ -24,10 +27,16 @@ import "encoding/binary"
 // step runs only the first instruction of a pair (decoded again, alone,
 // by firstOfPair) when a single instruction is left before the limit.
 // It does the same while breakpoints or watchpoints are set, so that a
-// breakpoint on the second instruction is seen. Neither instruction of a
-// pair can trap: the second is in the same page as the first, so it is
-// fetched with the same translation, and none of the fused kinds
-// accesses memory or raises an exception.
+// breakpoint on the second instruction is seen.
+//
+// Only the fused memory ops can fail, and only on the TLB's fast path is
+// a pair run fused: when the first access would take the slow path (a
+// TLB miss, MMIO, a misaligned address, a page of code, a fault), the
+// first instruction runs alone; when the second's would, the first has
+// run and the second runs next, by itself. The slow paths, the traps and
+// the devices therefore see exactly what they see without fusion. The
+// second instruction is in the same page as the first, so it cannot
+// fault on fetch.
 //
 // A store into either instruction invalidates the fused slot: codeWrite
 // invalidates the slots of every instruction that starts up to 6 bytes
@@ -47,10 +56,18 @@ const fuseReach = 6
 // a fused pair.
 func leadsPair(o op) bool {
 	switch o {
-	case opLUI, opAUIPC, opSLLI, opSRLI, opSLLIW, opSRLIW:
+	case opLUI, opAUIPC, opSLLI, opSRLI, opSLLIW, opSRLIW, opLW, opLD, opSW, opSD:
 		return true
 	}
 	return false
+}
+
+// fuseAddi maps a load or store to the fused op with a following addi.
+var fuseAddi = [...]op{
+	opLW: opFuseLWAddi,
+	opLD: opFuseLDAddi,
+	opSW: opFuseSWAddi,
+	opSD: opFuseSDAddi,
 }
 
 // fuseShift maps the first instruction of a shift pair to the fused op
@@ -71,20 +88,20 @@ var fuseShift = [...]op{
 //	            offset from pc (auipc's immediate is recovered from it)
 //	shift ops   rd, rs1, imm = the shift; fop = the second's rd,
 //	            rs2 and rs3 = its sources
+//	memory ops  rd, rs1, rs2 = the first's registers; fop and rs3 =
+//	            the second's rd (rs2 for sd) and rs1; imm = the two
+//	            immediates (immLo, immHi); fn3 = the first's length
 func fuse(a, b *inst) (inst, bool) {
-	if a.rd == regSink {
-		return inst{}, false
-	}
 	f := inst{rd: a.rd, length: a.length + b.length}
 	// The offset or value of a pair whose second instruction adds a
 	// 12-bit immediate to the first's; the slot holds it only if it fits
-	// in 32 bits (lui 0x7ffff + addi 0x7ff does not).
+	// in 32 bits (lui 0x80000 + addi -1 does not).
 	sum := int64(a.imm) + int64(b.imm)
 	fits := sum == int64(int32(sum))
 	switch a.op {
 	case opLUI:
 		switch {
-		case b.rd != a.rd || b.rs1 != a.rd:
+		case a.rd == regSink || b.rd != a.rd || b.rs1 != a.rd:
 			return inst{}, false
 		case b.op == opADDIW:
 			// addiw wraps the sum to 32 bits and sign-extends it.
@@ -96,7 +113,7 @@ func fuse(a, b *inst) (inst, bool) {
 		}
 	case opAUIPC:
 		switch {
-		case !fits || b.rs1 != a.rd:
+		case a.rd == regSink || !fits || b.rs1 != a.rd:
 			return inst{}, false
 		case b.op == opADDI && b.rd == a.rd:
 			f.op, f.imm = opFuseLA, int32(sum)
@@ -106,7 +123,7 @@ func fuse(a, b *inst) (inst, bool) {
 			return inst{}, false
 		}
 	case opSLLI, opSRLI, opSLLIW, opSRLIW:
-		if b.rs1 != a.rd && b.rs2 != a.rd {
+		if a.rd == regSink || b.rs1 != a.rd && b.rs2 != a.rd {
 			return inst{}, false
 		}
 		switch b.op {
@@ -120,11 +137,30 @@ func fuse(a, b *inst) (inst, bool) {
 			return inst{}, false
 		}
 		f.rs1, f.imm, f.fop, f.rs2, f.rs3 = a.rs1, a.imm, b.rd, b.rs1, b.rs2
+	case opLW, opLD, opSW, opSD:
+		switch {
+		case b.op == opADDI:
+			f.op, f.fop, f.rs3 = fuseAddi[a.op], b.rd, b.rs1
+		case b.op == opLD && a.op == opLD:
+			f.op, f.fop, f.rs3 = opFuseLDLD, b.rd, b.rs1
+		case b.op == opSD && a.op == opSD:
+			f.op, f.fop, f.rs3 = opFuseSDSD, b.rs2, b.rs1
+		default:
+			return inst{}, false
+		}
+		// Both immediates are 12 bits: the first's in the low half.
+		f.rs1, f.rs2, f.fn3 = a.rs1, a.rs2, a.length
+		f.imm = int32(uint32(uint16(a.imm)) | uint32(b.imm)<<16)
 	default:
 		return inst{}, false
 	}
 	return f, true
 }
+
+// immLo and immHi are the first and second instruction's immediates of
+// a fused memory pair.
+func immLo(imm int32) uint64 { return uint64(int64(int16(imm))) }
+func immHi(imm int32) uint64 { return uint64(int64(imm >> 16)) }
 
 // auipcOf returns the immediate of the auipc of a fused call whose target
 // is off from pc. jalr added a 12-bit immediate in [-2048, 2047] to it,

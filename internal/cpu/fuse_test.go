@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 
@@ -29,14 +30,44 @@ func slotAt(t *testing.T, c *CPU, pc uint64) inst {
 	return cp.chunks[(pc&0xfff)/(2*chunkInsts)][(pc>>1)%chunkInsts]
 }
 
+func csd(rs2, rs1 reg, off uint32) uint16 {
+	return uint16(0xe000 | (off>>3&7)<<10 | (rs1-8)<<7 | (off>>6&3)<<5 | (rs2-8)<<2)
+}
+
+// Where the pair tests keep data, and where a trap goes (to halt).
+const (
+	fuseData  = ramBase + 0x2000
+	fuseTrapV = ramBase + 0x3f00
+)
+
 // fuseSetup gives the pairs' source registers values whose results tell
-// the operations apart.
+// the operations apart, points s2 and a4 at data (in the TLBs) and s3 at
+// no memory, and sends traps to fuseTrapV.
 var fuseSetup = prog(
 	li(a0, 0x0123_4567_89ab_cdef),
 	li(a1, 0x5a5a_5a5a_0f0f_0f0f),
 	li(s0, 0x8000_0000_0000_0001),
 	li(s1, 0x7f),
+	li(s2, fuseData),
+	li(a4, fuseData),
+	li(s3, 0x1000),
+	li(t0, fuseTrapV),
+	csrrw(zero, csrMtvec, t0),
+	ld(t1, s2, 0), // the pairs' accesses hit the TLBs
+	sd(t1, s2, 0),
 )
+
+// newFuseCPU is newTestCPU for a pair test: data at fuseData (its first
+// doubleword points 64 bytes further on) and halt at fuseTrapV.
+func newFuseCPU(t *testing.T, code []uint32) *CPU {
+	c := newTestCPU(t, code)
+	for i := uint64(0); i < 256; i += 8 {
+		binary.LittleEndian.PutUint64(c.ram[fuseData-ramBase+i:], 0x8877_6655_f433_2211+i*0x0101_0101)
+	}
+	binary.LittleEndian.PutUint64(c.ram[fuseData-ramBase:], fuseData+64)
+	binary.LittleEndian.PutUint32(c.ram[fuseTrapV-ramBase:], halt)
+	return c
+}
 
 // The pairs the interpreter fuses, and pairs that look like them but do
 // not fuse. Each runs as a whole (fused) and one instruction per Run (a
@@ -72,26 +103,51 @@ func TestFusedPairs(t *testing.T) {
 		{"c.slli+c.or", prog(two16(cslli(a2, 5), cor(a2, a1))), opFuseSLLIOr},
 		{"c.srli+c.add", prog(two16(csrli(s0, 33), cadd(s0, s1))), opFuseSRLIAdd},
 		{"slli+c.or", prog(slli(a2, a0, 40), two16(cor(a2, a0), 0x0001)), opFuseSLLIOr},
+		{"lw+addi", prog(lw(a2, s2, 12), addi(s2, s2, 4)), opFuseLWAddi},
+		{"lw+addi of the loaded value", prog(lw(a2, s2, 12), addi(a3, a2, 1)), opFuseLWAddi},
+		{"ld+addi", prog(ld(a2, s2, 8), addi(s2, s2, 8)), opFuseLDAddi},
+		{"ld+addi into its base", prog(ld(s2, s2, 0), addi(a3, s2, -8)), opFuseLDAddi},
+		{"sw+addi", prog(sw(a0, s2, 20), addi(s2, s2, 4)), opFuseSWAddi},
+		{"sd+addi", prog(sd(a0, s2, 24), addi(a3, s2, 24)), opFuseSDAddi},
+		{"ld+ld", prog(ld(a2, s2, 8), ld(a3, s2, 16)), opFuseLDLD},
+		{"ld+ld through the first", prog(ld(a2, s2, 0), ld(a3, a2, 8)), opFuseLDLD},
+		{"ld+ld same register", prog(ld(a2, s2, 8), ld(a2, s2, 16)), opFuseLDLD},
+		{"sd+sd", prog(sd(a0, s2, 8), sd(a1, s2, 16)), opFuseSDSD},
+		{"sd+sd same address", prog(sd(a0, s2, 8), sd(a1, s2, 8)), opFuseSDSD},
+		{"c.sd+c.sd", prog(two16(csd(a0, a4, 8), csd(a1, a4, 16))), opFuseSDSD},
+		{"c.sd+c.sd second faults", prog(two16(csd(a0, a4, 8), csd(a1, s1, 0))), opFuseSDSD},
+		{"sw+addi faults", prog(sw(a0, s3, 0), addi(s2, s2, 4)), opFuseSWAddi},
+		{"ld+ld first faults", prog(ld(a2, s3, 0), ld(a3, s2, 8)), opFuseLDLD},
+		{"ld+ld second faults", prog(ld(a2, s2, 8), ld(a3, s3, 0)), opFuseLDLD},
+		{"ld+ld second misaligned", prog(ld(a2, s2, 8), ld(a3, s2, 3)), opFuseLDLD},
+		{"sd+sd second faults", prog(sd(a0, s2, 8), sd(a1, s3, 0)), opFuseSDSD},
+		{"sd+sd first misaligned", prog(sd(a0, s2, 4), sd(a1, s2, 16)), opFuseSDSD},
+		{"lw+addi faults", prog(lw(a2, s3, 0), addi(s2, s2, 4)), opFuseLWAddi},
+		{"sw+addi misaligned", prog(sw(a0, s2, 2), addi(s2, s2, 4)), opFuseSWAddi},
+		{"ld+sd", prog(ld(a2, s2, 8), sd(a2, s2, 16)), opLD},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code := prog(fuseSetup, tc.pair, addi(a5, a2, 1), halt)
+			code := prog(fuseSetup, tc.pair, addi(a5, a2, 1), ld(a6, s2, 8), ld(a7, s2, 16), halt)
 			pairPC := ramBase + 4*uint64(len(fuseSetup))
 			steps := uint64(len(code) + 2)
-			stepped := newTestCPU(t, code)
+			stepped := newFuseCPU(t, code)
 			states := []State{stepped.Save()}
 			for range steps {
 				stepped.Run(1)
 				states = append(states, stepped.Save())
 			}
 			for n := range steps + 1 {
-				c := newTestCPU(t, code)
+				c := newFuseCPU(t, code)
 				c.Run(n)
 				if diff := cmp.Diff(states[n], c.Save()); diff != "" {
 					t.Fatalf("Run(%d) differs from %d single steps (-stepped +whole):\n%s", n, n, diff)
 				}
+				if !bytes.Equal(c.ram, stepped.ram) && n == steps {
+					t.Fatalf("RAM differs after Run(%d) and %d single steps", n, n)
+				}
 			}
-			whole := newTestCPU(t, code)
+			whole := newFuseCPU(t, code)
 			whole.Run(steps)
 			if got := slotAt(t, whole, pairPC).op; got != tc.want {
 				t.Errorf("slot at the pair has op %d, want %d", got, tc.want)

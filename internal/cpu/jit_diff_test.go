@@ -330,7 +330,33 @@ func (g *diffGen) pair(rd, rs1, rs2 uint32) {
 		}
 		return r
 	}
-	switch g.n(4) {
+	switch g.n(6) {
+	case 4: // a load or store, then addi (mostly stepping its base)
+		size := 4 << g.n(2)
+		b := g.base()
+		f3 := uint32(2 + size/8)
+		if g.n(2) == 0 {
+			g.put32(encI(0x03, f3, g.dst(), b, g.memOff(size)))
+		} else {
+			g.put32(encS(0x23, f3, b, g.reg(), g.memOff(size)))
+		}
+		d := b
+		if g.n(4) == 0 {
+			d = g.dst()
+		}
+		g.put32(addi(d, near(d), int64(size)))
+	case 5: // two doubleword loads or stores, mostly from one base
+		b := g.base()
+		for range 2 {
+			if g.n(4) == 0 {
+				b = g.base()
+			}
+			if g.n(2) == 0 {
+				g.put32(ld(g.dst(), b, g.memOff(8)))
+			} else {
+				g.put32(sd(g.reg(), b, g.memOff(8)))
+			}
+		}
 	case 0: // lui + addi or addiw
 		g.put32(encU(0x37, rd, int64(g.r.Uint32())))
 		g.put32(encI([]uint32{0x13, 0x1b}[g.n(2)], 0, near(rd), near(rd), int64(g.n(4096))-2048))
