@@ -214,17 +214,23 @@ func TestSelfModifyingCodeAcrossChunks(t *testing.T) {
 			halt,
 		)
 		c := newTestCPU(t, code)
-		for i, w := range code {
-			if w == jal(ra, 0) {
-				binary.LittleEndian.PutUint32(c.ram[4*i:], jal(ra, int64(target-4*i)))
-			}
-		}
+		callTarget(c, code, target)
 		binary.LittleEndian.PutUint16(c.ram[target-2:], 0x0001) // c.nop
 		binary.LittleEndian.PutUint32(c.ram[target:], tc.orig)
 		binary.LittleEndian.PutUint32(c.ram[target+4:], jalr(zero, ra, 0))
 		c.Run(100)
 		if got := c.Reg(int(a0)); got != tc.want {
 			t.Fatalf("store to offset %#x: a0 = %d, want %d (the patched instruction ran once)", tc.off, got, tc.want)
+		}
+	}
+}
+
+// callTarget makes each jal(ra, 0) of code, loaded at ramBase, a call
+// of target, an offset from ramBase.
+func callTarget(c *CPU, code []uint32, target int64) {
+	for i, w := range code {
+		if w == jal(ra, 0) {
+			binary.LittleEndian.PutUint32(c.ram[4*i:], jal(ra, target-4*int64(i)))
 		}
 	}
 }

@@ -207,11 +207,7 @@ func TestFusedPairSelfModifying(t *testing.T) {
 				halt,
 			)
 			c := newTestCPU(t, code)
-			for i, w := range code {
-				if w == jal(ra, 0) {
-					binary.LittleEndian.PutUint32(c.ram[4*i:], jal(ra, int64(target-4*i)))
-				}
-			}
+			callTarget(c, code, target)
 			for i, w := range []uint32{slli(a2, a0, 4), or(a2, a2, a1), jalr(zero, ra, 0)} {
 				binary.LittleEndian.PutUint32(c.ram[target+4*i:], w)
 			}
