@@ -98,10 +98,13 @@ func fuse(a, b *inst) (inst, bool) {
 	// in 32 bits (lui 0x80000 + addi -1 does not).
 	sum := int64(a.imm) + int64(b.imm)
 	fits := sum == int64(int32(sum))
+	// The ALU pairs need the second to read the first's result. A first
+	// instruction that writes x0 writes the sink register, which no
+	// instruction reads, so it never starts one.
 	switch a.op {
 	case opLUI:
 		switch {
-		case a.rd == regSink || b.rd != a.rd || b.rs1 != a.rd:
+		case b.rd != a.rd || b.rs1 != a.rd:
 			return inst{}, false
 		case b.op == opADDIW:
 			// addiw wraps the sum to 32 bits and sign-extends it.
@@ -113,7 +116,7 @@ func fuse(a, b *inst) (inst, bool) {
 		}
 	case opAUIPC:
 		switch {
-		case a.rd == regSink || !fits || b.rs1 != a.rd:
+		case !fits || b.rs1 != a.rd:
 			return inst{}, false
 		case b.op == opADDI && b.rd == a.rd:
 			f.op, f.imm = opFuseLA, int32(sum)
@@ -123,7 +126,7 @@ func fuse(a, b *inst) (inst, bool) {
 			return inst{}, false
 		}
 	case opSLLI, opSRLI, opSLLIW, opSRLIW:
-		if a.rd == regSink || b.rs1 != a.rd && b.rs2 != a.rd {
+		if b.rs1 != a.rd && b.rs2 != a.rd {
 			return inst{}, false
 		}
 		switch b.op {
