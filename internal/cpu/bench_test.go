@@ -57,6 +57,22 @@ func BenchmarkInterpreterSv39(b *testing.B) {
 	b.ReportMetric(float64(slice)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
 }
 
+// BenchmarkInterpreterSv39Breakpoint is BenchmarkInterpreterSv39 with a
+// breakpoint set where the loop never goes: the interpreter's speed
+// while a debugger waits for a breakpoint.
+func BenchmarkInterpreterSv39Breakpoint(b *testing.B) {
+	c := newSv39Workload(b)
+	c.SetBreakpoints([]uint64{0x1000})
+	const slice = 1 << 20
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := c.Run(slice); r != StopBudget {
+			b.Fatalf("Run = %v", r)
+		}
+	}
+	b.ReportMetric(float64(slice)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MIPS")
+}
+
 func TestWorkloadNoAllocs(t *testing.T) {
 	c := newSv39Workload(t)
 	c.Run(1 << 16) // warm the decode cache and TLB

@@ -174,9 +174,12 @@ type CPU struct {
 	onGuard func(page uint64)
 
 	// Debugging: breakpoints and watchpoints live here, never in guest
-	// memory. debugOn gates the per-instruction check.
+	// memory. debugOn gates the per-instruction check, and bpBits lets
+	// it skip the pcs that cannot have a breakpoint: bit (pc/2)%4096 is
+	// set when a breakpoint's pc has the same bits.
 	debugOn  bool
 	bps      []uint64
+	bpBits   [64]uint64
 	bpSkip   uint64 // pc whose breakpoint is ignored once (resume)
 	bpSkipOK bool
 	watches  []Watch

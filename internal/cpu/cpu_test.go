@@ -441,6 +441,31 @@ func reencode(in inst) (uint32, bool) {
 	return 0, false
 }
 
+// The per-instruction breakpoint check skips pcs by a 4096-bit filter:
+// a breakpoint whose pc shares the filter bit (8 KiB away) must not stop
+// the hart, and a skip-once set for a pc the hart does not start at ends
+// at the first instruction, so the breakpoint stops the hart later.
+func TestBreakpointFilter(t *testing.T) {
+	code := prog(
+		addi(a0, a0, 1), // loop:
+		addi(a1, a1, 2), // +4
+		addi(a2, a2, 3), // +8
+		jal(zero, -12),
+	)
+	c := newTestCPU(t, code)
+	c.SetBreakpoints([]uint64{ramBase + 8 + 8192})
+	if r := c.Run(100); r != StopBudget {
+		t.Fatalf("Run with a breakpoint 8 KiB away = %v at pc %#x, want StopBudget", r, c.PC())
+	}
+	c.SetBreakpoints([]uint64{ramBase + 8, ramBase + 8 + 8192})
+	c.SkipBreakpointOnce(ramBase + 8)
+	c.SetPC(ramBase)
+	if r := c.Run(100); r != StopBreakpoint || c.PC() != ramBase+8 || c.ICount() != 102 {
+		t.Fatalf("Run = %v at pc %#x icount %d; want a stop at %#x after 2 instructions (the skip ended at the first)",
+			r, c.PC(), c.ICount(), ramBase+8)
+	}
+}
+
 func TestBreakpointAndWatchpoint(t *testing.T) {
 	pre := li(a0, ramBase+0x2000)
 	code := prog(

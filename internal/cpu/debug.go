@@ -34,7 +34,26 @@ type WatchHit struct {
 // SetBreakpoints replaces the breakpoint list (virtual pcs).
 func (c *CPU) SetBreakpoints(pcs []uint64) {
 	c.bps = append(c.bps[:0], pcs...)
+	c.bpBits = [64]uint64{}
+	for _, pc := range pcs {
+		w, m := bpBit(pc)
+		c.bpBits[w] |= m
+	}
 	c.updateDebug()
+}
+
+// mayBreak reports whether the instruction at pc needs breakHere: it may
+// have a breakpoint, or a breakpoint is to be skipped once (the skip ends
+// at the first instruction, wherever that is).
+func (c *CPU) mayBreak(pc uint64) bool {
+	w, m := bpBit(pc)
+	return c.bpSkipOK || c.bpBits[w]&m != 0
+}
+
+// bpBit returns the word and bit of bpBits for pc.
+func bpBit(pc uint64) (uint64, uint64) {
+	i := (pc >> 1) % 4096
+	return i / 64, 1 << (i % 64)
 }
 
 // SetWatchpoints replaces the watchpoint list.
@@ -69,6 +88,19 @@ func (c *CPU) breakHere() bool {
 		}
 	}
 	c.bpSkipOK = false
+	return false
+}
+
+// breakAt reports whether a breakpoint is set at pc.
+func (c *CPU) breakAt(pc uint64) bool {
+	if w, m := bpBit(pc); c.bpBits[w]&m == 0 {
+		return false
+	}
+	for _, b := range c.bps {
+		if b == pc {
+			return true
+		}
+	}
 	return false
 }
 

@@ -26,8 +26,9 @@ import "encoding/binary"
 // pair is never split by an interrupt or the end of a slice, because
 // step runs only the first instruction of a pair (decoded again, alone,
 // by firstOfPair) when a single instruction is left before the limit.
-// It does the same while breakpoints or watchpoints are set, so that a
-// breakpoint on the second instruction is seen.
+// It does the same when a breakpoint is set on the second instruction,
+// so that the breakpoint is seen. Watchpoints need nothing: a watched
+// page is never on the TLB's fast path, the only one fused accesses take.
 //
 // Only the fused memory ops can fail, and only on the TLB's fast path is
 // a pair run fused: when the first access would take the slow path (a
@@ -90,9 +91,11 @@ var fuseShift = [...]op{
 //	            rs2 and rs3 = its sources
 //	memory ops  rd, rs1, rs2 = the first's registers; fop and rs3 =
 //	            the second's rd (rs2 for sd) and rs1; imm = the two
-//	            immediates (immLo, immHi); fn3 = the first's length
+//	            immediates (immLo, immHi)
+//
+// and in all of them fn3 = the first instruction's length.
 func fuse(a, b *inst) (inst, bool) {
-	f := inst{rd: a.rd, length: a.length + b.length}
+	f := inst{rd: a.rd, length: a.length + b.length, fn3: a.length}
 	// The offset or value of a pair whose second instruction adds a
 	// 12-bit immediate to the first's; the slot holds it only if it fits
 	// in 32 bits (lui 0x80000 + addi -1 does not).
@@ -152,7 +155,7 @@ func fuse(a, b *inst) (inst, bool) {
 			return inst{}, false
 		}
 		// Both immediates are 12 bits: the first's in the low half.
-		f.rs1, f.rs2, f.fn3 = a.rs1, a.rs2, a.length
+		f.rs1, f.rs2 = a.rs1, a.rs2
 		f.imm = int32(uint32(uint16(a.imm)) | uint32(b.imm)<<16)
 	default:
 		return inst{}, false

@@ -164,25 +164,53 @@ func TestFusedPairs(t *testing.T) {
 	}
 }
 
-// A breakpoint on the second instruction of a pair stops there: while
-// breakpoints are set, pairs run as two instructions.
+// Breakpoints and watchpoints see a fused pair as two instructions: a
+// breakpoint on the second stops there, resuming from a breakpoint on
+// the first stops at one on the second, and a watched store as the
+// second of a pair stops right after it.
 func TestFusedPairBreakpoint(t *testing.T) {
 	code := prog(fuseSetup, slli(a2, a0, 13), or(a2, a2, a1), addi(a3, a2, 1), halt)
 	first := ramBase + 4*uint64(len(fuseSetup))
-	c := newTestCPU(t, code)
-	c.Run(uint64(len(fuseSetup))) // decodes (and fuses) the pair's slot
-	if c.PC() != first {
-		t.Fatalf("setup ended at %#x, want %#x", c.PC(), first)
+	for _, bps := range [][]uint64{{first + 4}, {first, first + 4}} {
+		c := newFuseCPU(t, code)
+		c.Run(uint64(len(fuseSetup)) + 2) // the pair, fused
+		if got := slotAt(t, c, first).op; got != opFuseSLLIOr {
+			t.Fatalf("slot at the pair has op %d, want the fused op %d", got, opFuseSLLIOr)
+		}
+		shifted := c.Reg(int(a0)) << 13
+		c.SetPC(first)
+		c.SetReg(int(a2), 0)
+		c.SetBreakpoints(bps)
+		if bps[0] == first {
+			if r := c.Run(100); r != StopBreakpoint || c.PC() != first {
+				t.Fatalf("breakpoints %#x: Run = %v at pc %#x, want a stop at %#x", bps, r, c.PC(), first)
+			}
+			c.SkipBreakpointOnce(first)
+		}
+		if r := c.Run(100); r != StopBreakpoint || c.PC() != first+4 {
+			t.Fatalf("breakpoints %#x: Run = %v at pc %#x, want a stop at %#x", bps, r, c.PC(), first+4)
+		}
+		if got := c.Reg(int(a2)); got != shifted {
+			t.Fatalf("breakpoints %#x: a2 = %#x at the breakpoint, want %#x (the shift alone)", bps, got, shifted)
+		}
 	}
-	c.SetBreakpoints([]uint64{first + 4})
-	if r := c.Run(100); r != StopBreakpoint || c.PC() != first+4 {
-		t.Fatalf("Run = %v at pc %#x, want a breakpoint stop at %#x", r, c.PC(), first+4)
+
+	// sd, sd in a loop; the second store is watched once the pair has run
+	// fused.
+	code = prog(fuseSetup, sd(a0, s2, 8), sd(a1, s2, 16), jal(zero, -8))
+	c := newFuseCPU(t, code)
+	c.Run(uint64(len(fuseSetup)) + 6)
+	if got := slotAt(t, c, first).op; got != opFuseSDSD {
+		t.Fatalf("slot at the pair has op %d, want the fused op %d", got, opFuseSDSD)
 	}
-	if got, want := c.Reg(int(a2)), c.Reg(int(a0))<<13; got != want {
-		t.Fatalf("a2 = %#x at the breakpoint, want %#x (the shift alone)", got, want)
+	c.SetWatchpoints([]Watch{{Addr: fuseData + 16, Len: 8, Kind: WatchWrite}})
+	n := c.ICount()
+	if r := c.Run(100); r != StopWatchpoint {
+		t.Fatalf("Run = %v, want StopWatchpoint", r)
 	}
-	if got := slotAt(t, c, first).op; got != opFuseSLLIOr {
-		t.Fatalf("slot at the pair has op %d, want the fused op %d", got, opFuseSLLIOr)
+	if hit := c.LastWatchHit(); hit.PC != first+4 || c.PC() != first+8 || c.ICount() != n+2 {
+		t.Fatalf("watch hit at pc %#x, stopped at pc %#x after %d instructions; want the second store (%#x) done, 2 instructions",
+			hit.PC, c.PC(), c.ICount()-n, first+4)
 	}
 }
 
