@@ -36,3 +36,5 @@ scripts/record-overhead.sh 10
 
 # Reverse execution on a 5-billion-instruction recording.
 go test -run '^$' -bench 'ReverseStep' -benchtime 1x -timeout 30m -v ./internal/debugger/ | grep -E 'Benchmark|bench_test'
+# Reverse-continue through a whole recording with a breakpoint armed.
+go test -run '^$' -bench 'ReverseContinue' -benchtime 1x ./internal/debugger/

@@ -98,21 +98,7 @@ func BenchmarkReverseStep(b *testing.B) {
 	path, res, _ := recordGowork(b, total, 0)
 	b.Logf("recorded %d instructions in %v", res.ICount, time.Since(start))
 
-	var out2 bytes.Buffer
-	m2 := linuxLong(b, &out2)
-	r, err := rrlog.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := replay.Play(m2, r)
-	r.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(m2, p, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := openLong(b, path)
 	start = time.Now()
 	if err := d.Seek(d.End()); err != nil {
 		b.Fatal(err)
@@ -148,6 +134,55 @@ func BenchmarkReverseStep(b *testing.B) {
 	b.ReportMetric(ms(seeks[len(seeks)/2]), "seek-median-ms")
 	b.ReportMetric(ms(seeks[len(seeks)-1]), "seek-worst-ms")
 	b.ReportMetric(float64(d.End()), "insns")
+}
+
+// openLong opens the recording at path in a debugger, on a fresh machine.
+func openLong(b *testing.B, path string) *Debugger {
+	var out bytes.Buffer
+	m := linuxLong(b, &out)
+	r, err := rrlog.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := replay.Play(m, r)
+	r.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := New(m, p, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkReverseContinue records a Linux session of about a billion
+// instructions (boot, gowork until 700 M, poweroff), walks to its end
+// in the debugger, sets a breakpoint that is never hit, and measures a
+// reverse-continue: it replays the whole recording, interval by interval,
+// with the breakpoint armed (on the interpreter, which runs whenever
+// breakpoints are set) and ends at the start. Run it with -benchtime 1x.
+func BenchmarkReverseContinue(b *testing.B) {
+	path, res, _ := recordGowork(b, 700_000_000, 0)
+	d := openLong(b, path)
+	if err := d.Seek(d.End()); err != nil {
+		b.Fatal(err)
+	}
+	d.SetBreakpoints([]uint64{0x1000})
+	b.ResetTimer()
+	for range b.N {
+		if err := d.Seek(d.End()); err != nil {
+			b.Fatal(err)
+		}
+		st, err := d.ReverseContinue(nil)
+		if err != nil || st.Kind != StopBegin {
+			b.Fatalf("reverse-continue: %+v, %v; want the start of the recording", st, err)
+		}
+	}
+	b.StopTimer()
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(s, "revcont-s")
+	b.ReportMetric(float64(res.ICount)/s/1e6, "MIPS")
 }
 
 // BenchmarkFirstSeek records a long Linux session (boot, then gowork
