@@ -321,21 +321,21 @@ func (c *CPU) step() {
 		// runs; with one instruction left before the limit, or a
 		// breakpoint on the second, the first runs alone.
 		case opFuseLI:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
 			icount++
 			x[in.rd] = uint64(in.imm)
 		case opFuseLA:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
 			icount++
 			x[in.rd] = pc + uint64(in.imm)
 		case opFuseCall:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -345,7 +345,7 @@ func (c *CPU) step() {
 			next = (pc + uint64(in.imm)) &^ 1
 			c.jumped(icount)
 		case opFuseSLLIOr, opFuseSLLIXor, opFuseSLLIAdd:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -353,7 +353,7 @@ func (c *CPU) step() {
 			x[in.rd] = x[in.rs1] << uint(in.imm)
 			x[in.fop] = shiftPairOp(in.op-opFuseSLLIOr, x[in.rs2], x[in.rs3])
 		case opFuseSRLIOr, opFuseSRLIXor, opFuseSRLIAdd:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -361,7 +361,7 @@ func (c *CPU) step() {
 			x[in.rd] = x[in.rs1] >> uint(in.imm)
 			x[in.fop] = shiftPairOp(in.op-opFuseSRLIOr, x[in.rs2], x[in.rs3])
 		case opFuseSLLIWOr, opFuseSLLIWXor, opFuseSLLIWAdd:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -369,7 +369,7 @@ func (c *CPU) step() {
 			x[in.rd] = uint64(int64(int32(uint32(x[in.rs1]) << uint(in.imm))))
 			x[in.fop] = shiftPairOp(in.op-opFuseSLLIWOr, x[in.rs2], x[in.rs3])
 		case opFuseSRLIWOr, opFuseSRLIWXor, opFuseSRLIWAdd:
-			if icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -381,7 +381,7 @@ func (c *CPU) step() {
 		// alone; when the second does, the second runs by itself next.
 		case opFuseLWAddi:
 			off, ok := c.readOff(x[in.rs1]+immLo(in.imm), 3)
-			if !ok || icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if !ok || c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -390,7 +390,7 @@ func (c *CPU) step() {
 			x[in.fop] = x[in.rs3] + immHi(in.imm)
 		case opFuseLDAddi:
 			off, ok := c.readOff(x[in.rs1]+immLo(in.imm), 7)
-			if !ok || icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if !ok || c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -399,7 +399,7 @@ func (c *CPU) step() {
 			x[in.fop] = x[in.rs3] + immHi(in.imm)
 		case opFuseSWAddi:
 			off, ok := c.writeOff(x[in.rs1]+immLo(in.imm), 3)
-			if !ok || icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if !ok || c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -408,7 +408,7 @@ func (c *CPU) step() {
 			x[in.fop] = x[in.rs3] + immHi(in.imm)
 		case opFuseSDAddi:
 			off, ok := c.writeOff(x[in.rs1]+immLo(in.imm), 7)
-			if !ok || icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if !ok || c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -417,7 +417,7 @@ func (c *CPU) step() {
 			x[in.fop] = x[in.rs3] + immHi(in.imm)
 		case opFuseLDLD:
 			off, ok := c.readOff(x[in.rs1]+immLo(in.imm), 7)
-			if !ok || icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if !ok || c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}
@@ -430,7 +430,7 @@ func (c *CPU) step() {
 			x[in.fop] = binary.LittleEndian.Uint64(c.ram[off:])
 		case opFuseSDSD:
 			off, ok := c.writeOff(x[in.rs1]+immLo(in.imm), 7)
-			if !ok || icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3)) {
+			if !ok || c.firstAlone(in, pc, icount) {
 				in, next = c.firstOfPair(pc)
 				goto dispatch
 			}

@@ -200,6 +200,13 @@ func (c *CPU) pairWith(slot *inst, po uint64) {
 	}
 }
 
+// firstAlone reports whether the fused pair in, at pc, must run its
+// first instruction alone: icount (counting the first) is at the limit,
+// or the second has a breakpoint.
+func (c *CPU) firstAlone(in *inst, pc, icount uint64) bool {
+	return icount >= c.limit || c.debugOn && c.breakAt(pc+uint64(in.fn3))
+}
+
 // firstOfPair decodes the first instruction of the fused pair at pc
 // alone, for step to run it by itself, and returns it with the pc after
 // it. pc is in the current fetch page, as the pair's slot is.
