@@ -179,6 +179,7 @@ type CPU struct {
 	// set when a breakpoint's pc has the same bits.
 	debugOn  bool
 	bps      []uint64
+	bpPages  []uint64 // the virtual pages of bps (for the compiled engine)
 	bpBits   [64]uint64
 	bpSkip   uint64 // pc whose breakpoint is ignored once (resume)
 	bpSkipOK bool
@@ -695,7 +696,7 @@ func (c *CPU) Run(budget uint64) StopReason {
 			return StopBudget
 		}
 		c.limit = c.stop
-		if c.jit != nil && !c.debugOn {
+		if c.jit != nil && len(c.watches) == 0 {
 			c.jitRun()
 		} else {
 			c.step()

@@ -1,5 +1,7 @@
 package cpu
 
+import "slices"
+
 // Breakpoints and watchpoints for the debugger. They are kept in the
 // hart: guest memory is never patched, so a debugging session cannot
 // change what the guest sees.
@@ -35,11 +37,21 @@ type WatchHit struct {
 func (c *CPU) SetBreakpoints(pcs []uint64) {
 	c.bps = append(c.bps[:0], pcs...)
 	c.bpBits = [64]uint64{}
+	c.bpPages = c.bpPages[:0]
 	for _, pc := range pcs {
 		w, m := bpBit(pc)
 		c.bpBits[w] |= m
+		if !slices.Contains(c.bpPages, pc>>12) {
+			c.bpPages = append(c.bpPages, pc>>12)
+		}
 	}
 	c.updateDebug()
+	c.jitBreakpoints()
+}
+
+// onBreakPage reports whether pc is on a virtual page with a breakpoint.
+func (c *CPU) onBreakPage(pc uint64) bool {
+	return slices.Contains(c.bpPages, pc>>12)
 }
 
 // mayBreak reports whether the instruction at pc needs breakHere: it may

@@ -409,6 +409,16 @@ func (c *CPU) jitRun() {
 	cpu := unsafe.Add(unsafe.Pointer(c), jitBias)
 	var cell uint64
 	for c.icount < c.limit {
+		if c.debugOn && (c.bpSkipOK || c.onBreakPage(c.pc)) {
+			// A page with a breakpoint runs on the interpreter, which
+			// checks every pc (see jitBreakpoints); so does the first
+			// instruction after a resume from a breakpoint.
+			if !c.interp(jitBreakRun) {
+				return
+			}
+			cell = 0
+			continue
+		}
 		b := c.jitLookup()
 		if b == &j.cold {
 			if !c.coldRun() {
@@ -451,6 +461,28 @@ func (c *CPU) jitRun() {
 		}
 	}
 	runtime.KeepAlive(c)
+}
+
+// jitBreakRun is how many instructions the interpreter runs at a time on
+// a page with a breakpoint before the compiled engine looks again.
+const jitBreakRun = 64
+
+// jitBreakpoints is called when the hart's breakpoints change. With
+// breakpoints set the compiled engine still runs, except on the virtual
+// pages that hold one, which the interpreter runs (jitRun checks each pc
+// it dispatches). Generated code reaches another block without going
+// through jitRun in two ways: a chained exit, which only ever leads to a
+// block of the same virtual page (see chain), and the jump cache, which
+// jitLookup fills as it finds blocks. So the jump cache is emptied here,
+// and while breakpoints are set jitLookup never runs for a page with one,
+// so no block of such a page gets back in. The harts of a machine share
+// the engine and are given the same breakpoints (machine.SetBreakpoints).
+func (c *CPU) jitBreakpoints() {
+	if j := c.jit; j != nil {
+		for i := uint64(0); i < jcSize; i++ {
+			j.jc(i)[0] = 1 // no pc is odd
+		}
+	}
 }
 
 // coldRun runs code that is not hot yet on the interpreter, up to where

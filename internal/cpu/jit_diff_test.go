@@ -1329,3 +1329,130 @@ func bothEngines(t *testing.T, p diffProg) [2]*CPU {
 	}
 	return cs
 }
+
+// TestJITBreakpoints runs generated programs on both engines with the
+// same breakpoints, at pcs the program reaches, set after two slices and
+// resumed from after each stop as a debugger does. With breakpoints set the compiled engine runs all
+// but the pages that hold one; both engines must stop at the same
+// breakpoints in the same states.
+func TestJITBreakpoints(t *testing.T) {
+	seeds := uint64(60)
+	if testing.Short() {
+		seeds = 20
+	}
+	var stops int
+	var calls uint64
+	for seed := uint64(1); seed <= seeds; seed++ {
+		p := genDiffProg(seed)
+		r := rand.New(rand.NewPCG(seed, 99))
+		probe := newDiffCPU(p, false, 0)
+		var pcs []uint64
+		for range 3000 {
+			if probe.Run(1) == StopIdle {
+				break
+			}
+			pcs = append(pcs, probe.pc)
+		}
+		if len(pcs) == 0 {
+			continue
+		}
+		var bps []uint64
+		for range 1 + r.IntN(3) {
+			bps = append(bps, pcs[r.IntN(len(pcs))])
+		}
+		ci, cj := newDiffCPU(p, false, 0), newDiffCPU(p, true, 1<<20)
+		if cj.jit == nil {
+			t.Skip("no compiled engine on this host")
+		}
+		cj.setJITHot(1)
+		for slice, start := 0, ci.ICount(); ci.ICount()-start < 20000; slice++ {
+			if slice == 2 {
+				// Set once the compiled engine has run (and filled
+				// its jump cache) without them.
+				ci.SetBreakpoints(bps)
+				cj.SetBreakpoints(bps)
+			}
+			n := uint64(1 + r.IntN(3000))
+			ri, rj := ci.Run(n), cj.Run(n)
+			si, sj := ci.Save(), cj.Save()
+			if ri != rj || si != sj {
+				t.Fatalf("seed %d, breakpoints %#x: slice %d: Run(%d) -> %v / %v, state (-interp +jit):\n%s",
+					seed, bps, slice, n, ri, rj, cmp.Diff(si, sj))
+			}
+			if ri == StopIdle {
+				break
+			}
+			if ri == StopBreakpoint {
+				stops++
+				ci.SkipBreakpointOnce(si.PC)
+				cj.SkipBreakpointOnce(sj.PC)
+			}
+			// Interrupt lines change between slices, the same on both:
+			// a resume may then begin in a handler, away from the
+			// breakpoint it skips once.
+			if r.IntN(4) == 0 {
+				bit := []uint64{MipMTIP, MipMSIP, MipMEIP, MipSEIP}[r.IntN(4)]
+				lvl := r.IntN(2) == 0
+				ci.SetPending(bit, lvl)
+				cj.SetPending(bit, lvl)
+			}
+		}
+		calls += cj.JITStats().Calls
+	}
+	t.Logf("%d breakpoint stops; %d entries into generated code with breakpoints set", stops, calls)
+	if stops == 0 || calls == 0 {
+		t.Fatalf("the programs stopped at %d breakpoints and entered generated code %d times", stops, calls)
+	}
+}
+
+// TestJITBreakpointResume: a resume from a breakpoint skips it for one
+// instruction only, also when an interrupt is taken first and the
+// handler, on another page, runs compiled (from the second round): back
+// at the breakpoint the hart stops again, on both engines alike.
+func TestJITBreakpointResume(t *testing.T) {
+	const handler = 0x2000
+	code := prog(
+		li(t0, ramBase+handler), csrrw(zero, csrMtvec, t0),
+		li(t0, MipMSIP), csrrw(zero, csrMie, t0),
+		li(t0, msMIE), csrrw(zero, csrMstatus, t0),
+		addi(a0, a0, 1), // loop: the breakpoint
+		jal(zero, -4),
+	)
+	bp := ramBase + 4*uint64(len(code)-2)
+	var states [2]State
+	for i, jit := range []bool{false, true} {
+		c := newTestCPU(t, code)
+		// The handler counts and turns the interrupt off; each round
+		// turns it on again.
+		for k, w := range []uint32{addi(a1, a1, 1), csrrw(zero, csrMie, zero), mret} {
+			binary.LittleEndian.PutUint32(c.ram[handler+4*k:], w)
+		}
+		if jit {
+			if !c.EnableJIT(0) {
+				t.Skip("no compiled engine on this host")
+			}
+			c.setJITHot(1)
+		}
+		c.SetBreakpoints([]uint64{bp})
+		for range 3 { // stop, resume, stop again: the loop gets hot
+			if r := c.Run(1000); r != StopBreakpoint || c.PC() != bp {
+				t.Fatalf("jit %v: Run = %v at %#x, want a stop at %#x", jit, r, c.PC(), bp)
+			}
+			c.SkipBreakpointOnce(bp)
+		}
+		for round := range uint64(4) { // the handler gets hot too
+			n := c.ICount()
+			c.SetPending(MipMSIP, true)
+			c.mie = MipMSIP
+			if r := c.Run(1000); r != StopBreakpoint || c.PC() != bp || c.ICount() != n+3 || c.Reg(int(a1)) != round+1 {
+				t.Fatalf("jit %v, round %d: Run = %v at %#x after %d instructions, a1 = %d; want the handler's 3 instructions, then a stop at %#x",
+					jit, round, r, c.PC(), c.ICount()-n, c.Reg(int(a1)), bp)
+			}
+			c.SkipBreakpointOnce(bp)
+		}
+		states[i] = c.Save()
+	}
+	if diff := cmp.Diff(states[0], states[1]); diff != "" {
+		t.Fatalf("engines differ (-interp +jit):\n%s", diff)
+	}
+}

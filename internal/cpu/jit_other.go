@@ -40,6 +40,7 @@ func (c *CPU) JITDump(w io.Writer) error {
 }
 
 func (c *CPU) jitRun()                                { c.step() }
+func (c *CPU) jitBreakpoints()                        {}
 func (c *CPU) jitInvalidate(page, first, last uint64) {}
 
 func (c *CPU) setJITHot(n uint32) {}
