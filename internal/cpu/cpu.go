@@ -696,7 +696,7 @@ func (c *CPU) Run(budget uint64) StopReason {
 			return StopBudget
 		}
 		c.limit = c.stop
-		if c.jit != nil && len(c.watches) == 0 {
+		if c.jit != nil {
 			c.jitRun()
 		} else {
 			c.step()

@@ -1332,19 +1332,66 @@ func bothEngines(t *testing.T, p diffProg) [2]*CPU {
 
 // TestJITBreakpoints runs generated programs on both engines with the
 // same breakpoints, at pcs the program reaches, set after two slices and
-// resumed from after each stop as a debugger does. With breakpoints set the compiled engine runs all
-// but the pages that hold one; both engines must stop at the same
-// breakpoints in the same states.
+// resumed from after each stop as a debugger does. With breakpoints set
+// the compiled engine runs all but the pages that hold one; both engines
+// must stop at the same breakpoints in the same states.
 func TestJITBreakpoints(t *testing.T) {
+	stops, calls := compareDebug(t, func(r *rand.Rand, pcs []uint64, c *CPU) {
+		var bps []uint64
+		for range 1 + r.IntN(3) {
+			bps = append(bps, pcs[r.IntN(len(pcs))])
+		}
+		c.SetBreakpoints(bps)
+	})
+	if stops[StopBreakpoint] == 0 || calls == 0 {
+		t.Fatalf("the programs stopped at %d breakpoints and entered generated code %d times", stops[StopBreakpoint], calls)
+	}
+}
+
+// TestJITWatchpoints is TestJITBreakpoints with watchpoints on the data
+// the programs use: virtual and physical, read, write and access, and
+// sometimes a breakpoint too. The compiled engine reaches watched pages
+// only through the slow path, that is the interpreter.
+func TestJITWatchpoints(t *testing.T) {
+	stops, calls := compareDebug(t, func(r *rand.Rand, pcs []uint64, c *CPU) {
+		var ws []Watch
+		for range 1 + r.IntN(2) {
+			addr := dData + uint64(r.IntN(0x2000))&^7
+			if r.IntN(2) == 0 {
+				addr = dData + 0x800 - 64 + uint64(r.IntN(128)) // around sp
+			}
+			ws = append(ws, Watch{
+				Addr:     addr,
+				Len:      []uint64{1, 8, 64, 0x400}[r.IntN(4)],
+				Kind:     []WatchKind{WatchWrite, WatchRead, WatchAccess}[r.IntN(3)],
+				Physical: r.IntN(4) == 0,
+			})
+		}
+		c.SetWatchpoints(ws)
+		if r.IntN(3) == 0 {
+			c.SetBreakpoints([]uint64{pcs[r.IntN(len(pcs))]})
+		}
+	})
+	if stops[StopWatchpoint] == 0 || calls == 0 {
+		t.Fatalf("the programs stopped at %d watchpoints and entered generated code %d times", stops[StopWatchpoint], calls)
+	}
+}
+
+// compareDebug runs generated programs on both engines, arms both harts
+// alike with arm (given pcs the program reaches) after two slices, and
+// compares stop reasons, states and watch hits after every slice,
+// resuming from breakpoints as a debugger does. It returns the stops by
+// reason and how often generated code was entered.
+func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs []uint64, c *CPU)) (map[StopReason]int, uint64) {
+	t.Helper()
 	seeds := uint64(60)
 	if testing.Short() {
 		seeds = 20
 	}
-	var stops int
+	stops := map[StopReason]int{}
 	var calls uint64
 	for seed := uint64(1); seed <= seeds; seed++ {
 		p := genDiffProg(seed)
-		r := rand.New(rand.NewPCG(seed, 99))
 		probe := newDiffCPU(p, false, 0)
 		var pcs []uint64
 		for range 3000 {
@@ -1356,40 +1403,36 @@ func TestJITBreakpoints(t *testing.T) {
 		if len(pcs) == 0 {
 			continue
 		}
-		var bps []uint64
-		for range 1 + r.IntN(3) {
-			bps = append(bps, pcs[r.IntN(len(pcs))])
-		}
 		ci, cj := newDiffCPU(p, false, 0), newDiffCPU(p, true, 1<<20)
 		if cj.jit == nil {
 			t.Skip("no compiled engine on this host")
 		}
 		cj.setJITHot(1)
+		r := rand.New(rand.NewPCG(seed, 99))
 		for slice, start := 0, ci.ICount(); ci.ICount()-start < 20000; slice++ {
 			if slice == 2 {
-				// Set once the compiled engine has run (and filled
+				// Armed once the compiled engine has run (and filled
 				// its jump cache) without them.
-				ci.SetBreakpoints(bps)
-				cj.SetBreakpoints(bps)
+				k := r.Uint64()
+				arm(rand.New(rand.NewPCG(k, 1)), pcs, ci)
+				arm(rand.New(rand.NewPCG(k, 1)), pcs, cj)
 			}
 			n := uint64(1 + r.IntN(3000))
 			ri, rj := ci.Run(n), cj.Run(n)
 			si, sj := ci.Save(), cj.Save()
-			if ri != rj || si != sj {
-				t.Fatalf("seed %d, breakpoints %#x: slice %d: Run(%d) -> %v / %v, state (-interp +jit):\n%s",
-					seed, bps, slice, n, ri, rj, cmp.Diff(si, sj))
+			if ri != rj || si != sj || ci.LastWatchHit() != cj.LastWatchHit() {
+				t.Fatalf("seed %d: slice %d: Run(%d) -> %v / %v, watch hits %+v / %+v, state (-interp +jit):\n%s",
+					seed, slice, n, ri, rj, ci.LastWatchHit(), cj.LastWatchHit(), cmp.Diff(si, sj))
 			}
+			stops[ri]++
 			if ri == StopIdle {
 				break
 			}
 			if ri == StopBreakpoint {
-				stops++
 				ci.SkipBreakpointOnce(si.PC)
 				cj.SkipBreakpointOnce(sj.PC)
 			}
-			// Interrupt lines change between slices, the same on both:
-			// a resume may then begin in a handler, away from the
-			// breakpoint it skips once.
+			// Interrupt lines change between slices, the same on both.
 			if r.IntN(4) == 0 {
 				bit := []uint64{MipMTIP, MipMSIP, MipMEIP, MipSEIP}[r.IntN(4)]
 				lvl := r.IntN(2) == 0
@@ -1399,10 +1442,8 @@ func TestJITBreakpoints(t *testing.T) {
 		}
 		calls += cj.JITStats().Calls
 	}
-	t.Logf("%d breakpoint stops; %d entries into generated code with breakpoints set", stops, calls)
-	if stops == 0 || calls == 0 {
-		t.Fatalf("the programs stopped at %d breakpoints and entered generated code %d times", stops, calls)
-	}
+	t.Logf("stops %v; %d entries into generated code", stops, calls)
+	return stops, calls
 }
 
 // TestJITBreakpointResume: a resume from a breakpoint skips it for one

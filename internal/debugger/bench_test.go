@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rewindvm/rewind/internal/block"
+	"github.com/rewindvm/rewind/internal/cpu"
 	"github.com/rewindvm/rewind/internal/machine"
 	"github.com/rewindvm/rewind/internal/replay"
 	"github.com/rewindvm/rewind/internal/rrlog"
@@ -158,31 +159,43 @@ func openLong(b *testing.B, path string) *Debugger {
 
 // BenchmarkReverseContinue records a Linux session of about a billion
 // instructions (boot, gowork until 700 M, poweroff), walks to its end
-// in the debugger, sets a breakpoint that is never hit, and measures a
-// reverse-continue: it replays the whole recording, interval by interval,
-// with the breakpoint armed (on the interpreter, which runs whenever
-// breakpoints are set) and ends at the start. Run it with -benchtime 1x.
+// in the debugger, and measures a reverse-continue with a breakpoint, or
+// a write watchpoint, that is never hit: it replays the whole recording,
+// interval by interval, with it armed, and ends at the start. Run it with
+// -benchtime 1x.
 func BenchmarkReverseContinue(b *testing.B) {
 	path, res, _ := recordGowork(b, 700_000_000, 0)
-	d := openLong(b, path)
-	if err := d.Seek(d.End()); err != nil {
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		arm  func(d *Debugger)
+	}{
+		{"breakpoint", func(d *Debugger) { d.SetBreakpoints([]uint64{0x1000}) }},
+		{"watchpoint", func(d *Debugger) {
+			d.SetWatchpoints([]cpu.Watch{{Addr: 0x1000, Len: 8, Kind: cpu.WatchWrite}})
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			d := openLong(b, path)
+			if err := d.Seek(d.End()); err != nil {
+				b.Fatal(err)
+			}
+			tc.arm(d)
+			b.ResetTimer()
+			for range b.N {
+				if err := d.Seek(d.End()); err != nil {
+					b.Fatal(err)
+				}
+				st, err := d.ReverseContinue(nil)
+				if err != nil || st.Kind != StopBegin {
+					b.Fatalf("reverse-continue: %+v, %v; want the start of the recording", st, err)
+				}
+			}
+			b.StopTimer()
+			s := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(s, "revcont-s")
+			b.ReportMetric(float64(res.ICount)/s/1e6, "MIPS")
+		})
 	}
-	d.SetBreakpoints([]uint64{0x1000})
-	b.ResetTimer()
-	for range b.N {
-		if err := d.Seek(d.End()); err != nil {
-			b.Fatal(err)
-		}
-		st, err := d.ReverseContinue(nil)
-		if err != nil || st.Kind != StopBegin {
-			b.Fatalf("reverse-continue: %+v, %v; want the start of the recording", st, err)
-		}
-	}
-	b.StopTimer()
-	s := b.Elapsed().Seconds() / float64(b.N)
-	b.ReportMetric(s, "revcont-s")
-	b.ReportMetric(float64(res.ICount)/s/1e6, "MIPS")
 }
 
 // BenchmarkFirstSeek records a long Linux session (boot, then gowork
