@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 package cpu
 
 import (
@@ -1336,7 +1338,7 @@ func bothEngines(t *testing.T, p diffProg) [2]*CPU {
 // the compiled engine runs all but the pages that hold one; both engines
 // must stop at the same breakpoints in the same states.
 func TestJITBreakpoints(t *testing.T) {
-	stops, calls := compareDebug(t, func(r *rand.Rand, pcs []uint64, c *CPU) {
+	stops, calls := compareDebug(t, func(r *rand.Rand, pcs, _ []uint64, c *CPU) {
 		var bps []uint64
 		for range 1 + r.IntN(3) {
 			bps = append(bps, pcs[r.IntN(len(pcs))])
@@ -1353,12 +1355,12 @@ func TestJITBreakpoints(t *testing.T) {
 // sometimes a breakpoint too. The compiled engine reaches watched pages
 // only through the slow path, that is the interpreter.
 func TestJITWatchpoints(t *testing.T) {
-	stops, calls := compareDebug(t, func(r *rand.Rand, pcs []uint64, c *CPU) {
+	stops, calls := compareDebug(t, func(r *rand.Rand, pcs, addrs []uint64, c *CPU) {
 		var ws []Watch
 		for range 1 + r.IntN(2) {
-			addr := dData + uint64(r.IntN(0x2000))&^7
-			if r.IntN(2) == 0 {
-				addr = dData + 0x800 - 64 + uint64(r.IntN(128)) // around sp
+			addr := addrs[r.IntN(len(addrs))]
+			if r.IntN(4) == 0 {
+				addr = dData + uint64(r.IntN(0x2000))&^7
 			}
 			ws = append(ws, Watch{
 				Addr:     addr,
@@ -1378,11 +1380,12 @@ func TestJITWatchpoints(t *testing.T) {
 }
 
 // compareDebug runs generated programs on both engines, arms both harts
-// alike with arm (given pcs the program reaches) after two slices, and
+// alike with arm (given pcs the program reaches and data addresses it
+// accesses) after two slices, and
 // compares stop reasons, states and watch hits after every slice,
 // resuming from breakpoints as a debugger does. It returns the stops by
 // reason and how often generated code was entered.
-func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs []uint64, c *CPU)) (map[StopReason]int, uint64) {
+func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs, addrs []uint64, c *CPU)) (map[StopReason]int, uint64) {
 	t.Helper()
 	seeds := uint64(60)
 	if testing.Short() {
@@ -1392,15 +1395,21 @@ func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs []uint64, c *CPU)) (m
 	var calls uint64
 	for seed := uint64(1); seed <= seeds; seed++ {
 		p := genDiffProg(seed)
+		// The pcs the program reaches and the data addresses it uses.
 		probe := newDiffCPU(p, false, 0)
-		var pcs []uint64
+		probe.SetWatchpoints([]Watch{{Addr: dData, Len: 0x4000, Kind: WatchAccess}})
+		var pcs, addrs []uint64
 		for range 3000 {
-			if probe.Run(1) == StopIdle {
+			r := probe.Run(1)
+			if r == StopIdle {
 				break
+			}
+			if r == StopWatchpoint {
+				addrs = append(addrs, probe.LastWatchHit().Addr)
 			}
 			pcs = append(pcs, probe.pc)
 		}
-		if len(pcs) == 0 {
+		if len(pcs) == 0 || len(addrs) == 0 {
 			continue
 		}
 		ci, cj := newDiffCPU(p, false, 0), newDiffCPU(p, true, 1<<20)
@@ -1414,8 +1423,8 @@ func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs []uint64, c *CPU)) (m
 				// Armed once the compiled engine has run (and filled
 				// its jump cache) without them.
 				k := r.Uint64()
-				arm(rand.New(rand.NewPCG(k, 1)), pcs, ci)
-				arm(rand.New(rand.NewPCG(k, 1)), pcs, cj)
+				arm(rand.New(rand.NewPCG(k, 1)), pcs, addrs, ci)
+				arm(rand.New(rand.NewPCG(k, 1)), pcs, addrs, cj)
 			}
 			n := uint64(1 + r.IntN(3000))
 			ri, rj := ci.Run(n), cj.Run(n)
