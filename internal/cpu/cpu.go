@@ -179,7 +179,6 @@ type CPU struct {
 	// set when a breakpoint's pc has the same bits.
 	debugOn  bool
 	bps      []uint64
-	bpPages  []uint64 // the virtual pages of bps (for the compiled engine)
 	bpBits   [64]uint64
 	bpSkip   uint64 // pc whose breakpoint is ignored once (resume)
 	bpSkipOK bool
@@ -528,19 +527,13 @@ func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
 		slot = &(*ch)[po/2%chunkInsts]
 		c.curChunkVA = tlbNone // step's curChunk was noChunk
 	}
+	if in, ok := c.decodeInPage(po); ok {
+		*slot = in
+		slot.gen = c.curGen
+		c.pairWith(slot, po)
+		return slot, true
+	}
 	lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:])
-	if lo&3 != 3 {
-		*slot = decode16(lo)
-		slot.gen = c.curGen
-		c.pairWith(slot, po)
-		return slot, true
-	}
-	if po <= 0xffc {
-		*slot = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:]))
-		slot.gen = c.curGen
-		c.pairWith(slot, po)
-		return slot, true
-	}
 	pa, ok := c.translate(c.pc+2, accExec)
 	if !ok {
 		return nil, false
@@ -554,6 +547,20 @@ func (c *CPU) decodeSlot(slot *inst) (*inst, bool) {
 	c.scratchRaw = uint32(lo) | uint32(hi)<<16
 	c.scratch = decode32(c.scratchRaw)
 	return &c.scratch, true
+}
+
+// decodeInPage decodes the instruction at page offset po of the current
+// fetch page. It reports false for a 4-byte instruction that straddles
+// the page's end.
+func (c *CPU) decodeInPage(po uint64) (inst, bool) {
+	lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:])
+	if lo&3 != 3 {
+		return decode16(lo), true
+	}
+	if po <= 0xffc {
+		return decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:])), true
+	}
+	return inst{}, false
 }
 
 // exception takes a synchronous trap (Privileged spec §3.1.6.1, §4.1.1).

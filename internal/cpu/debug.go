@@ -1,7 +1,5 @@
 package cpu
 
-import "slices"
-
 // Breakpoints and watchpoints for the debugger. They are kept in the
 // hart: guest memory is never patched, so a debugging session cannot
 // change what the guest sees.
@@ -37,13 +35,9 @@ type WatchHit struct {
 func (c *CPU) SetBreakpoints(pcs []uint64) {
 	c.bps = append(c.bps[:0], pcs...)
 	c.bpBits = [64]uint64{}
-	c.bpPages = c.bpPages[:0]
 	for _, pc := range pcs {
 		w, m := bpBit(pc)
 		c.bpBits[w] |= m
-		if !slices.Contains(c.bpPages, pc>>12) {
-			c.bpPages = append(c.bpPages, pc>>12)
-		}
 	}
 	c.updateDebug()
 	c.jitBreakpoints()
@@ -51,7 +45,12 @@ func (c *CPU) SetBreakpoints(pcs []uint64) {
 
 // onBreakPage reports whether pc is on a virtual page with a breakpoint.
 func (c *CPU) onBreakPage(pc uint64) bool {
-	return slices.Contains(c.bpPages, pc>>12)
+	for _, b := range c.bps {
+		if b>>12 == pc>>12 {
+			return true
+		}
+	}
+	return false
 }
 
 // mayBreak reports whether the instruction at pc needs breakHere: it may
@@ -87,20 +86,15 @@ func (c *CPU) LastWatchHit() WatchHit { return c.watchHit }
 func (c *CPU) updateDebug() { c.debugOn = len(c.bps) > 0 || len(c.watches) > 0 }
 
 func (c *CPU) breakHere() bool {
-	for _, pc := range c.bps {
-		if pc == c.pc {
-			if c.bpSkipOK && c.bpSkip == c.pc {
-				c.bpSkipOK = false
-				return false
-			}
-			c.stopWhy = StopBreakpoint
-			c.exit = true
-			c.limit = c.icount
-			return true
-		}
-	}
+	skip := c.bpSkipOK && c.bpSkip == c.pc
 	c.bpSkipOK = false
-	return false
+	if skip || !c.breakAt(c.pc) {
+		return false
+	}
+	c.stopWhy = StopBreakpoint
+	c.exit = true
+	c.limit = c.icount
+	return true
 }
 
 // breakAt reports whether a breakpoint is set at pc.

@@ -1,7 +1,5 @@
 package cpu
 
-import "encoding/binary"
-
 // Pair fusion. When decodeSlot decodes an instruction that can start one
 // of a few common pairs, it looks at the instruction after it in the same
 // page, and if the two form such a pair it stores both in the first slot
@@ -186,12 +184,8 @@ func (c *CPU) pairWith(slot *inst, po uint64) {
 	if pb > 0xffe {
 		return
 	}
-	var b inst
-	if lo := binary.LittleEndian.Uint16(c.ram[c.curOff+pb:]); lo&3 != 3 {
-		b = decode16(lo)
-	} else if pb <= 0xffc {
-		b = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+pb:]))
-	} else {
+	b, ok := c.decodeInPage(pb)
+	if !ok {
 		return
 	}
 	if f, ok := fuse(slot, &b); ok {
@@ -211,11 +205,6 @@ func (c *CPU) firstAlone(in *inst, pc, icount uint64) bool {
 // alone, for step to run it by itself, and returns it with the pc after
 // it. pc is in the current fetch page, as the pair's slot is.
 func (c *CPU) firstOfPair(pc uint64) (*inst, uint64) {
-	po := pc & 0xfff
-	if lo := binary.LittleEndian.Uint16(c.ram[c.curOff+po:]); lo&3 != 3 {
-		c.single = decode16(lo)
-	} else {
-		c.single = decode32(binary.LittleEndian.Uint32(c.ram[c.curOff+po:]))
-	}
+	c.single, _ = c.decodeInPage(pc & 0xfff)
 	return &c.single, pc + uint64(c.single.length)
 }

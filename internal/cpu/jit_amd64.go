@@ -308,10 +308,15 @@ func (j *jitState) reset() {
 	j.cellOwner = j.cellOwner[:0]
 	j.cellPC = j.cellPC[:0]
 	j.cur = j.stubsEnd
+	j.clearJC()
+	clear(j.jcb[:])
+}
+
+// clearJC empties generated code's jump cache.
+func (j *jitState) clearJC() {
 	for i := uint64(0); i < jcSize; i++ {
 		j.jc(i)[0] = 1 // no pc is odd
 	}
-	clear(j.jcb[:])
 }
 
 func (j *jitState) flush() {
@@ -478,10 +483,8 @@ const jitBreakRun = 64
 // so no block of such a page gets back in. The harts of a machine share
 // the engine and are given the same breakpoints (machine.SetBreakpoints).
 func (c *CPU) jitBreakpoints() {
-	if j := c.jit; j != nil {
-		for i := uint64(0); i < jcSize; i++ {
-			j.jc(i)[0] = 1 // no pc is odd
-		}
+	if c.jit != nil {
+		c.jit.clearJC()
 	}
 }
 

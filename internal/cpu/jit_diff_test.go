@@ -767,10 +767,7 @@ func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int, int) {
 		done += si.ICount - before.ICount
 		// Interrupt lines change between slices, the same on both.
 		if r.IntN(6) == 0 {
-			bit := []uint64{MipMTIP, MipMSIP, MipMEIP, MipSEIP}[r.IntN(4)]
-			lvl := r.IntN(2) == 0
-			ci.SetPending(bit, lvl)
-			cj.SetPending(bit, lvl)
+			setLine(r, ci, cj)
 		}
 		if ri == StopIdle {
 			if si.Mie == 0 {
@@ -785,6 +782,14 @@ func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int, int) {
 		}
 	}
 	return cj.JITStats(), allTraps, allExits
+}
+
+// setLine raises or lowers a random interrupt line, the same on both harts.
+func setLine(r *rand.Rand, ci, cj *CPU) {
+	bit := []uint64{MipMTIP, MipMSIP, MipMEIP, MipSEIP}[r.IntN(4)]
+	lvl := r.IntN(2) == 0
+	ci.SetPending(bit, lvl)
+	cj.SetPending(bit, lvl)
 }
 
 func joinLines(s []string) string {
@@ -1443,10 +1448,7 @@ func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs, addrs []uint64, c *C
 			}
 			// Interrupt lines change between slices, the same on both.
 			if r.IntN(4) == 0 {
-				bit := []uint64{MipMTIP, MipMSIP, MipMEIP, MipSEIP}[r.IntN(4)]
-				lvl := r.IntN(2) == 0
-				ci.SetPending(bit, lvl)
-				cj.SetPending(bit, lvl)
+				setLine(r, ci, cj)
 			}
 		}
 		calls += cj.JITStats().Calls
