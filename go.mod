@@ -3,18 +3,13 @@ module github.com/rewindvm/rewind
 go 1.26.8
 
 require (
+	github.com/containers/gvisor-tap-vsock v0.8.9
 	github.com/google/go-cmp v0.7.0
+	github.com/klauspost/compress v1.20.4
+	github.com/sirupsen/logrus v1.9.4
+	golang.org/x/arch v0.33.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
-)
-
-require github.com/klauspost/compress v1.20.4
-
-require golang.org/x/arch v0.33.0
-
-require (
-	github.com/containers/gvisor-tap-vsock v0.8.9
-	github.com/sirupsen/logrus v1.9.4
 )
 
 require (
