@@ -20,6 +20,7 @@ package cpu
 
 import (
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -170,18 +171,19 @@ type JITStats struct {
 }
 
 // EnableJIT switches the hart to the compiled engine with a code cache
-// of codeBytes (DefaultJITCodeBytes if 0). It reports false when the
-// host cannot run it (then the interpreter stays in use).
-func (c *CPU) EnableJIT(codeBytes int) bool {
+// of codeBytes (DefaultJITCodeBytes if 0). When the host cannot run
+// it (no memory may be mapped executable, say) it returns why, and the
+// interpreter stays in use.
+func (c *CPU) EnableJIT(codeBytes int) error {
 	if c.jit != nil {
-		return true
+		return nil
 	}
 	if codeBytes <= 0 {
 		codeBytes = DefaultJITCodeBytes
 	}
 	j, err := newJIT(codeBytes)
 	if err != nil {
-		return false
+		return fmt.Errorf("mapping a %d MiB code cache: %w", codeBytes>>20, err)
 	}
 	c.jit = j
 	runtime.AddCleanup(j, func(m [2][]byte) {
@@ -190,7 +192,7 @@ func (c *CPU) EnableJIT(codeBytes int) bool {
 			_ = unix.Munmap(m[1])
 		}
 	}, [2][]byte{j.mem, j.rw})
-	return true
+	return nil
 }
 
 // ShareJIT makes the hart use the compiled engine of hart o, code cache

@@ -644,7 +644,7 @@ func genDiffProg(seed uint64) diffProg {
 	return diffProg{ram: ram, state: s}
 }
 
-func newDiffCPU(p diffProg, jit bool, codeBytes int) *CPU {
+func newDiffCPU(t testing.TB, p diffProg, jit bool, codeBytes int) *CPU {
 	b := bus.New(ramBase, dRAM)
 	copy(b.RAM, p.ram)
 	c := New(b)
@@ -656,7 +656,9 @@ func newDiffCPU(p diffProg, jit bool, codeBytes int) *CPU {
 	c.Load(p.state)
 	c.TrackDirty()
 	if jit {
-		c.EnableJIT(codeBytes)
+		if err := c.EnableJIT(codeBytes); err != nil {
+			t.Fatalf("compiled engine: %v", err)
+		}
 	}
 	return c
 }
@@ -668,11 +670,8 @@ func runDiff(t testing.TB, seed uint64, insts uint64) (JITStats, int, int) {
 	p := genDiffProg(seed)
 	r := rand.New(rand.NewPCG(seed^0xabcdef, seed))
 	codeBytes := []int{16 << 10, 64 << 10, 1 << 20}[r.IntN(3)]
-	ci := newDiffCPU(p, false, 0)
-	cj := newDiffCPU(p, true, codeBytes)
-	if cj.jit == nil {
-		t.Skip("no compiled engine on this host")
-	}
+	ci := newDiffCPU(t, p, false, 0)
+	cj := newDiffCPU(t, p, true, codeBytes)
 	cj.setJITHot([]uint32{1, 1, 1, 2, 8}[r.IntN(5)])
 	// Within a slice the compiled engine runs first. Its state is kept
 	// at every trap, as the trap is taken, and wherever generated code
@@ -1224,7 +1223,7 @@ func TestJITWarm(t *testing.T) {
 		addi(a2, zero, 3), // skipped
 		addi(a3, zero, 4),
 	})
-	c := newDiffCPU(p, false, 1<<20)
+	c := newDiffCPU(t, p, false, 1<<20)
 	for _, want := range []uint64{dCode + 8, dCode + 20} {
 		c.stop, c.limit = c.icount+100, c.icount+100
 		c.jumpStop = true
@@ -1256,10 +1255,7 @@ func TestJITUnderGC(t *testing.T) {
 	p := machineModeProg(code)
 	s := &p.state
 	budget := uint64(4 + 4*iters) // the three before the loop, the last
-	c := newDiffCPU(p, true, 1<<20)
-	if c.jit == nil {
-		t.Skip("no compiled engine on this host")
-	}
+	c := newDiffCPU(t, p, true, 1<<20)
 	if err := pprof.StartCPUProfile(io.Discard); err == nil {
 		defer pprof.StopCPUProfile()
 	}
@@ -1329,10 +1325,7 @@ func bothEngines(t *testing.T, p diffProg) [2]*CPU {
 	for i, jit := range []bool{false, true} {
 		q := p
 		q.ram = append([]byte(nil), p.ram...)
-		cs[i] = newDiffCPU(q, jit, 1<<20)
-		if jit && cs[i].jit == nil {
-			t.Skip("no compiled engine on this host")
-		}
+		cs[i] = newDiffCPU(t, q, jit, 1<<20)
 	}
 	return cs
 }
@@ -1401,7 +1394,7 @@ func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs, addrs []uint64, c *C
 	for seed := uint64(1); seed <= seeds; seed++ {
 		p := genDiffProg(seed)
 		// The pcs the program reaches and the data addresses it uses.
-		probe := newDiffCPU(p, false, 0)
+		probe := newDiffCPU(t, p, false, 0)
 		probe.SetWatchpoints([]Watch{{Addr: dData, Len: 0x4000, Kind: WatchAccess}})
 		var pcs, addrs []uint64
 		for range 3000 {
@@ -1417,10 +1410,7 @@ func compareDebug(t *testing.T, arm func(r *rand.Rand, pcs, addrs []uint64, c *C
 		if len(pcs) == 0 || len(addrs) == 0 {
 			continue
 		}
-		ci, cj := newDiffCPU(p, false, 0), newDiffCPU(p, true, 1<<20)
-		if cj.jit == nil {
-			t.Skip("no compiled engine on this host")
-		}
+		ci, cj := newDiffCPU(t, p, false, 0), newDiffCPU(t, p, true, 1<<20)
 		cj.setJITHot(1)
 		r := rand.New(rand.NewPCG(seed, 99))
 		for slice, start := 0, ci.ICount(); ci.ICount()-start < 20000; slice++ {
@@ -1480,8 +1470,8 @@ func TestJITBreakpointResume(t *testing.T) {
 			binary.LittleEndian.PutUint32(c.ram[handler+4*k:], w)
 		}
 		if jit {
-			if !c.EnableJIT(0) {
-				t.Skip("no compiled engine on this host")
+			if err := c.EnableJIT(0); err != nil {
+				t.Fatalf("compiled engine: %v", err)
 			}
 			c.setJITHot(1)
 		}

@@ -58,8 +58,8 @@ func TestJITLayout(t *testing.T) {
 // the Sv39 workload allocates nothing on the compiled engine either.
 func TestJITNoAllocs(t *testing.T) {
 	c := newSv39Workload(t)
-	if !c.EnableJIT(1 << 20) {
-		t.Skip("no compiled engine")
+	if err := c.EnableJIT(1 << 20); err != nil {
+		t.Fatalf("compiled engine: %v", err)
 	}
 	for i := 0; i < 20; i++ {
 		c.Run(1 << 16) // compile a block at every pc a slice can end at
@@ -69,13 +69,35 @@ func TestJITNoAllocs(t *testing.T) {
 	}
 }
 
+// A code cache the host cannot map is an error that says so, and the
+// hart runs on, interpreted, to the same state as a hart that never
+// asked for the compiled engine.
+func TestJITUnavailable(t *testing.T) {
+	a, b := newSv39Workload(t), newSv39Workload(t)
+	err := b.EnableJIT(1 << 50)
+	if err == nil {
+		t.Fatal("EnableJIT(1 PiB) succeeded")
+	}
+	if !strings.Contains(err.Error(), "code cache") {
+		t.Errorf("EnableJIT error %q does not say what failed", err)
+	}
+	a.Run(300007)
+	b.Run(300007)
+	if b.JITStats() != (JITStats{}) {
+		t.Errorf("a hart without a code cache reports compiled work: %+v", b.JITStats())
+	}
+	if sa, sb := a.Save(), b.Save(); sa != sb {
+		t.Fatalf("states differ:\n%s", cmp.Diff(sa, sb))
+	}
+}
+
 // The Sv39 workload gives the same state on both engines at every slice
 // boundary, and the compiled engine really runs it.
 func TestJITWorkload(t *testing.T) {
 	a := newSv39Workload(t)
 	b := newSv39Workload(t)
-	if !b.EnableJIT(1 << 20) {
-		t.Skip("no compiled engine")
+	if err := b.EnableJIT(1 << 20); err != nil {
+		t.Fatalf("compiled engine: %v", err)
 	}
 	for i := 0; i < 20; i++ {
 		a.Run(100003)
@@ -94,8 +116,8 @@ func TestJITWorkload(t *testing.T) {
 // the encoder emits is undecodable.
 func TestJITDump(t *testing.T) {
 	c := newSv39Workload(t)
-	if !c.EnableJIT(1 << 20) {
-		t.Skip("no compiled engine")
+	if err := c.EnableJIT(1 << 20); err != nil {
+		t.Fatalf("compiled engine: %v", err)
 	}
 	c.Run(100003)
 	var buf bytes.Buffer
@@ -130,10 +152,7 @@ func TestJITLines(t *testing.T) {
 		code[i] = addi(a0, a0, 1)
 	}
 	p := machineModeProg(code)
-	c := newDiffCPU(p, true, 1<<20)
-	if c.jit == nil {
-		t.Skip("no compiled engine on this host")
-	}
+	c := newDiffCPU(t, p, true, 1<<20)
 	page := uint64(dCode-ramBase) >> 12
 	for _, tc := range []struct{ start, end uint64 }{
 		{0, jitLine},
@@ -209,8 +228,11 @@ func TestJITSharedCode(t *testing.T) {
 			c.Load(s)
 		}
 		if jit {
-			if !h[0].EnableJIT(0) || !h[1].ShareJIT(h[0]) {
-				t.Skip("no compiled engine on this host")
+			if err := h[0].EnableJIT(0); err != nil {
+				t.Fatalf("compiled engine: %v", err)
+			}
+			if !h[1].ShareJIT(h[0]) {
+				t.Fatal("hart 1 does not share hart 0's compiled engine")
 			}
 			h[0].setJITHot(2)
 		}

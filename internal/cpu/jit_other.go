@@ -5,6 +5,7 @@ package cpu
 import (
 	"fmt"
 	"io"
+	"runtime"
 )
 
 // The compiled engine exists only on linux/amd64; elsewhere the hart
@@ -21,8 +22,10 @@ type JITStats struct {
 	CodeBytes                                                uint64
 }
 
-// EnableJIT reports false: this host has no compiled engine.
-func (c *CPU) EnableJIT(codeBytes int) bool { return false }
+// EnableJIT returns an error: this host has no compiled engine.
+func (c *CPU) EnableJIT(codeBytes int) error {
+	return fmt.Errorf("no compiled engine for %s/%s", runtime.GOOS, runtime.GOARCH)
+}
 
 // ShareJIT reports false: this host has no compiled engine.
 func (c *CPU) ShareJIT(o *CPU) bool { return false }
