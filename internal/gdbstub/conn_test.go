@@ -24,14 +24,16 @@ func serveOne(t *testing.T, tg Target, opts Options) (*client, <-chan error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
 	srv := NewServer(tg, opts)
 	done := make(chan error, 1)
 	go func() {
+		// The listener closes only once the connection is accepted:
+		// closing it with the connection still queued resets it.
 		conn, err := l.Accept()
+		l.Close()
 		if err != nil {
 			done <- err
 			return
@@ -40,6 +42,7 @@ func serveOne(t *testing.T, tg Target, opts Options) (*client, <-chan error) {
 	}()
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
+		l.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); srv.Close() })
