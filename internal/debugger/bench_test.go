@@ -17,9 +17,15 @@ import (
 	"github.com/rewindvm/rewind/internal/rrlog"
 )
 
-// linuxLong builds the shared Linux guest (idle warped) for the long
-// recording of the reverse-execution benchmark.
-func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
+// benchJIT is the engine the benchmarks use: the one users get
+// (REWIND_ENGINE=interp: the interpreter).
+var benchJIT = os.Getenv("REWIND_ENGINE") != "interp"
+
+// linuxLong builds the shared Linux guest (idle warped) on the given
+// engine, for the long recordings of the reverse-execution benchmarks
+// and the engine comparison. In CI a missing guest is a failure.
+func linuxLong(b testing.TB, out *bytes.Buffer, jit bool) *machine.Machine {
+	b.Helper()
 	dir := os.Getenv("REWIND_GUEST")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared", "guest")
@@ -27,6 +33,9 @@ func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
 	read := func(n string) []byte {
 		d, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
+			if os.Getenv("CI") != "" {
+				b.Fatalf("Linux guest not found (set REWIND_GUEST): %v", err)
+			}
 			b.Skipf("Linux guest not found: %v", err)
 		}
 		return d
@@ -41,8 +50,7 @@ func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
 		RAMSize: 256 << 20, Firmware: fw, Kernel: kernel, Initrd: initrd,
 		Append: "console=ttyS0", DynamicInfo: true, Disks: []block.Device{block.NewOverlay(raw)},
 		AsyncBlock: true, RTCBaseUnixNs: 1_700_000_000e9, Console: out,
-		// The engine users get (REWIND_ENGINE=interp: the interpreter).
-		JIT: os.Getenv("REWIND_ENGINE") != "interp",
+		JIT: jit,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -55,10 +63,11 @@ func linuxLong(b *testing.B, out *bytes.Buffer) *machine.Machine {
 // recordGowork records the Linux guest booting and running gowork until
 // more than total instructions have run, then powering off, into a new
 // file (with snapshots embedded every snapEvery instructions, 0: none).
-func recordGowork(b *testing.B, total, snapEvery uint64) (string, machine.Result, *replay.Recorder) {
+func recordGowork(b testing.TB, total, snapEvery uint64) (string, machine.Result, *replay.Recorder) {
+	b.Helper()
 	path := filepath.Join(b.TempDir(), "long.rwd")
 	var out bytes.Buffer
-	m := linuxLong(b, &out)
+	m := linuxLong(b, &out, benchJIT)
 	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind bench"})
 	if err != nil {
 		b.Fatal(err)
@@ -99,7 +108,7 @@ func BenchmarkReverseStep(b *testing.B) {
 	path, res, _ := recordGowork(b, total, 0)
 	b.Logf("recorded %d instructions in %v", res.ICount, time.Since(start))
 
-	d := openLong(b, path)
+	d := openLong(b, path, benchJIT)
 	start = time.Now()
 	if err := d.Seek(d.End()); err != nil {
 		b.Fatal(err)
@@ -137,10 +146,12 @@ func BenchmarkReverseStep(b *testing.B) {
 	b.ReportMetric(float64(d.End()), "insns")
 }
 
-// openLong opens the recording at path in a debugger, on a fresh machine.
-func openLong(b *testing.B, path string) *Debugger {
+// openLong opens the recording at path in a debugger, on a fresh machine
+// with the given engine.
+func openLong(b testing.TB, path string, jit bool) *Debugger {
+	b.Helper()
 	var out bytes.Buffer
-	m := linuxLong(b, &out)
+	m := linuxLong(b, &out, jit)
 	r, err := rrlog.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -175,7 +186,7 @@ func BenchmarkReverseContinue(b *testing.B) {
 		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			d := openLong(b, path)
+			d := openLong(b, path, benchJIT)
 			if err := d.Seek(d.End()); err != nil {
 				b.Fatal(err)
 			}
@@ -229,7 +240,7 @@ func BenchmarkFirstSeek(b *testing.B) {
 	for _, frac := range []float64{0.999, 0.5, 0.25, 0.9, 0.05} {
 		t0 := time.Now()
 		var out2 bytes.Buffer
-		m2 := linuxLong(b, &out2)
+		m2 := linuxLong(b, &out2, benchJIT)
 		r, err := rrlog.Open(path)
 		if err != nil {
 			b.Fatal(err)
