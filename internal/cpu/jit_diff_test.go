@@ -832,7 +832,7 @@ func TestJITDifferential(t *testing.T) {
 		total.Flushes += s.Flushes
 	}
 	t.Logf("compiled engine over the corpus: %+v; states compared at %d traps and %d returns from generated code", total, traps, exits)
-	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 || traps == 0 || exits == 0 {
+	if total.Blocks == 0 || total.Chains == 0 || total.Invalidated == 0 || total.Flushes == 0 || traps == 0 || exits == 0 {
 		t.Fatalf("the corpus does not exercise the compiled engine: %+v", total)
 	}
 }

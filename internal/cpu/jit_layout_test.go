@@ -69,6 +69,41 @@ func TestJITNoAllocs(t *testing.T) {
 	}
 }
 
+// The code cache keeps to its budget: when a block does not fit, the
+// cache is flushed and compilation starts over, in the same mapping; the
+// code written never exceeds the budget, and the engines still agree.
+func TestJITCodeBudget(t *testing.T) {
+	const budget = 16 << 10
+	var flushes uint64
+	for seed := uint64(1); seed <= 20; seed++ {
+		p := genDiffProg(seed)
+		ci, cj := newDiffCPU(t, p, false, 0), newDiffCPU(t, p, true, budget)
+		cj.setJITHot(1)
+		mem := cj.jit.mem
+		for slice := 0; slice < 40; slice++ {
+			ri, rj := ci.Run(500), cj.Run(500)
+			if s := cj.JITStats(); s.CodeBytes > budget {
+				t.Fatalf("seed %d: %d bytes of code in a %d-byte cache", seed, s.CodeBytes, budget)
+			}
+			if len(cj.jit.mem) != len(mem) || &cj.jit.mem[0] != &mem[0] {
+				t.Fatalf("seed %d: the code cache was remapped", seed)
+			}
+			if si, sj := ci.Save(), cj.Save(); ri != rj || si != sj {
+				t.Fatalf("seed %d: engines differ after slice %d (%v / %v):\n%s", seed, slice, ri, rj, cmp.Diff(si, sj))
+			}
+			if ri == StopIdle {
+				ci.SetPending(MipMTIP|MipMEIP, true)
+				cj.SetPending(MipMTIP|MipMEIP, true)
+			}
+		}
+		flushes += cj.JITStats().Flushes
+	}
+	if flushes == 0 {
+		t.Fatal("no program filled the cache: the test does not test the flush")
+	}
+	t.Logf("%d flushes", flushes)
+}
+
 // A code cache the host cannot map is an error that says so, and the
 // hart runs on, interpreted, to the same state as a hart that never
 // asked for the compiled engine.
