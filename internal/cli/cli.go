@@ -53,6 +53,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "run", "record", "replay", "debug":
+		// No collection until build has allocated guest RAM and set the
+		// pace (tuneGC, which explains why); the default pace again
+		// once the command is done.
+		debug.SetGCPercent(-1)
+		defer tuneGC(0)
+	}
+	switch args[0] {
 	case "run":
 		return cmdRun(args[1:], stdout, stderr)
 	case "record":
@@ -282,7 +290,7 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 		return nil, err
 	}
 	cfg := machine.Config{RAMSize: ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48, TimebaseHz: f.timebase}
-	tuneGC(ram)
+	defer tuneGC(ram)
 	if cfg.Harts, err = parseSMP(f.smp); err != nil {
 		return nil, err
 	}
@@ -665,7 +673,7 @@ func parseSMP(v string) (int, error) {
 const gcSlack = 64 << 20
 
 // tuneGC sets the collector's pace for a machine with ram bytes of guest
-// RAM, unless the user set GOGC. Guest RAM lives in the Go heap and has
+// RAM, or restores the user's GOGC. Guest RAM lives in the Go heap and has
 // no pointers, so it costs a collection nothing to mark, but the default
 // pace (collect when the heap has doubled) lets garbage grow to the size
 // of guest RAM first. Until then every allocation — network frames, log
@@ -674,8 +682,26 @@ const gcSlack = 64 << 20
 // costs more than the work done in it: collecting every gcSlack bytes
 // keeps reusing warm memory (a guest download got 40 % faster) and keeps
 // the process's RSS near guest RAM plus gcSlack.
+//
+// Before that, Main holds the collector (GOGC off) from the start of run,
+// record, replay and debug until build has allocated guest RAM. The
+// runtime must zero a large allocation that lands on pages the heap used
+// before. If a collection has freed memory at the end of the heap by then
+// (reading the boot images leaves garbage), guest RAM starts there and Go
+// clears all of it, faulting in every page at once: that was the rare
+// start that took up to a second longer and peaked at the size of guest
+// RAM over the usual RSS. With no collection before it, guest RAM comes
+// from memory the heap never used, which the kernel hands out zeroed as
+// the guest touches it.
 func tuneGC(ram uint64) {
-	if os.Getenv("GOGC") != "" {
+	if v := os.Getenv("GOGC"); v != "" {
+		pct := 100 // what the runtime makes of a value it cannot parse
+		if v == "off" {
+			pct = -1
+		} else if n, err := strconv.Atoi(v); err == nil {
+			pct = n
+		}
+		debug.SetGCPercent(pct)
 		return
 	}
 	pct := 100
