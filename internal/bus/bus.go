@@ -47,7 +47,12 @@ type Bus struct {
 
 // New returns a bus with ramSize bytes of zeroed RAM at ramBase.
 func New(ramBase, ramSize uint64) *Bus {
-	return &Bus{RAM: hugemem.Alloc(int(ramSize)), RAMBase: ramBase}
+	return NewWithRAM(ramBase, hugemem.Alloc(int(ramSize)))
+}
+
+// NewWithRAM returns a bus with ram, which must be zeroed, at ramBase.
+func NewWithRAM(ramBase uint64, ram []byte) *Bus {
+	return &Bus{RAM: ram, RAMBase: ramBase}
 }
 
 // Map places d at [base, base+size). Overlapping windows are an error.

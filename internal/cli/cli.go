@@ -54,9 +54,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "run", "record", "replay", "debug":
-		// No collection until build has allocated guest RAM and set the
-		// pace (tuneGC, which explains why); the default pace again
-		// once the command is done.
+		// No collection until guest RAM is allocated (reserveRAM; tuneGC
+		// explains why); the default pace again once the command is done.
 		debug.SetGCPercent(-1)
 		defer tuneGC(0)
 	}
@@ -108,6 +107,9 @@ type machineFlags struct {
 	nic      string
 	engine   string
 	jitDump  string
+	// ram is guest RAM allocated ahead of the images (reserveRAM), for
+	// build to hand to the machine once.
+	ram []byte
 
 	// record: disks always go behind an overlay (the image is never
 	// written) and disk I/O is asynchronous, as record/replay needs.
@@ -289,8 +291,13 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 	if err != nil {
 		return nil, err
 	}
-	cfg := machine.Config{RAMSize: ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48, TimebaseHz: f.timebase}
-	defer tuneGC(ram)
+	if f.ram == nil {
+		if err := f.reserveRAM(); err != nil {
+			return nil, err
+		}
+	}
+	cfg := machine.Config{RAMSize: ram, RAM: f.ram, ICountShift: shift, Append: f.appendS, Console: console, Sv48: f.sv48, TimebaseHz: f.timebase}
+	f.ram = nil // the machine's own now
 	if cfg.Harts, err = parseSMP(f.smp); err != nil {
 		return nil, err
 	}
@@ -395,6 +402,7 @@ func (f *machineFlags) build(console io.Writer, stderr io.Writer) (*built, error
 		cfg.Disks = append(cfg.Disks, scratch)
 	}
 	m, err := machine.New(cfg)
+	cfg.RAM = nil
 	if err != nil {
 		b.Close()
 		return nil, err
@@ -672,6 +680,25 @@ func parseSMP(v string) (int, error) {
 // collections, about.
 const gcSlack = 64 << 20
 
+// reserveRAM allocates guest RAM (-m) before anything else is read, and
+// then sets the collector's pace (see tuneGC).
+func (f *machineFlags) reserveRAM() error {
+	ram, err := parseSize(f.mem)
+	if err != nil {
+		return err
+	}
+	if ram == 0 {
+		ram = 256 << 20
+	}
+	if ram%4096 != 0 {
+		tuneGC(0) // machine.New says what is wrong with it
+		return nil
+	}
+	f.ram = hugemem.Alloc(int(ram))
+	tuneGC(ram)
+	return nil
+}
+
 // tuneGC sets the collector's pace for a machine with ram bytes of guest
 // RAM, or restores the user's GOGC. Guest RAM lives in the Go heap and has
 // no pointers, so it costs a collection nothing to mark, but the default
@@ -684,15 +711,15 @@ const gcSlack = 64 << 20
 // the process's RSS near guest RAM plus gcSlack.
 //
 // Before that, Main holds the collector (GOGC off) from the start of run,
-// record, replay and debug until build has allocated guest RAM. The
-// runtime must zero a large allocation that lands on pages the heap used
-// before. If a collection has freed memory at the end of the heap by then
-// (reading the boot images leaves garbage), guest RAM starts there and Go
-// clears all of it, faulting in every page at once: that was the rare
-// start that took up to a second longer and peaked at the size of guest
-// RAM over the usual RSS. With no collection before it, guest RAM comes
-// from memory the heap never used, which the kernel hands out zeroed as
-// the guest touches it.
+// record, replay and debug until reserveRAM has allocated guest RAM,
+// before any image is read. The runtime must zero a large allocation
+// that lands on pages the heap used before. If a collection had freed
+// memory at the end of the heap by then (reading images leaves garbage),
+// guest RAM would start there and Go would clear all of it, faulting in
+// every page at once: that was the rare start that took up to a second
+// longer and peaked at the size of guest RAM over the usual RSS. With no
+// collection before it, guest RAM comes from memory the heap never used,
+// which the kernel hands out zeroed as the guest touches it.
 func tuneGC(ram uint64) {
 	if v := os.Getenv("GOGC"); v != "" {
 		pct := 100 // what the runtime makes of a value it cannot parse

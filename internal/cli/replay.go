@@ -495,6 +495,10 @@ func replayFile(fs *flag.FlagSet, f *machineFlags, path string, ro replayOpts, i
 	if err := applyRecorded(fs, f, cfg); err != nil {
 		return 2, err
 	}
+	// Guest RAM before the images: see reserveRAM.
+	if err := f.reserveRAM(); err != nil {
+		return 2, err
+	}
 	overrides, err := parseImageFlags(h, imageFlags)
 	if err != nil {
 		return 2, err

@@ -80,6 +80,10 @@ const RNGSeedSize = 32
 type Config struct {
 	// RAMSize in bytes (at RAMBase).
 	RAMSize uint64
+	// RAM, if set, is guest RAM for New to use instead of allocating it:
+	// RAMSize bytes, all zero (hugemem.Alloc). New takes it over: the
+	// Config the machine keeps has RAM nil.
+	RAM []byte
 	// Firmware is the M-mode firmware image (fw_jump.bin, fw_dynamic.bin,
 	// or an ELF); nil means -bios none.
 	Firmware []byte
@@ -292,9 +296,18 @@ func New(cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("machine: schedule: %w", err)
 	}
+	ram := cfg.RAM
+	if ram != nil && uint64(len(ram)) != cfg.RAMSize {
+		return nil, fmt.Errorf("machine: %d bytes of RAM given for a RAM size of %d", len(ram), cfg.RAMSize)
+	}
+	cfg.RAM = nil
 	m := &Machine{cfg: cfg, console: cfg.Console, inbox: make(chan hostEvent, 64), StopHart: -1}
 	m.sched = sched{cfg: sc, rng: sc.Seed}
-	m.Bus = bus.New(RAMBase, cfg.RAMSize)
+	if ram != nil {
+		m.Bus = bus.NewWithRAM(RAMBase, ram)
+	} else {
+		m.Bus = bus.New(RAMBase, cfg.RAMSize)
+	}
 	m.written = make([]uint64, (cfg.RAMSize/4096+63)/64)
 	m.Bus.Observe(m.noteWritten)
 	clintHarts := make([]clint.Hart, cfg.Harts)

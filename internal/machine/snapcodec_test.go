@@ -5,12 +5,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rewindvm/rewind/guest/builtin"
 	"github.com/rewindvm/rewind/internal/block"
 	"github.com/rewindvm/rewind/internal/cpu"
+	"github.com/rewindvm/rewind/internal/hugemem"
 )
 
 // builtinMachine builds the built-in guest with a disk overlay, so a run
@@ -427,5 +429,43 @@ func TestCaptureCheckMatchesCheck(t *testing.T) {
 	}
 	if snapshots != 3 {
 		t.Fatalf("%d snapshots, want 3", snapshots)
+	}
+}
+
+// Guest RAM handed in through Config.RAM is the machine's RAM (the
+// command line allocates it before reading boot images); a buffer of the
+// wrong size is refused, and the Config the machine keeps does not hold
+// the buffer, so building a second machine from it cannot share RAM.
+func TestConfigRAM(t *testing.T) {
+	ram := hugemem.Alloc(16 << 20)
+	m, err := New(Config{RAMSize: 16 << 20, RAM: ram, Kernel: builtin.ELF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if &m.Bus.RAM[0] != &ram[0] || len(m.Bus.RAM) != len(ram) {
+		t.Fatal("the machine did not use the RAM it was given")
+	}
+	if m.cfg.RAM != nil {
+		t.Fatal("the machine's Config still holds the RAM buffer")
+	}
+	m.Idle = IdleFast
+	if _, err := m.Run(2_000_000); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := New(Config{RAMSize: 16 << 20, Kernel: builtin.ELF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	fresh.Idle = IdleFast
+	if _, err := fresh.Run(2_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if m.Digest() != fresh.Digest() {
+		t.Fatal("a machine on given RAM ends in another state than one on its own")
+	}
+	if _, err := New(Config{RAMSize: 16 << 20, RAM: make([]byte, 8<<20), Kernel: builtin.ELF}); err == nil || !strings.Contains(err.Error(), "RAM size") {
+		t.Fatalf("RAM of the wrong size: %v", err)
 	}
 }
