@@ -61,6 +61,9 @@ func cmdReplayWith(args []string, extra replayOpts, stdout, stderr io.Writer) in
 		return 2
 	}
 	if *verify {
+		// No machine in this process (the segments replay in child
+		// processes): the collector's usual pace for the scan.
+		tuneGC(0)
 		code, err := verifyParallel(fs.Arg(0), *jobs, imageFlags, stdout, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "rewind replay: %v\n", err)
