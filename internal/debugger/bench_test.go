@@ -22,9 +22,10 @@ import (
 var benchJIT = os.Getenv("REWIND_ENGINE") != "interp"
 
 // linuxLong builds the shared Linux guest (idle warped) on the given
-// engine, for the long recordings of the reverse-execution benchmarks
-// and the engine comparison. In CI a missing guest is a failure.
-func linuxLong(b testing.TB, out *bytes.Buffer, jit bool) *machine.Machine {
+// engine with the given number of harts (the SMP kernel for more than
+// one), for the long recordings of the reverse-execution benchmarks and
+// the engine comparison. In CI a missing guest is a failure.
+func linuxLong(b testing.TB, out *bytes.Buffer, jit bool, harts int) *machine.Machine {
 	b.Helper()
 	dir := os.Getenv("REWIND_GUEST")
 	if dir == "" {
@@ -40,7 +41,11 @@ func linuxLong(b testing.TB, out *bytes.Buffer, jit bool) *machine.Machine {
 		}
 		return d
 	}
-	fw, kernel, initrd := read("fw_jump.bin"), read("Image"), read("initramfs.cpio")
+	image := "Image"
+	if harts > 1 {
+		image = "Image-smp"
+	}
+	fw, kernel, initrd := read("fw_jump.bin"), read(image), read("initramfs.cpio")
 	raw, err := block.OpenRaw(filepath.Join(dir, "disk.img"), true)
 	if err != nil {
 		b.Skip(err)
@@ -50,7 +55,7 @@ func linuxLong(b testing.TB, out *bytes.Buffer, jit bool) *machine.Machine {
 		RAMSize: 256 << 20, Firmware: fw, Kernel: kernel, Initrd: initrd,
 		Append: "console=ttyS0", DynamicInfo: true, Disks: []block.Device{block.NewOverlay(raw)},
 		AsyncBlock: true, RTCBaseUnixNs: 1_700_000_000e9, Console: out,
-		JIT: jit,
+		JIT: jit, Harts: harts,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -65,9 +70,15 @@ func linuxLong(b testing.TB, out *bytes.Buffer, jit bool) *machine.Machine {
 // file (with snapshots embedded every snapEvery instructions, 0: none).
 func recordGowork(b testing.TB, total, snapEvery uint64) (string, machine.Result, *replay.Recorder) {
 	b.Helper()
+	return recordGoworkHarts(b, total, snapEvery, 1)
+}
+
+// recordGoworkHarts is recordGowork on a machine with harts harts.
+func recordGoworkHarts(b testing.TB, total, snapEvery uint64, harts int) (string, machine.Result, *replay.Recorder) {
+	b.Helper()
 	path := filepath.Join(b.TempDir(), "long.rwd")
 	var out bytes.Buffer
-	m := linuxLong(b, &out, benchJIT)
+	m := linuxLong(b, &out, benchJIT, harts)
 	w, err := rrlog.Create(path, rrlog.Header{Emulator: "rewind bench"})
 	if err != nil {
 		b.Fatal(err)
@@ -108,7 +119,7 @@ func BenchmarkReverseStep(b *testing.B) {
 	path, res, _ := recordGowork(b, total, 0)
 	b.Logf("recorded %d instructions in %v", res.ICount, time.Since(start))
 
-	d := openLong(b, path, benchJIT)
+	d := openLong(b, path, benchJIT, 1)
 	start = time.Now()
 	if err := d.Seek(d.End()); err != nil {
 		b.Fatal(err)
@@ -147,11 +158,11 @@ func BenchmarkReverseStep(b *testing.B) {
 }
 
 // openLong opens the recording at path in a debugger, on a fresh machine
-// with the given engine.
-func openLong(b testing.TB, path string, jit bool) *Debugger {
+// with the given engine and number of harts.
+func openLong(b testing.TB, path string, jit bool, harts int) *Debugger {
 	b.Helper()
 	var out bytes.Buffer
-	m := linuxLong(b, &out, jit)
+	m := linuxLong(b, &out, jit, harts)
 	r, err := rrlog.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -186,7 +197,7 @@ func BenchmarkReverseContinue(b *testing.B) {
 		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			d := openLong(b, path, benchJIT)
+			d := openLong(b, path, benchJIT, 1)
 			if err := d.Seek(d.End()); err != nil {
 				b.Fatal(err)
 			}
@@ -240,7 +251,7 @@ func BenchmarkFirstSeek(b *testing.B) {
 	for _, frac := range []float64{0.999, 0.5, 0.25, 0.9, 0.05} {
 		t0 := time.Now()
 		var out2 bytes.Buffer
-		m2 := linuxLong(b, &out2, benchJIT)
+		m2 := linuxLong(b, &out2, benchJIT, 1)
 		r, err := rrlog.Open(path)
 		if err != nil {
 			b.Fatal(err)

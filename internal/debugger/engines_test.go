@@ -15,32 +15,38 @@ import (
 // transcript: where seeks land, where reverse and forward continues stop
 // on breakpoints and on write, read and access watchpoints (in user and
 // kernel code), what last-write finds, where single steps go, and the
-// machine's full state digest along the way. The compiled engine hands
+// machine's full state digest along the way; on one hart and on two
+// (which share one compiled engine). The compiled engine hands
 // breakpoint pages and watched accesses to the interpreter; whatever it
 // does, a user must not be able to tell the engines apart.
 func TestEnginesAgree(t *testing.T) {
-	if testing.Short() {
-		t.Skip("records and replays Linux")
+	for _, harts := range []int{1, 2} {
+		t.Run(fmt.Sprintf("harts=%d", harts), func(t *testing.T) {
+			if testing.Short() {
+				t.Skip("records and replays Linux")
+			}
+			// Boot, one gowork, poweroff: about 400 M instructions.
+			// (Two harts take longer to boot.)
+			path, res, _ := recordGoworkHarts(t, uint64(harts)*100_000_000, 0, harts)
+			t.Logf("recording: %d instructions", res.ICount)
+			var logs [2][]string
+			var compiled cpu.JITStats
+			for i, jit := range []bool{false, true} {
+				d := openLong(t, path, jit, harts)
+				logs[i] = debugScript(t, d)
+				if jit {
+					compiled = d.Machine().Harts[0].JITStats()
+				}
+			}
+			if compiled.Calls == 0 || compiled.Blocks == 0 {
+				t.Fatalf("the compiled engine did not run: %+v", compiled)
+			}
+			if diff := cmp.Diff(logs[0], logs[1]); diff != "" {
+				t.Fatalf("the session differs between the engines (-interp +jit):\n%s", diff)
+			}
+			t.Logf("%d steps agree; compiled engine: %+v", len(logs[0]), compiled)
+		})
 	}
-	// Boot, one gowork, poweroff: about 300 M instructions.
-	path, res, _ := recordGowork(t, 100_000_000, 0)
-	t.Logf("recording: %d instructions", res.ICount)
-	var logs [2][]string
-	var compiled cpu.JITStats
-	for i, jit := range []bool{false, true} {
-		d := openLong(t, path, jit)
-		logs[i] = debugScript(t, d)
-		if jit {
-			compiled = d.Machine().Harts[0].JITStats()
-		}
-	}
-	if compiled.Calls == 0 || compiled.Blocks == 0 {
-		t.Fatalf("the compiled engine did not run: %+v", compiled)
-	}
-	if diff := cmp.Diff(logs[0], logs[1]); diff != "" {
-		t.Fatalf("the session differs between the engines (-interp +jit):\n%s", diff)
-	}
-	t.Logf("%d steps agree; compiled engine: %+v", len(logs[0]), compiled)
 }
 
 // debugScript drives d through a fixed session and returns a transcript
