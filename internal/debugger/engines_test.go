@@ -73,6 +73,16 @@ func debugScript(t *testing.T, d *Debugger) []string {
 		}
 		note(fmt.Sprintf("seek %d", icount), Stop{ICount: d.ICount()}, nil)
 	}
+	// repeat runs op n times, noting each stop.
+	repeat := func(what string, n int, op func() (Stop, error)) {
+		t.Helper()
+		for range n {
+			st, err := op()
+			note(what, st, err)
+		}
+	}
+	back := func() (Stop, error) { return d.ReverseContinue(nil) }
+	fwd := func() (Stop, error) { return d.Continue(nil) }
 	end := d.End()
 	mid := end * 3 / 5
 	seek(mid)
@@ -81,35 +91,20 @@ func debugScript(t *testing.T, d *Debugger) []string {
 	// Breakpoints at the pc here and a few dozen instructions on: the
 	// code around this point of gowork runs over and over.
 	pcs := []uint64{cur().PC()}
-	for i := 0; i < 37; i++ {
-		st, err := d.StepForward()
-		note("stepi", st, err)
-	}
+	repeat("stepi", 37, d.StepForward)
 	pcs = append(pcs, cur().PC())
 	d.SetBreakpoints(pcs)
 	seek(mid)
-	for i := 0; i < 3; i++ {
-		st, err := d.ReverseContinue(nil)
-		note("reverse-continue (breakpoints)", st, err)
-	}
-	for i := 0; i < 4; i++ {
-		st, err := d.Continue(nil)
-		note("continue (breakpoints)", st, err)
-	}
+	repeat("reverse-continue (breakpoints)", 3, back)
+	repeat("continue (breakpoints)", 4, fwd)
 	digest("after breakpoints")
 
 	// A breakpoint on the kernel's trap entry (stvec): every system
 	// call, page fault and timer interrupt of the guest passes it.
 	d.SetBreakpoints([]uint64{cur().Save().Stvec &^ 3})
 	seek(mid)
-	for i := 0; i < 2; i++ {
-		st, err := d.ReverseContinue(nil)
-		note("reverse-continue (trap entry)", st, err)
-	}
-	for i := 0; i < 3; i++ {
-		st, err := d.Continue(nil)
-		note("continue (trap entry)", st, err)
-	}
+	repeat("reverse-continue (trap entry)", 2, back)
+	repeat("continue (trap entry)", 3, fwd)
 	d.SetBreakpoints(nil)
 
 	// Watchpoints on the stack just below sp: written and read by calls.
@@ -118,12 +113,8 @@ func debugScript(t *testing.T, d *Debugger) []string {
 	for _, kind := range []cpu.WatchKind{cpu.WatchWrite, cpu.WatchRead, cpu.WatchAccess} {
 		d.SetWatchpoints([]cpu.Watch{{Addr: sp - 16, Len: 16, Kind: kind}})
 		seek(mid)
-		st, err := d.ReverseContinue(nil)
-		note(fmt.Sprintf("reverse-continue (watch %d)", kind), st, err)
-		st, err = d.Continue(nil)
-		note(fmt.Sprintf("continue (watch %d)", kind), st, err)
-		st, err = d.Continue(nil)
-		note(fmt.Sprintf("continue (watch %d)", kind), st, err)
+		repeat(fmt.Sprintf("reverse-continue (watch %d)", kind), 1, back)
+		repeat(fmt.Sprintf("continue (watch %d)", kind), 2, fwd)
 	}
 	d.SetWatchpoints(nil)
 
@@ -136,14 +127,8 @@ func debugScript(t *testing.T, d *Debugger) []string {
 
 	// Single steps back and forth, then to the end.
 	seek(mid)
-	for i := 0; i < 50; i++ {
-		st, err := d.StepBackward()
-		note("reverse-stepi", st, err)
-	}
-	for i := 0; i < 20; i++ {
-		st, err := d.StepForward()
-		note("stepi", st, err)
-	}
+	repeat("reverse-stepi", 50, d.StepBackward)
+	repeat("stepi", 20, d.StepForward)
 	digest("after steps")
 	seek(end)
 	digest("end")
