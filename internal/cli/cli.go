@@ -687,11 +687,9 @@ func (f *machineFlags) reserveRAM() error {
 	if err != nil {
 		return err
 	}
-	if ram == 0 {
-		ram = 256 << 20
-	}
-	if ram%4096 != 0 {
-		tuneGC(0) // machine.New says what is wrong with it
+	if ram == 0 || ram%4096 != 0 {
+		// machine.New picks its default size, or says what is wrong.
+		tuneGC(0)
 		return nil
 	}
 	f.ram = hugemem.Alloc(int(ram))
