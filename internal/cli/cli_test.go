@@ -204,10 +204,11 @@ func TestParseSize(t *testing.T) {
 }
 
 // readFileHuge reads what os.ReadFile reads, whatever the size (around
-// the huge-page threshold too) and for files that are not regular.
+// the sizes where its buffer starts to be advised for huge pages too)
+// and for files that are not regular.
 func TestReadFileHuge(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []int{0, 1, 4095, 4096, 4<<20 - 1, 4 << 20, 4<<20 + 4097} {
+	for _, n := range []int{0, 1, 4095, 4096, 1<<20 - 2, 1<<20 - 1, 1 << 20, 4<<20 - 1, 4 << 20, 4<<20 + 4097} {
 		data := make([]byte, n)
 		for i := range data {
 			data[i] = byte(i*7 + i>>12)
