@@ -12,8 +12,10 @@ GUEST=${REWIND_GUEST:-$PWD/../shared/guest}
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(go version) $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 command -v qemu-system-riscv64 >/dev/null && qemu-system-riscv64 --version | head -1
 
-# Interpreter speed; Linux boot to the prompt, next to QEMU.
+# CPU speed, next to QEMU; Linux boot to the prompt, next to QEMU.
 go test -run '^$' -bench 'InterpreterSv39|JITSv39' -count 5 -benchtime 2s ./internal/cpu/
+# The same loop as a bare-metal program from the command line, next to QEMU.
+go test -run '^$' -bench 'Sv39Guest' -count 3 -benchtime 1x ./internal/cli/
 go test -run '^$' -bench 'LinuxBoot|QEMUBoot' -count 1 -benchtime 5x ./internal/machine/
 go test -run '^$' -bench 'LinuxGowork|QEMUGowork' -count 2 -benchtime 1x ./internal/machine/
 [ "${1:-}" = quick ] && exit 0
