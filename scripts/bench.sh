@@ -2,7 +2,7 @@
 # Runs the benchmarks that BENCHMARKS.md reports, in one go, on this machine.
 # Needs the Linux guest (REWIND_GUEST, default ../shared/guest) and, for the
 # side-by-side figures, qemu-system-riscv64 (and its record/replay baseline
-# driver from the guest's recipe folder). Takes about 10 minutes.
+# driver from the guest's recipe folder). Takes about 15 minutes.
 #   scripts/bench.sh            everything
 #   scripts/bench.sh quick      interpreter and boot only
 set -euo pipefail
@@ -34,7 +34,7 @@ fi
 go test -run '^$' -bench 'NetDownload' -count 3 -benchtime 1x ./internal/cli/
 
 # Record overhead over a plain run: wall time, runs interleaved.
-scripts/record-overhead.sh 10
+scripts/record-overhead.sh 60
 
 # Reverse execution on a 5-billion-instruction recording.
 go test -run '^$' -bench 'ReverseStep' -benchtime 1x -timeout 30m -v ./internal/debugger/ | grep -E 'Benchmark|bench_test'
