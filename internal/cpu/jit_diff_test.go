@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"testing"
 
@@ -1237,9 +1238,12 @@ func TestJITWarm(t *testing.T) {
 // TestJITUnderGC runs generated code for a long time while the Go
 // runtime works around it: another goroutine allocates and forces
 // collections (each stops the world, which asks this goroutine to stop
-// by signal) and the CPU profiler's signals arrive. Generated code uses
-// RBP and R14, which Go reserves elsewhere; a signal landing in it must
-// be harmless, and the hart must end exactly where the interpreter does.
+// by signal), the CPU profiler's signals arrive and the execution tracer
+// records stacks. Generated code uses RBP and R14, which Go reserves
+// elsewhere; a signal landing in it must be harmless, the tracer's
+// frame-pointer unwinding must find jitCall's caller's RBP restored (with
+// it left changed, this test crashes), and the hart must end exactly
+// where the interpreter does.
 func TestJITUnderGC(t *testing.T) {
 	const iters = 0x600_0000 // about 100 M
 	code := []uint32{
@@ -1258,6 +1262,11 @@ func TestJITUnderGC(t *testing.T) {
 	c := newDiffCPU(t, p, true, 1<<20)
 	if err := pprof.StartCPUProfile(io.Discard); err == nil {
 		defer pprof.StopCPUProfile()
+	}
+	// The execution tracer unwinds stacks by their frame pointers: a BP
+	// that generated code left changed in a Go frame would send it astray.
+	if err := trace.Start(io.Discard); err == nil {
+		defer trace.Stop()
 	}
 	stop := make(chan struct{})
 	done := make(chan int)

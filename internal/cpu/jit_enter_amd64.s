@@ -11,9 +11,12 @@
 // stack beyond the return address CALL pushes, never uses SP, and never
 // calls Go; see docs/JIT.md. It uses BP and R14 as registers of its own:
 // the frame this function declares makes the assembler save BP in the
-// prologue and restore it in the epilogue, and R14 (the goroutine in
-// Go's internal ABI, undefined in ABI0 code like this) is saved in the
-// frame and restored before returning.
+// prologue and restore it in the epilogue (TestJITUnderGC fails when it
+// is not restored), and R14 (the goroutine in Go's internal ABI,
+// undefined in ABI0 code like this) is saved in the frame and restored
+// before returning. The Go compiler also reloads R14 from thread-local
+// storage, and zeroes X15, after its call to an ABI0 function; the
+// restore here does not count on that.
 TEXT ·jitCall(SB), NOSPLIT, $8-56
 	MOVQ R14, 0(SP)
 	MOVQ entry+0(FP), AX
