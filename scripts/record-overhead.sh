@@ -16,6 +16,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 GUEST=${REWIND_GUEST:-$PWD/../shared/guest}
 rounds=${1:-10}
+if [ -z "${EPOCHREALTIME:-}" ]; then
+  echo "record-overhead.sh needs bash 5 or newer (\$EPOCHREALTIME)" >&2
+  exit 1
+fi
 if [ ! -x /usr/bin/time ]; then
   echo "record-overhead.sh needs GNU time (/usr/bin/time): apt-get install time" >&2
   exit 1
