@@ -703,6 +703,14 @@ func (f *machineFlags) reserveRAM() error {
 	return nil
 }
 
+// startGCPercent is the collector's pace as the runtime set it from GOGC
+// when the process started (100 without GOGC).
+var startGCPercent = func() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}()
+
 // tuneGC sets the collector's pace for a machine with ram bytes of guest
 // RAM, or restores the user's GOGC. Guest RAM lives in the Go heap and has
 // no pointers, so it costs a collection nothing to mark, but the default
@@ -725,14 +733,8 @@ func (f *machineFlags) reserveRAM() error {
 // collection before it, guest RAM comes from memory the heap never used,
 // which the kernel hands out zeroed as the guest touches it.
 func tuneGC(ram uint64) {
-	if v := os.Getenv("GOGC"); v != "" {
-		pct := 100 // what the runtime makes of a value it cannot parse
-		if v == "off" {
-			pct = -1
-		} else if n, err := strconv.Atoi(v); err == nil {
-			pct = n
-		}
-		debug.SetGCPercent(pct)
+	if os.Getenv("GOGC") != "" {
+		debug.SetGCPercent(startGCPercent)
 		return
 	}
 	pct := 100
