@@ -317,14 +317,14 @@ func New(cfg Config) (*Machine, error) {
 		h.HartID = uint64(i)
 		h.Sv48 = cfg.Sv48
 		h.BreakReservationOnTrap = cfg.Harts > 1
-		if cfg.JIT && i == 0 {
-			if err := h.EnableJIT(0); err != nil && cfg.Logf != nil {
+		if cfg.JIT {
+			if i > 0 {
+				h.ShareJIT(m.Harts[0]) // one code cache for all harts
+			} else if err := h.EnableJIT(0); err != nil && cfg.Logf != nil {
 				// The engine changes only the speed, never what the
 				// guest does: run on, but say so.
 				cfg.Logf("the compiled engine is unavailable (%v); running on the interpreter", err)
 			}
-		} else if cfg.JIT {
-			h.ShareJIT(m.Harts[0]) // one code cache for all harts
 		}
 		m.Harts = append(m.Harts, h)
 		clintHarts[i], plicHarts[i] = h, h
